@@ -1,0 +1,10 @@
+import type { AgentEventEnvelope } from '../events/agent-event.types';
+
+/**
+ * Where a run's events go besides the store: the transport that reaches the user's sockets.
+ * The Socket.IO gateway provides the real one; tests may provide a recorder.
+ */
+export abstract class EventPublisher {
+  /** Publishes one event to the room of `userId` (every socket of that user, on every node). */
+  abstract publish(room: string, event: AgentEventEnvelope): void;
+}

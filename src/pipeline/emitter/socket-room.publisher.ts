@@ -1,0 +1,27 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Namespace } from 'socket.io';
+import type { AgentEventEnvelope } from '../events/agent-event.types';
+import { EventPublisher } from './event-publisher';
+
+/**
+ * Publishes events to Socket.IO rooms. The gateway attaches its namespace once it is created;
+ * before that (or without a gateway, as in DI tests) events reach only the store and local listeners.
+ */
+@Injectable()
+export class SocketRoomPublisher extends EventPublisher {
+  private readonly logger = new Logger(SocketRoomPublisher.name);
+  private namespace?: Namespace;
+
+  attach(namespace: Namespace): void {
+    this.namespace = namespace;
+  }
+
+  publish(room: string, event: AgentEventEnvelope): void {
+    if (!this.namespace) return;
+    try {
+      this.namespace.to(room).emit(event.type, event);
+    } catch (err) {
+      this.logger.error(`Could not publish ${event.type} of run ${event.runId}: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The wire contract for run events, shared by the server and its clients.
+ * Nothing in this file may import server-only code: the client bundle imports it.
+ */
+
+/** JSON value accepted as agent input and produced as agent results. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Error codes of the terminal `agent_error` event. */
+export type AgentErrorCode = 'AGENT_FAILED' | 'TIMEOUT' | 'INTERRUPTED';
+
+/** The `data` of each event type. */
+export interface AgentEventDataMap {
+  agent_started: { input: unknown };
+  agent_thinking: { thought: string; step: number };
+  tool_executing: { toolCallId: string; tool: string; args: unknown };
+  tool_completed: { toolCallId: string; tool: string; result?: unknown; error?: string; durationMs: number };
+  agent_message_delta: { messageId: string; delta: string };
+  agent_completed: { result: unknown; durationMs: number; [extra: string]: unknown };
+  agent_error: { code: AgentErrorCode; message: string };
+  agent_cancelled: { reason: string };
+}
+
+/** Every event type, in the order a run can produce them. */
+export type AgentEventType = keyof AgentEventDataMap;
+
+export const AGENT_EVENT_TYPES: readonly AgentEventType[] = [
+  'agent_started',
+  'agent_thinking',
+  'tool_executing',
+  'tool_completed',
+  'agent_message_delta',
+  'agent_completed',
+  'agent_error',
+  'agent_cancelled',
+];
+
+/** Types that end a run; exactly one of them is the last event of every run. */
+export const TERMINAL_EVENT_TYPES: readonly AgentEventType[] = ['agent_completed', 'agent_error', 'agent_cancelled'];
+
+export type TerminalEventType = 'agent_completed' | 'agent_error' | 'agent_cancelled';
+
+/** The envelope every event travels in; `(runId, seq)` identifies it. */
+export interface AgentEventEnvelope<T extends AgentEventType = AgentEventType> {
+  runId: string;
+  threadId: string;
+  /** 1 on `agent_started`, then +1 per event, without gaps. */
+  seq: number;
+  type: T;
+  agent: string;
+  /** ISO-8601 time the event was emitted. */
+  ts: string;
+  data: AgentEventDataMap[T];
+}
+
+/** Any envelope, discriminated by `type`. */
+export type AnyAgentEvent = { [T in AgentEventType]: AgentEventEnvelope<T> }[AgentEventType];
+
+/** Tells whether an event type ends its run. */
+export function isTerminalEventType(type: string): type is TerminalEventType {
+  return type === 'agent_completed' || type === 'agent_error' || type === 'agent_cancelled';
+}
+
+/** The run status a terminal event leads to. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'cancelled'];
+
+export function statusForTerminal(type: TerminalEventType): RunStatus {
+  switch (type) {
+    case 'agent_completed':
+      return 'completed';
+    case 'agent_error':
+      return 'failed';
+    case 'agent_cancelled':
+      return 'cancelled';
+  }
+}

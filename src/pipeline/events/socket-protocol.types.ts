@@ -1,0 +1,48 @@
+/**
+ * The Socket.IO protocol of namespace `/agents`: commands, their payloads and acks.
+ * Shared with clients: no server-only imports here.
+ */
+import type { AgentEventDataMap, AgentEventEnvelope, RunStatus } from './agent-event.types';
+import type { ErrorBody } from './error-codes';
+
+/** The Socket.IO namespace of the agent protocol. */
+export const AGENTS_NAMESPACE = '/agents';
+
+/** An agent as listed to clients. */
+export interface AgentInfo {
+  name: string;
+  description: string;
+}
+
+export interface RunStartPayload {
+  agent: string;
+  input?: unknown;
+  threadId?: string;
+}
+export interface RunCancelPayload {
+  runId: string;
+}
+export interface RunReplayPayload {
+  runId: string;
+  afterSeq?: number;
+}
+
+export type Ack<T> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
+
+export type RunStartAck = Ack<{ runId: string; threadId: string }>;
+export type RunCancelAck = Ack<{ runId: string }>;
+export type RunReplayAck = Ack<{ runId: string; status: RunStatus; lastSeq: number }>;
+export type AgentsListAck = Ack<{ agents: AgentInfo[] }>;
+
+/** Client → server commands, in socket.io's typed-events form. */
+export interface ClientToServerEvents {
+  'run:start': (payload: RunStartPayload, ack: (res: RunStartAck) => void) => void;
+  'run:cancel': (payload: RunCancelPayload, ack: (res: RunCancelAck) => void) => void;
+  'run:replay': (payload: RunReplayPayload, ack: (res: RunReplayAck) => void) => void;
+  'agents:list': (payload: Record<string, never>, ack: (res: AgentsListAck) => void) => void;
+}
+
+/** Server → client events: the event name is the event type. */
+export type ServerToClientEvents = {
+  [T in keyof AgentEventDataMap]: (event: AgentEventEnvelope<T>) => void;
+};

@@ -1,0 +1,136 @@
+import { Inject, Injectable, Logger, Scope } from '@nestjs/common';
+import { REQUEST } from '@nestjs/core';
+import type { AgentHandler, AgentRunContext } from '../agents/agent.interface';
+import { PIPELINE_OPTIONS } from '../pipeline.tokens';
+import type { ResolvedPipelineOptions } from '../pipeline.options';
+import type { RunExecutionContext } from './run-execution.context';
+import type { RunOutcome } from './run-outcome';
+import type { UserExecutionContext } from './user-execution.context';
+import { WebSocketNotifier } from './websocket.notifier';
+
+/** The outcome of a finished run as its orchestrator saw it. */
+export interface RunEnding {
+  outcome: RunOutcome;
+  durationMs: number;
+}
+
+/**
+ * Drives one run (`Scope.REQUEST`: one instance per run, resolved by the bridge): starts the
+ * agent, enforces the run timeout, and ends the run exactly once — completed, failed, timed out
+ * or cancelled, whichever comes first.
+ */
+@Injectable({ scope: Scope.REQUEST })
+export class RequestScopedOrchestrator {
+  private readonly logger = new Logger(RequestScopedOrchestrator.name);
+  private ending?: Promise<RunEnding>;
+  private endingOutcome?: RunOutcome;
+  private timer?: NodeJS.Timeout;
+  private resolveDone!: (ending: RunEnding) => void;
+  /** Settles once the terminal event is stored and published. */
+  readonly done: Promise<RunEnding> = new Promise((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    @Inject(REQUEST) private readonly context: RunExecutionContext,
+    private readonly notifier: WebSocketNotifier,
+    @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
+  ) {}
+
+  /** The run's context and the notifier that reports its events. */
+  createExecutionContext(): { context: UserExecutionContext; notifier: WebSocketNotifier } {
+    return { context: this.context, notifier: this.notifier };
+  }
+
+  /** True once the run has an outcome (its terminal event may still be on its way). */
+  get isEnded(): boolean {
+    return this.endingOutcome !== undefined;
+  }
+
+  /**
+   * Runs the agent to its end: emits `agent_started`, then whatever the agent reports, then one
+   * terminal event. Never rejects; resolves with how the run ended.
+   */
+  execute(agent: AgentHandler): Promise<RunEnding> {
+    const { context, notifier } = this.createExecutionContext();
+    notifier.sendAgentStarted(context.input);
+    this.timer = setTimeout(
+      () =>
+        void this.completeExecution(context, {
+          kind: 'error',
+          code: 'TIMEOUT',
+          message: `The run took longer than RUN_TIMEOUT_MS (${this.options.runTimeoutMs} ms) and was stopped.`,
+        }),
+      this.options.runTimeoutMs,
+    );
+    const runContext: AgentRunContext = {
+      input: context.input,
+      signal: context.signal,
+      userId: context.userId,
+      runId: context.runId,
+      threadId: context.threadId,
+      notifier,
+    };
+    void this.invoke(agent, runContext);
+    return this.done;
+  }
+
+  /**
+   * Ends the run with `outcome` unless it has already ended; only the first call emits a terminal
+   * event. Resolves once the run's terminal event (whichever it was) is stored and published.
+   */
+  completeExecution(context: UserExecutionContext, outcome: RunOutcome): Promise<RunEnding> {
+    if (this.ending) return this.ending;
+    if (context.runId !== this.context.runId) {
+      throw new Error(`completeExecution got run ${context.runId} but this orchestrator drives run ${this.context.runId}.`);
+    }
+    this.endingOutcome = outcome;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    // Abort first, synchronously, so that an agent waiting on the signal stops before anything else happens.
+    if (outcome.kind !== 'completed') this.context.abort(outcome.kind === 'cancelled' ? outcome.reason : outcome.code);
+    const durationMs = Date.now() - this.context.startedAt;
+    this.ending = this.emitTerminal(outcome, durationMs).then(
+      () => ({ outcome, durationMs }),
+      (err: unknown) => {
+        this.logger.error(`Run ${this.context.runId}: terminal event not stored: ${(err as Error).message}`);
+        return { outcome, durationMs };
+      },
+    );
+    void this.ending.then(this.resolveDone);
+    return this.ending;
+  }
+
+  /**
+   * Cancels the run. Resolves `true` when this cancel ended it, `false` when it had already ended
+   * another way.
+   */
+  async cancel(reason: string): Promise<boolean> {
+    if (this.ending) {
+      await this.ending;
+      return false;
+    }
+    await this.completeExecution(this.context, { kind: 'cancelled', reason });
+    return true;
+  }
+
+  private async invoke(agent: AgentHandler, runContext: AgentRunContext): Promise<void> {
+    try {
+      const result = await agent.run(runContext);
+      await this.completeExecution(this.context, { kind: 'completed', result: result ?? null });
+    } catch (err) {
+      if (this.ending) return; // cancelled or timed out: the agent's abort error is expected
+      const message = err instanceof Error ? err.message : String(err);
+      await this.completeExecution(this.context, { kind: 'error', code: 'AGENT_FAILED', message: message || 'Agent failed.' });
+    }
+  }
+
+  private emitTerminal(outcome: RunOutcome, durationMs: number): Promise<boolean> {
+    switch (outcome.kind) {
+      case 'completed':
+        return this.notifier.sendAgentCompleted(outcome.result, durationMs, outcome.extra);
+      case 'error':
+        return this.notifier.sendAgentError(outcome.code, outcome.message);
+      case 'cancelled':
+        return this.notifier.sendAgentCancelled(outcome.reason);
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import type { UserExecutionContext } from './user-execution.context';
+
+/**
+ * The REQUEST object of a run's DI context. Agents and their providers see it as the read-only
+ * {@link UserExecutionContext}; only the orchestrator aborts it.
+ */
+export class RunExecutionContext implements UserExecutionContext {
+  private readonly controller = new AbortController();
+  readonly signal: AbortSignal = this.controller.signal;
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly userId: string,
+    readonly runId: string,
+    readonly threadId: string,
+    readonly agent: string,
+    readonly input: unknown,
+  ) {}
+
+  /** @internal Aborts the run's signal; used by the orchestrator on cancel, timeout and shutdown. */
+  abort(reason: string): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+}

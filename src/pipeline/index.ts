@@ -1,0 +1,48 @@
+/**
+ * The public API of the agent pipeline. Code outside `src/pipeline` imports from here only;
+ * nothing inside the pipeline imports this file.
+ */
+export { AgentPipelineModule } from './pipeline.module';
+export type { AgentPipelineOptions, ResolvedPipelineOptions } from './pipeline.options';
+export { PIPELINE_DEFAULTS } from './pipeline.options';
+export { PIPELINE_OPTIONS, RUN_STORE } from './pipeline.tokens';
+export { Agent } from './agents/agent.decorator';
+export type { AgentHandler, AgentOptions, AgentRunContext } from './agents/agent.interface';
+export { AgentRegistry } from './agents/agent.registry';
+export type { RegisteredAgent } from './agents/agent.registry';
+export { AgentWebSocketBridge } from './bridge/agent-websocket.bridge';
+export type { ExecutionHandle, RunInit } from './bridge/agent-websocket.bridge';
+export { EventPublisher } from './emitter/event-publisher';
+export { RunEventBus } from './emitter/run-event.bus';
+export type { RunEventListener } from './emitter/run-event.bus';
+export { SocketRoomPublisher } from './emitter/socket-room.publisher';
+export { UserEmitter } from './emitter/user.emitter';
+export { userRoom } from './emitter/user-room';
+export { PipelineError, toPipelineError } from './errors/pipeline.error';
+export * from './events/agent-event.types';
+export * from './events/error-codes';
+export * from './events/socket-protocol.types';
+export { InjectExecutionContext } from './execution/inject-execution-context.decorator';
+export { RequestScopedOrchestrator } from './execution/request-scoped.orchestrator';
+export type { RunEnding } from './execution/request-scoped.orchestrator';
+export type { RunOutcome } from './execution/run-outcome';
+export type { UserExecutionContext } from './execution/user-execution.context';
+export { WebSocketNotifier } from './execution/websocket.notifier';
+export type { AgentNotifier } from './execution/websocket.notifier';
+export { AgentService, USER_CANCEL_REASON } from './runs/agent.service';
+export type { StartedRun, StartRunRequest } from './runs/agent.service';
+export { NODE_ID } from './runs/node-id.token';
+export { RunAdmission } from './runs/run-admission.service';
+export { RunCommandBus } from './runs/run-command.bus';
+export type { RemoteCancelResult } from './runs/run-command.bus';
+export { RunRateLimiter } from './runs/run-rate.limiter';
+export { RunRecoveryService } from './runs/run-recovery.service';
+export { RunRegistry } from './runs/run.registry';
+export type { ActiveRun } from './runs/run.registry';
+export { SHUTDOWN_CANCEL_REASON } from './runs/run-shutdown.service';
+export { EventWriteBuffer } from './store/event-write.buffer';
+export type { InterruptedRun, ListRunsQuery, NewRun, RunRecord, RunStore } from './store/run-store.interface';
+export { openRunStore, parseDatabaseUrl } from './store/run-store.factory';
+export { sanitizeJson, jsonByteLength } from './validation/json-payload';
+export { validatePayload } from './validation/validate-payload';
+export type { FieldError } from './validation/validate-payload';

@@ -1,0 +1,96 @@
+import { Module, Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { AgentRegistry } from './agents/agent.registry';
+import { AgentWebSocketBridge } from './bridge/agent-websocket.bridge';
+import { EventPublisher } from './emitter/event-publisher';
+import { RunEventBus } from './emitter/run-event.bus';
+import { SocketRoomPublisher } from './emitter/socket-room.publisher';
+import { UserEmitterFactory } from './emitter/user-emitter.factory';
+import { RequestScopedOrchestrator } from './execution/request-scoped.orchestrator';
+import { WebSocketNotifier } from './execution/websocket.notifier';
+import {
+  AgentPipelineConfigurableModule,
+  AgentPipelineOptions,
+  PIPELINE_MODULE_OPTIONS,
+  resolvePipelineOptions,
+  ResolvedPipelineOptions,
+} from './pipeline.options';
+import { PIPELINE_OPTIONS, RUN_STORE } from './pipeline.tokens';
+import { AgentInputValidator } from './runs/agent-input.validator';
+import { AgentService } from './runs/agent.service';
+import { NODE_ID } from './runs/node-id.token';
+import { makeNodeId } from './runs/node-identity';
+import { RunAdmission } from './runs/run-admission.service';
+import { RunCommandBus } from './runs/run-command.bus';
+import { RunRateLimiter } from './runs/run-rate.limiter';
+import { RunRecoveryService } from './runs/run-recovery.service';
+import { RunShutdownService } from './runs/run-shutdown.service';
+import { RunRegistry } from './runs/run.registry';
+import { EventWriteBuffer } from './store/event-write.buffer';
+import { openRunStore } from './store/run-store.factory';
+import { RunStoreLifecycle } from './store/run-store.lifecycle';
+
+const providers: Provider[] = [
+  {
+    provide: PIPELINE_OPTIONS,
+    inject: [PIPELINE_MODULE_OPTIONS],
+    useFactory: (options: AgentPipelineOptions) => resolvePipelineOptions(options),
+  },
+  {
+    provide: RUN_STORE,
+    inject: [PIPELINE_OPTIONS],
+    useFactory: (options: ResolvedPipelineOptions) => openRunStore(options.databaseUrl),
+  },
+  { provide: NODE_ID, useFactory: makeNodeId },
+  SocketRoomPublisher,
+  { provide: EventPublisher, useExisting: SocketRoomPublisher },
+  RunEventBus,
+  UserEmitterFactory,
+  EventWriteBuffer,
+  RunStoreLifecycle,
+  AgentRegistry,
+  AgentWebSocketBridge,
+  RequestScopedOrchestrator,
+  WebSocketNotifier,
+  RunRegistry,
+  RunRateLimiter,
+  RunAdmission,
+  AgentInputValidator,
+  RunCommandBus,
+  AgentService,
+  RunRecoveryService,
+  RunShutdownService,
+];
+
+/**
+ * The agent pipeline: per-run DI, agents, runs, store. Import it once, usually global:
+ *
+ * ```ts
+ * AgentPipelineModule.forRootAsync({
+ *   isGlobal: true,
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ databaseUrl: config.get('DATABASE_URL') }),
+ * })
+ * ```
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers,
+  exports: [
+    PIPELINE_OPTIONS,
+    RUN_STORE,
+    NODE_ID,
+    AgentService,
+    AgentWebSocketBridge,
+    AgentRegistry,
+    EventPublisher,
+    SocketRoomPublisher,
+    RunEventBus,
+    RunRegistry,
+    EventWriteBuffer,
+    RunRateLimiter,
+    RunAdmission,
+    RunCommandBus,
+  ],
+})
+export class AgentPipelineModule extends AgentPipelineConfigurableModule {}

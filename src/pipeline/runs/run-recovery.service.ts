@@ -1,0 +1,61 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { EventPublisher } from '../emitter/event-publisher';
+import { RunEventBus } from '../emitter/run-event.bus';
+import { userRoom } from '../emitter/user-room';
+import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
+import type { ResolvedPipelineOptions } from '../pipeline.options';
+import type { InterruptedRun, RunStore } from '../store/run-store.interface';
+import { NODE_ID } from './node-id.token';
+
+/**
+ * Closes runs whose process died. Alone (no `REDIS_URL`), this node owns every run in the store,
+ * so at start every run still `running` is marked `INTERRUPTED`. Among several nodes, each node
+ * renews a lease on its runs and sweeps runs whose lease expired.
+ */
+@Injectable()
+export class RunRecoveryService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RunRecoveryService.name);
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(RUN_STORE) private readonly store: RunStore,
+    @Inject(NODE_ID) private readonly nodeId: string,
+    @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
+    private readonly publisher: EventPublisher,
+    private readonly bus: RunEventBus,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.redisUrl) {
+      this.announce(await this.store.interruptRuns({ kind: 'all' }));
+      return;
+    }
+    await this.sweep();
+    const every = Math.max(50, Math.floor(this.options.runLeaseMs / 3));
+    this.timer = setInterval(() => void this.sweep(), every);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Renews this node's leases, then interrupts runs whose lease expired. */
+  async sweep(): Promise<void> {
+    try {
+      const now = Date.now();
+      await this.store.renewLeases(this.nodeId, new Date(now + this.options.runLeaseMs));
+      this.announce(await this.store.interruptRuns({ kind: 'lease-expired', now: new Date(now) }));
+    } catch (err) {
+      this.logger.warn(`Run lease sweep failed (will retry): ${(err as Error).message}`);
+    }
+  }
+
+  private announce(interrupted: InterruptedRun[]): void {
+    for (const { userId, event } of interrupted) {
+      this.logger.warn(`Run ${event.runId} of user ${userId} was left running by a stopped node: marked INTERRUPTED.`);
+      this.publisher.publish(userRoom(userId), event);
+      this.bus.publish(event);
+    }
+  }
+}

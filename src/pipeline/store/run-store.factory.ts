@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { PipelineDatabase } from './run-store.schema';
+import { KyselyRunStore } from './run-store.kysely';
+import type { RunStore } from './run-store.interface';
+
+/** Which database a `DATABASE_URL` names. */
+export type StoreTarget = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; connectionString: string };
+
+/** Parses `sqlite:<path>`, `sqlite::memory:` and `postgres://…` / `postgresql://…`. */
+export function parseDatabaseUrl(url: string): StoreTarget {
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length);
+    if (!filename) throw new Error(`DATABASE_URL '${url}' names no file. Use sqlite:<path> or sqlite::memory:.`);
+    return { kind: 'sqlite', filename };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', connectionString: url };
+  throw new Error(
+    `DATABASE_URL '${url.replace(/\/\/[^@]*@/, '//***@')}' is not supported. Use sqlite:<path>, sqlite::memory: or postgres://user@host/db.`,
+  );
+}
+
+/** Opens (and migrates) the store a `DATABASE_URL` names. */
+export async function openRunStore(url: string): Promise<RunStore> {
+  const target = parseDatabaseUrl(url);
+  const db = target.kind === 'sqlite' ? openSqlite(target.filename) : await openPostgres(target.connectionString);
+  const store = new KyselyRunStore(db);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
+}
+
+function openSqlite(filename: string): Kysely<PipelineDatabase> {
+  // Loaded lazily so that a PostgreSQL deployment never needs the native SQLite addon.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+  const memory = filename === ':memory:';
+  if (!memory) mkdirSync(dirname(resolve(filename)), { recursive: true });
+  const database = new Database(memory ? ':memory:' : resolve(filename));
+  if (!memory) {
+    // WAL: readers never wait for the batched writer; NORMAL sync is durable across process crashes.
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+  }
+  database.pragma('busy_timeout = 5000');
+  return new Kysely<PipelineDatabase>({ dialect: new SqliteDialect({ database }) });
+}
+
+async function openPostgres(connectionString: string): Promise<Kysely<PipelineDatabase>> {
+  const { Pool } = await import('pg');
+  const pool = new Pool({ connectionString, max: 10 });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  return new Kysely<PipelineDatabase>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,204 @@
+import { Kysely, Migrator, Selectable, sql } from 'kysely';
+import type { AgentEventEnvelope, RunStatus } from '../events/agent-event.types';
+import { isTerminalEventType, statusForTerminal } from '../events/agent-event.types';
+import { InCodeMigrationProvider } from './run-store.migrations';
+import type { PipelineDatabase, RunsTable } from './run-store.schema';
+import type { InterruptedRun, InterruptScope, ListRunsQuery, NewRun, RunRecord, RunStore } from './run-store.interface';
+
+/** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
+const INSERT_CHUNK = 200;
+
+const INTERRUPTED_MESSAGE = 'The server executing this run stopped before it finished.';
+
+/**
+ * The run store over Kysely. The same queries run on SQLite and PostgreSQL; only the dialect differs.
+ */
+export class KyselyRunStore implements RunStore {
+  constructor(private readonly db: Kysely<PipelineDatabase>) {}
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: new InCodeMigrationProvider() });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw new Error(`Run store migration failed: ${(error as Error).message ?? String(error)}`);
+  }
+
+  async createRun(run: NewRun): Promise<void> {
+    await this.db
+      .insertInto('runs')
+      .values({
+        run_id: run.runId,
+        thread_id: run.threadId,
+        user_id: run.userId,
+        agent: run.agent,
+        status: 'running',
+        input: JSON.stringify(run.input ?? null),
+        result: null,
+        error: null,
+        created_at: run.createdAt.toISOString(),
+        finished_at: null,
+        node_id: run.nodeId,
+        lease_until: run.leaseUntil.toISOString(),
+      })
+      .execute();
+  }
+
+  async appendEvents(events: readonly AgentEventEnvelope[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < events.length; i += INSERT_CHUNK) {
+        const chunk = events.slice(i, i + INSERT_CHUNK);
+        await trx
+          .insertInto('events')
+          .values(chunk.map((e) => ({ run_id: e.runId, seq: e.seq, type: e.type, envelope: JSON.stringify(e) })))
+          // A retried flush may carry events already written: (run_id, seq) makes it idempotent.
+          .onConflict((oc) => oc.columns(['run_id', 'seq']).doNothing())
+          .execute();
+      }
+      for (const e of events) {
+        if (!isTerminalEventType(e.type)) continue;
+        const data = e.data as { result?: unknown; code?: string; message?: string };
+        await trx
+          .updateTable('runs')
+          .set({
+            status: statusForTerminal(e.type),
+            result: e.type === 'agent_completed' ? JSON.stringify(data.result ?? null) : null,
+            error: e.type === 'agent_error' ? JSON.stringify({ code: data.code, message: data.message }) : null,
+            finished_at: e.ts,
+          })
+          .where('run_id', '=', e.runId)
+          .where('status', '=', 'running')
+          .execute();
+      }
+    });
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const row = await this.selectRuns().where('run_id', '=', runId).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async listRuns(userId: string, query: ListRunsQuery): Promise<RunRecord[]> {
+    let q = this.selectRuns().where('user_id', '=', userId);
+    if (query.status) q = q.where('status', '=', query.status);
+    if (query.threadId) q = q.where('thread_id', '=', query.threadId);
+    if (query.agent) q = q.where('agent', '=', query.agent);
+    const rows = await q.orderBy('created_at', 'desc').orderBy('run_id', 'desc').limit(query.limit).execute();
+    return rows.map(toRecord);
+  }
+
+  async getEvents(runId: string, afterSeq: number, limit?: number): Promise<AgentEventEnvelope[]> {
+    let q = this.db
+      .selectFrom('events')
+      .select('envelope')
+      .where('run_id', '=', runId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc');
+    if (limit !== undefined) q = q.limit(limit);
+    const rows = await q.execute();
+    return rows.map((r) => JSON.parse(r.envelope) as AgentEventEnvelope);
+  }
+
+  async countRunning(userId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('runs')
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .where('user_id', '=', userId)
+      .where('status', '=', 'running')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async renewLeases(nodeId: string, leaseUntil: Date): Promise<void> {
+    await this.db
+      .updateTable('runs')
+      .set({ lease_until: leaseUntil.toISOString() })
+      .where('node_id', '=', nodeId)
+      .where('status', '=', 'running')
+      .execute();
+  }
+
+  async interruptRuns(scope: InterruptScope): Promise<InterruptedRun[]> {
+    let q = this.selectRuns().where('status', '=', 'running');
+    if (scope.kind === 'lease-expired') q = q.where('lease_until', '<', scope.now.toISOString());
+    if (scope.kind === 'node') q = q.where('node_id', '=', scope.nodeId);
+    const candidates = await q.execute();
+    const stored: InterruptedRun[] = [];
+    for (const row of candidates) {
+      const event = await this.db.transaction().execute(async (trx) => {
+        const now = new Date().toISOString();
+        // Only the first node to flip the status writes the terminal event.
+        const updated = await trx
+          .updateTable('runs')
+          .set({
+            status: 'failed',
+            error: JSON.stringify({ code: 'INTERRUPTED', message: INTERRUPTED_MESSAGE }),
+            finished_at: now,
+          })
+          .where('run_id', '=', row.run_id)
+          .where('status', '=', 'running')
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) return undefined;
+        const last = await trx
+          .selectFrom('events')
+          .select((eb) => eb.fn.max<number | null>('seq').as('seq'))
+          .where('run_id', '=', row.run_id)
+          .executeTakeFirst();
+        const envelope: AgentEventEnvelope<'agent_error'> = {
+          runId: row.run_id,
+          threadId: row.thread_id,
+          seq: Number(last?.seq ?? 0) + 1,
+          type: 'agent_error',
+          agent: row.agent,
+          ts: now,
+          data: { code: 'INTERRUPTED', message: INTERRUPTED_MESSAGE },
+        };
+        await trx
+          .insertInto('events')
+          .values({ run_id: row.run_id, seq: envelope.seq, type: envelope.type, envelope: JSON.stringify(envelope) })
+          .execute();
+        return envelope;
+      });
+      if (event) stored.push({ userId: row.user_id, event });
+    }
+    return stored;
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  private selectRuns() {
+    return this.db
+      .selectFrom('runs')
+      .selectAll('runs')
+      .select((eb) =>
+        eb
+          .selectFrom('events')
+          .select((e) => e.fn.max<number | null>('events.seq').as('m'))
+          .whereRef('events.run_id', '=', 'runs.run_id')
+          .as('last_seq'),
+      );
+  }
+}
+
+function toRecord(row: Selectable<RunsTable> & { last_seq: number | string | null }): RunRecord {
+  const record: RunRecord = {
+    runId: row.run_id,
+    threadId: row.thread_id,
+    userId: row.user_id,
+    agent: row.agent,
+    status: row.status as RunStatus,
+    input: JSON.parse(row.input),
+    createdAt: row.created_at,
+    lastSeq: Number(row.last_seq ?? 0),
+    nodeId: row.node_id,
+  };
+  if (row.result !== null) record.result = JSON.parse(row.result);
+  if (row.error !== null) record.error = JSON.parse(row.error);
+  if (row.finished_at !== null) record.finishedAt = row.finished_at;
+  return record;
+}

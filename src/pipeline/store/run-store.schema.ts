@@ -1,0 +1,31 @@
+import type { Generated } from 'kysely';
+
+/** Table `runs`. Times are ISO-8601 strings, which sort correctly in both databases. */
+export interface RunsTable {
+  run_id: string;
+  thread_id: string;
+  user_id: string;
+  agent: string;
+  status: string;
+  input: string;
+  result: string | null;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
+  node_id: string;
+  lease_until: string;
+}
+
+/** Table `events`: each envelope, serialized once, keyed by `(run_id, seq)`. */
+export interface EventsTable {
+  run_id: string;
+  seq: number;
+  type: string;
+  envelope: string;
+}
+
+export interface PipelineDatabase {
+  runs: RunsTable;
+  events: EventsTable;
+  kysely_migration?: { name: Generated<string> };
+}
