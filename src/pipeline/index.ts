@@ -44,5 +44,5 @@ export { EventWriteBuffer } from './store/event-write.buffer';
 export type { InterruptedRun, ListRunsQuery, NewRun, RunRecord, RunStore } from './store/run-store.interface';
 export { openRunStore, parseDatabaseUrl } from './store/run-store.factory';
 export { sanitizeJson, jsonByteLength } from './validation/json-payload';
-export { validatePayload } from './validation/validate-payload';
+export { validatePayload, validationFailed } from './validation/validate-payload';
 export type { FieldError } from './validation/validate-payload';

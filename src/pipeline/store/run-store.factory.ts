@@ -17,15 +17,21 @@ export function parseDatabaseUrl(url: string): StoreTarget {
   }
   if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', connectionString: url };
   throw new Error(
-    `DATABASE_URL '${url.replace(/\/\/[^@]*@/, '//***@')}' is not supported. Use sqlite:<path>, sqlite::memory: or postgres://user@host/db.`,
+    `DATABASE_URL '${maskCredentials(url)}' is not supported. Use sqlite:<path>, sqlite::memory: or postgres://user@host/db.`,
   );
+}
+
+/** Hides user info and `password=` parameters, so that an error message never leaks a secret. */
+function maskCredentials(url: string): string {
+  // Greedy up to the last '@': a password may hold an unencoded '@' (or '/').
+  return url.replace(/\/\/.*@/, '//***@').replace(/(password=)[^&#]*/gi, '$1***');
 }
 
 /** Opens (and migrates) the store a `DATABASE_URL` names. */
 export async function openRunStore(url: string): Promise<RunStore> {
   const target = parseDatabaseUrl(url);
   const db = target.kind === 'sqlite' ? openSqlite(target.filename) : await openPostgres(target.connectionString);
-  const store = new KyselyRunStore(db);
+  const store = new KyselyRunStore(db, { dialect: target.kind });
   try {
     await store.migrate();
   } catch (err) {

@@ -10,14 +10,31 @@ const INSERT_CHUNK = 200;
 
 const INTERRUPTED_MESSAGE = 'The server executing this run stopped before it finished.';
 
+/** Options of {@link KyselyRunStore}. */
+export interface KyselyRunStoreOptions {
+  /**
+   * The database behind `db`. On `postgres` the migration bookkeeping tables are kept in the
+   * connection's current schema (the first of its `search_path`), next to `runs` and `events`.
+   * @default 'sqlite'
+   */
+  dialect?: 'sqlite' | 'postgres';
+}
+
 /**
  * The run store over Kysely. The same queries run on SQLite and PostgreSQL; only the dialect differs.
  */
 export class KyselyRunStore implements RunStore {
-  constructor(private readonly db: Kysely<PipelineDatabase>) {}
+  constructor(
+    private readonly db: Kysely<PipelineDatabase>,
+    private readonly options: KyselyRunStoreOptions = {},
+  ) {}
 
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.db, provider: new InCodeMigrationProvider() });
+    // Without an explicit schema, Kysely's migrator takes a `kysely_migration` table in *any*
+    // schema of the database as its own: a store in a second schema would then skip its
+    // migrations (or fail on the lock table) because another schema was migrated first.
+    const migrationTableSchema = this.options.dialect === 'postgres' ? await this.currentSchema() : undefined;
+    const migrator = new Migrator({ db: this.db, provider: new InCodeMigrationProvider(), migrationTableSchema });
     const { error } = await migrator.migrateToLatest();
     if (error) throw new Error(`Run store migration failed: ${(error as Error).message ?? String(error)}`);
   }
@@ -161,6 +178,15 @@ export class KyselyRunStore implements RunStore {
       if (event) stored.push({ userId: row.user_id, event });
     }
     return stored;
+  }
+
+  private async currentSchema(): Promise<string> {
+    const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(this.db);
+    const schema = rows[0]?.schema;
+    if (!schema) {
+      throw new Error('Run store migration failed: no schema of the search_path exists. Create it, or fix the search_path.');
+    }
+    return schema;
   }
 
   async ping(): Promise<void> {

@@ -26,15 +26,18 @@ export function validatePayload<T extends object>(cls: Type<T>, payload: unknown
   const clean = sanitizeJson(payload, 'payload') as Record<string, unknown>;
   const instance = plainToInstance(cls, clean);
   const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    const fields = flatten(errors);
-    throw new PipelineError(
-      'VALIDATION_FAILED',
-      `Invalid ${what}: ${fields.map((f) => `${f.field} ${f.errors.join(', ')}`).join('; ')}.`,
-      { fields },
-    );
-  }
+  if (errors.length > 0) throw validationFailed(errors, what);
   return instance;
+}
+
+/** class-validator errors as one `VALIDATION_FAILED` error that names every field. */
+export function validationFailed(errors: ValidationError[], what: string): PipelineError {
+  const fields = flatten(errors);
+  return new PipelineError(
+    'VALIDATION_FAILED',
+    `Invalid ${what}: ${fields.map((f) => `${f.field} ${f.errors.join(', ')}`).join('; ')}.`,
+    { fields },
+  );
 }
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {

@@ -1,0 +1,52 @@
+import { Logger, ValidationPipe, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule, type EnvironmentOverrides } from './app.module';
+import { AppConfig } from './config/app.config';
+import { validationFailed } from './pipeline';
+import { AgentsSocketAdapter } from './transport/socket/agents-socket.adapter';
+
+/** Options of {@link createApp}. */
+export interface CreateAppOptions {
+  /** Variables that take precedence over `process.env`. */
+  env?: EnvironmentOverrides;
+  /** Nest logger setting; `false` silences Nest (tests). */
+  logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
+}
+
+/**
+ * Builds the application (not yet listening): Socket.IO adapter, body limits, CORS. `main.ts`
+ * and the end-to-end tests share it, so tests run the same server users deploy.
+ */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options.env), {
+    bodyParser: false,
+    logger: options.logger,
+    abortOnError: false,
+  });
+  const config = app.get(AppConfig);
+  // Bodies bigger than the largest allowed input (plus room for the other fields) are refused with 413.
+  app.useBodyParser('json', { limit: config.maxInputBytes + 16 * 1024 });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      transform: true,
+      forbidUnknownValues: true,
+      exceptionFactory: (errors) => validationFailed(errors, 'request'),
+    }),
+  );
+  if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins, credentials: true });
+  app.useWebSocketAdapter(new AgentsSocketAdapter(app, config));
+  return app;
+}
+
+/** Listens on the configured host and port; resolves the base URL (the real port when `PORT=0`). */
+export async function listen(app: INestApplication): Promise<string> {
+  const config = app.get(AppConfig);
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address() as { port: number };
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${host}:${address.port}`;
+  new Logger('Bootstrap').log(`Listening on ${url} (Socket.IO namespace /agents)`);
+  return url;
+}

@@ -1,0 +1,44 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfigModule } from './config/app-config.module';
+import { AppConfig } from './config/app.config';
+import { DemoAgentsModule } from './demo-agents/demo-agents.module';
+import { AgentPipelineModule } from './pipeline';
+import { HttpTransportModule } from './transport/http/http-transport.module';
+import { SocketTransportModule } from './transport/socket/socket-transport.module';
+
+/** Settings that exist only as environment variables; see the README's Configuration table. */
+export type EnvironmentOverrides = Record<string, string | undefined>;
+
+/** The whole server: configuration, pipeline, transports and (unless `DEMO_AGENTS=false`) the demo agents. */
+@Module({})
+export class AppModule {
+  /**
+   * @param env Variables that take precedence over `process.env` (tests start apps with their own).
+   */
+  static forRoot(env: EnvironmentOverrides = {}): DynamicModule {
+    const demoAgents = !/^(false|0|no|off)$/i.test((env.DEMO_AGENTS ?? process.env.DEMO_AGENTS ?? 'true').trim());
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(env),
+        AgentPipelineModule.forRootAsync({
+          isGlobal: true,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => ({
+            databaseUrl: config.databaseUrl,
+            runTimeoutMs: config.runTimeoutMs,
+            shutdownGraceMs: config.shutdownGraceMs,
+            maxConcurrentRunsPerUser: config.maxConcurrentRunsPerUser,
+            rateLimitRunsPerMinute: config.rateLimitRunsPerMinute,
+            maxInputBytes: config.maxInputBytes,
+            redisUrl: config.redisUrl,
+            runLeaseMs: config.runLeaseMs,
+          }),
+        }),
+        SocketTransportModule,
+        HttpTransportModule,
+        ...(demoAgents ? [DemoAgentsModule] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,55 @@
+import type { EnvironmentVariables } from './environment.schema';
+
+/** Typed, validated settings of the server; inject `AppConfig` anywhere. */
+export class AppConfig {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  /** Undefined in development auth. */
+  readonly jwtSecret?: string;
+  readonly databaseUrl: string;
+  readonly redisUrl?: string;
+  readonly runTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly maxConcurrentRunsPerUser: number;
+  readonly rateLimitRunsPerMinute: number;
+  readonly maxInputBytes: number;
+  readonly demoAgents: boolean;
+  /** Allowed browser origins; empty = same origin only. */
+  readonly corsOrigins: string[];
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly runLeaseMs: number;
+  readonly socketRecoveryMs: number;
+
+  constructor(env: EnvironmentVariables) {
+    this.production = env.NODE_ENV === 'production';
+    this.port = env.PORT;
+    this.host = env.HOST;
+    this.jwtSecret = env.JWT_SECRET;
+    this.databaseUrl = env.DATABASE_URL;
+    this.redisUrl = env.REDIS_URL;
+    this.runTimeoutMs = env.RUN_TIMEOUT_MS;
+    this.shutdownGraceMs = env.SHUTDOWN_GRACE_MS;
+    this.maxConcurrentRunsPerUser = env.MAX_CONCURRENT_RUNS_PER_USER;
+    this.rateLimitRunsPerMinute = env.RATE_LIMIT_RUNS_PER_MINUTE;
+    this.maxInputBytes = env.MAX_INPUT_BYTES;
+    this.demoAgents = env.DEMO_AGENTS;
+    this.corsOrigins = (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    this.logLevel = env.LOG_LEVEL;
+    this.runLeaseMs = env.RUN_LEASE_MS;
+    this.socketRecoveryMs = env.SOCKET_RECOVERY_MS;
+  }
+
+  /** Development auth: no secret configured, so a random one is made and dev tokens are handed out. */
+  get devAuth(): boolean {
+    return this.jwtSecret === undefined;
+  }
+
+  /** Largest Socket.IO frame: well above `maxInputBytes`, so an oversize input is answered, not dropped. */
+  get maxSocketFrameBytes(): number {
+    return this.maxInputBytes * 4 + 16 * 1024;
+  }
+}

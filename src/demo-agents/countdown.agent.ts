@@ -1,0 +1,40 @@
+import { IsInt, Max, Min } from 'class-validator';
+import { Agent, type AgentHandler, type AgentRunContext } from '../pipeline';
+import { abortableSleep, throwIfAborted } from './abortable-sleep';
+
+/** Input of the `countdown` agent. */
+export class CountdownInput {
+  /** How many thinking events to emit, 1–10 000. */
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  steps: number;
+
+  /** Wait before each step in milliseconds, 0–60 000. */
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  intervalMs: number;
+}
+
+/**
+ * Emits one thinking event per interval and completes with the number of steps; stops at once
+ * when the run is cancelled. Handy for exercising cancel, timeouts and replay.
+ */
+@Agent({
+  name: 'countdown',
+  description: 'Counts down a number of steps, one thinking event per interval; cancel it any time.',
+  input: CountdownInput,
+})
+export class CountdownAgent implements AgentHandler<CountdownInput, number> {
+  async run({ input, notifier, signal }: AgentRunContext<CountdownInput>): Promise<number> {
+    const { steps, intervalMs } = input;
+    for (let step = 1; step <= steps; step++) {
+      await abortableSleep(intervalMs, signal);
+      // The abort may land between the timer firing and this continuation.
+      throwIfAborted(signal);
+      notifier.thinking(`Step ${step} of ${steps}`);
+    }
+    return steps;
+  }
+}

@@ -1,0 +1,86 @@
+import { Logger, UseFilters } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { socketAuthMiddleware, type AuthenticatedSocketData } from '../../auth/socket-auth.middleware';
+import { TokenService } from '../../auth/token.service';
+import { AGENTS_NAMESPACE, AgentService, SocketRoomPublisher, validatePayload } from '../../pipeline';
+import { AgentsListDto } from './dto/agents-list.dto';
+import { RunCancelDto } from './dto/run-cancel.dto';
+import { RunReplayDto } from './dto/run-replay.dto';
+import { RunStartDto } from './dto/run-start.dto';
+import { AckResponse, toAck } from './socket-ack';
+import { SocketAckFilter } from './socket-ack.filter';
+
+/**
+ * The Socket.IO protocol, namespace `/agents` (DESIGN.md). A singleton: it injects no
+ * request-scoped provider and asks `AgentService` for everything about runs. Every command is
+ * answered with exactly one ack.
+ */
+@WebSocketGateway({ namespace: AGENTS_NAMESPACE })
+@UseFilters(SocketAckFilter)
+export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
+  private readonly logger = new Logger(AgentsGateway.name);
+
+  constructor(
+    private readonly agents: AgentService,
+    private readonly tokens: TokenService,
+    private readonly publisher: SocketRoomPublisher,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    namespace.use(socketAuthMiddleware(this.tokens));
+    this.publisher.attach(namespace);
+  }
+
+  handleConnection(socket: Socket): void {
+    this.logger.debug(`Socket ${socket.id} of user ${userOf(socket)} connected${socket.recovered ? ' (recovered)' : ''}.`);
+  }
+
+  @SubscribeMessage('run:start')
+  start(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<AckResponse> {
+    return toAck('run:start', async () => {
+      const dto = validatePayload(RunStartDto, payload, 'run:start payload');
+      const run = await this.agents.start(userOf(socket), dto);
+      return { runId: run.runId, threadId: run.threadId };
+    });
+  }
+
+  @SubscribeMessage('run:cancel')
+  cancel(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<AckResponse> {
+    return toAck('run:cancel', async () => {
+      const dto = validatePayload(RunCancelDto, payload, 'run:cancel payload');
+      const { runId } = await this.agents.cancel(userOf(socket), dto.runId);
+      return { runId };
+    });
+  }
+
+  @SubscribeMessage('run:replay')
+  replay(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<AckResponse> {
+    return toAck('run:replay', async () => {
+      const dto = validatePayload(RunReplayDto, payload, 'run:replay payload');
+      const { run, events } = await this.agents.replay(userOf(socket), dto.runId, dto.afterSeq ?? 0);
+      // To this socket only, in order, before the ack.
+      for (const event of events) socket.emit(event.type, event);
+      return { runId: run.runId, status: run.status, lastSeq: run.lastSeq };
+    });
+  }
+
+  @SubscribeMessage('agents:list')
+  list(@MessageBody() payload: unknown): Promise<AckResponse> {
+    return toAck('agents:list', () => {
+      validatePayload(AgentsListDto, payload ?? {}, 'agents:list payload');
+      return { agents: this.agents.listAgents() };
+    });
+  }
+}
+
+function userOf(socket: Socket): string {
+  return (socket.data as AuthenticatedSocketData).userId;
+}
