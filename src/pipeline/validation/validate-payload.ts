@@ -25,7 +25,7 @@ export function validatePayload<T extends object>(cls: Type<T>, payload: unknown
   }
   const clean = sanitizeJson(payload, 'payload') as Record<string, unknown>;
   const instance = plainToInstance(cls, clean);
-  const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
+  const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: false });
   if (errors.length > 0) throw validationFailed(errors, what);
   return instance;
 }

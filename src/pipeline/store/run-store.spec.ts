@@ -1,0 +1,656 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '../events/agent-event.types';
+import { openRunStore, parseDatabaseUrl } from './run-store.factory';
+import type { ListRunsQuery, NewRun, RunStore } from './run-store.interface';
+
+/**
+ * The RunStore contract, run against every backend: SQLite in memory, SQLite in a file, and
+ * PostgreSQL when TEST_DATABASE_URL (or a postgres DATABASE_URL) names a server. Every test gets a
+ * fresh database: a new in-memory database, a new file, or a new PostgreSQL schema (other test files
+ * may share the PostgreSQL database, so nothing here touches tables outside its own schemas).
+ */
+
+interface Backend {
+  name: string;
+  kind: 'sqlite' | 'postgres';
+  /** Whether a store reopened on the same URL sees the data of the first one. */
+  persistent: boolean;
+  setup(): Promise<void>;
+  /** A URL naming an empty database of this backend. */
+  freshUrl(): Promise<string>;
+  teardown(): Promise<void>;
+}
+
+function memoryBackend(): Backend {
+  return {
+    name: 'SQLite (sqlite::memory:)',
+    kind: 'sqlite',
+    persistent: false,
+    setup: async () => undefined,
+    freshUrl: async () => 'sqlite::memory:',
+    teardown: async () => undefined,
+  };
+}
+
+function fileBackend(): Backend {
+  let dir = '';
+  let n = 0;
+  return {
+    name: 'SQLite (file)',
+    kind: 'sqlite',
+    persistent: true,
+    setup: async () => {
+      dir = mkdtempSync(join(tmpdir(), 'run-store-spec-'));
+    },
+    // A directory that does not exist yet: the factory creates it.
+    freshUrl: async () => `sqlite:${join(dir, `db-${++n}`, 'runs.db')}`,
+    teardown: async () => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresBackend(baseUrl: string): Backend {
+  const admin = new Client({ connectionString: baseUrl });
+  const prefix = `s_${randomBytes(5).toString('hex')}`;
+  const schemas: string[] = [];
+  return {
+    name: 'PostgreSQL',
+    kind: 'postgres',
+    persistent: true,
+    setup: async () => {
+      await admin.connect();
+    },
+    freshUrl: async () => {
+      const schema = `${prefix}_${schemas.length + 1}`;
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      schemas.push(schema);
+      const options = encodeURIComponent(`-c search_path=${schema}`);
+      return `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${options}`;
+    },
+    teardown: async () => {
+      for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+function postgresUrlFromEnv(): string | undefined {
+  if (process.env.TEST_DATABASE_URL) return process.env.TEST_DATABASE_URL;
+  if (process.env.DATABASE_URL?.startsWith('postgres')) return process.env.DATABASE_URL;
+  return undefined;
+}
+
+const postgresUrl = postgresUrlFromEnv();
+const backends: Backend[] = [memoryBackend(), fileBackend()];
+if (postgresUrl) {
+  backends.push(postgresBackend(postgresUrl));
+} else {
+  const reason = 'skipped: set TEST_DATABASE_URL=postgres://… to run';
+  console.warn(`run-store.spec: PostgreSQL store contract ${reason}`);
+  describe.skip(`PostgreSQL store (${reason})`, () => {
+    it('runs the store contract against PostgreSQL', () => undefined);
+  });
+}
+
+let counter = 0;
+const T0 = Date.UTC(2026, 0, 1);
+
+function newRun(overrides: Partial<NewRun> = {}): NewRun {
+  const n = ++counter;
+  return {
+    runId: `run-${n}-${randomUUID()}`,
+    threadId: `thread-${n}`,
+    userId: 'alice',
+    agent: 'echo',
+    input: { text: `hello ${n}` },
+    createdAt: new Date(T0 + n * 1000),
+    nodeId: 'node-a',
+    leaseUntil: new Date(T0 + 3_600_000),
+    ...overrides,
+  };
+}
+
+function event<T extends AgentEventType>(
+  run: NewRun,
+  seq: number,
+  type: T,
+  data: AgentEventDataMap[T],
+): AgentEventEnvelope<T> {
+  return {
+    runId: run.runId,
+    threadId: run.threadId,
+    seq,
+    type,
+    agent: run.agent,
+    ts: new Date(T0 + 60_000 + seq).toISOString(),
+    data,
+  };
+}
+
+/** Non-terminal events `from..to`: `agent_started` at seq 1, then thinking steps. */
+function progress(run: NewRun, from: number, to: number): AgentEventEnvelope[] {
+  const events: AgentEventEnvelope[] = [];
+  for (let seq = from; seq <= to; seq++) {
+    events.push(
+      seq === 1
+        ? event(run, 1, 'agent_started', { input: run.input })
+        : event(run, seq, 'agent_thinking', { thought: `step ${seq - 1}`, step: seq - 1 }),
+    );
+  }
+  return events;
+}
+
+const seqs = (events: readonly AgentEventEnvelope[]) => events.map((e) => e.seq);
+
+describe.each(backends)('$name store', (backend) => {
+  let store: RunStore;
+  let url: string;
+  const opened: RunStore[] = [];
+
+  /** Opens a store that is closed after the test. */
+  async function open(at: string): Promise<RunStore> {
+    const s = await openRunStore(at);
+    opened.push(s);
+    return s;
+  }
+
+  async function started(overrides: Partial<NewRun> = {}, events = 0): Promise<NewRun> {
+    const run = newRun(overrides);
+    await store.createRun(run);
+    if (events > 0) await store.appendEvents(progress(run, 1, events));
+    return run;
+  }
+
+  beforeAll(() => backend.setup());
+  afterAll(() => backend.teardown());
+
+  beforeEach(async () => {
+    url = await backend.freshUrl();
+    store = await open(url);
+  });
+
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+  });
+
+  describe('migrate', () => {
+    it('can run again on a migrated database without touching its data', async () => {
+      const run = await started({}, 2);
+      await store.migrate();
+      await store.migrate();
+      expect(await store.getRun(run.runId)).toMatchObject({ runId: run.runId, lastSeq: 2 });
+      await store.ping();
+    });
+
+    if (backend.persistent) {
+      it('lets a second store open (and migrate) the same database, and both see the same data', async () => {
+        const run = await started({}, 1);
+        const second = await open(url);
+        expect(await second.getRun(run.runId)).toMatchObject({ runId: run.runId, status: 'running', lastSeq: 1 });
+        await second.appendEvents(progress(run, 2, 3));
+        expect(seqs(await store.getEvents(run.runId, 0))).toEqual([1, 2, 3]);
+      });
+    } else {
+      it('gives every sqlite::memory: store its own database', async () => {
+        const run = await started();
+        const other = await open(url);
+        expect(await other.getRun(run.runId)).toBeUndefined();
+      });
+    }
+
+    if (backend.kind === 'postgres') {
+      it('migrates a schema of its own even when another schema of the database was migrated first', async () => {
+        // The beforeEach store already migrated one schema (and kysely_migration exists there).
+        const run = await started();
+        const other = await open(await backend.freshUrl());
+        await other.createRun(newRun({ runId: 'only-in-the-second-schema' }));
+        expect(await other.getRun(run.runId)).toBeUndefined();
+        expect(await store.getRun('only-in-the-second-schema')).toBeUndefined();
+        expect(await other.getRun('only-in-the-second-schema')).toMatchObject({ status: 'running' });
+      });
+    }
+  });
+
+  describe('createRun / getRun', () => {
+    it('round-trips a run: JSON input, status running, lastSeq 0, no outcome yet', async () => {
+      const input = {
+        text: 'héllo "wörld" 👋',
+        n: 42.5,
+        flag: false,
+        none: null,
+        list: [1, 'two', { three: 3 }],
+        nested: { deep: { deeper: ['x'] } },
+      };
+      const run = newRun({ input, userId: 'user-1', agent: 'calculator', nodeId: 'node-7' });
+      await store.createRun(run);
+
+      const record = await store.getRun(run.runId);
+      expect(record).toEqual({
+        runId: run.runId,
+        threadId: run.threadId,
+        userId: 'user-1',
+        agent: 'calculator',
+        status: 'running',
+        input,
+        createdAt: run.createdAt.toISOString(),
+        lastSeq: 0,
+        nodeId: 'node-7',
+      });
+      expect(record).not.toHaveProperty('result');
+      expect(record).not.toHaveProperty('error');
+      expect(record).not.toHaveProperty('finishedAt');
+    });
+
+    it('stores a missing input as null and scalar inputs as themselves', async () => {
+      const none = await started({ input: undefined });
+      const text = await started({ input: 'just a string' });
+      const zero = await started({ input: 0 });
+      expect((await store.getRun(none.runId))?.input).toBeNull();
+      expect((await store.getRun(text.runId))?.input).toBe('just a string');
+      expect((await store.getRun(zero.runId))?.input).toBe(0);
+    });
+
+    it('answers undefined for an unknown run', async () => {
+      await started();
+      expect(await store.getRun('no-such-run')).toBeUndefined();
+    });
+
+    it('refuses a second run with the same id', async () => {
+      const run = await started();
+      await expect(store.createRun({ ...run, userId: 'mallory' })).rejects.toThrow();
+      expect((await store.getRun(run.runId))?.userId).toBe('alice');
+    });
+  });
+
+  describe('appendEvents / getEvents', () => {
+    it('stores events in order and returns them unchanged', async () => {
+      const run = await started();
+      const events: AgentEventEnvelope[] = [
+        event(run, 1, 'agent_started', { input: run.input }),
+        event(run, 2, 'agent_thinking', { thought: 'hmm', step: 1 }),
+        event(run, 3, 'tool_executing', { toolCallId: 't1', tool: 'calculate', args: { expression: '1+2' } }),
+        event(run, 4, 'tool_completed', { toolCallId: 't1', tool: 'calculate', result: 3, durationMs: 5 }),
+        event(run, 5, 'agent_message_delta', { messageId: 'm1', delta: 'три 🎉' }),
+      ];
+      await store.appendEvents(events.slice(0, 2));
+      await store.appendEvents(events.slice(2));
+
+      expect(await store.getEvents(run.runId, 0)).toEqual(events);
+      expect((await store.getRun(run.runId))?.lastSeq).toBe(5);
+    });
+
+    it('returns only events after afterSeq, in seq order, up to limit', async () => {
+      const run = await started({}, 6);
+      expect(seqs(await store.getEvents(run.runId, 2))).toEqual([3, 4, 5, 6]);
+      expect(seqs(await store.getEvents(run.runId, 5))).toEqual([6]);
+      expect(await store.getEvents(run.runId, 6)).toEqual([]);
+      expect(await store.getEvents(run.runId, 100)).toEqual([]);
+      expect(seqs(await store.getEvents(run.runId, 1, 2))).toEqual([2, 3]);
+      expect(await store.getEvents('no-such-run', 0)).toEqual([]);
+    });
+
+    it('keeps the events of runs appended in one interleaved batch apart', async () => {
+      const a = await started();
+      const b = await started();
+      const pa = progress(a, 1, 3);
+      const pb = progress(b, 1, 3);
+      await store.appendEvents([pa[0], pb[0], pb[1], pa[1], pb[2], pa[2]]);
+      expect(await store.getEvents(a.runId, 0)).toEqual(pa);
+      expect(await store.getEvents(b.runId, 0)).toEqual(pb);
+    });
+
+    it('returns events in seq order even when batches arrive out of order', async () => {
+      const run = await started();
+      await store.appendEvents(progress(run, 4, 5));
+      await store.appendEvents(progress(run, 1, 3));
+      expect(seqs(await store.getEvents(run.runId, 0))).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    it('stores a batch larger than one INSERT holds, completely and in order', async () => {
+      const run = await started();
+      const events = progress(run, 1, 450);
+      await store.appendEvents(events);
+      const stored = await store.getEvents(run.runId, 0);
+      expect(stored).toHaveLength(450);
+      expect(seqs(stored)).toEqual(seqs(events));
+      expect((await store.getRun(run.runId))?.lastSeq).toBe(450);
+    });
+
+    it('accepts an empty batch', async () => {
+      const run = await started({}, 1);
+      await store.appendEvents([]);
+      expect(seqs(await store.getEvents(run.runId, 0))).toEqual([1]);
+    });
+
+    it('is idempotent per (runId, seq): a re-appended event is stored once and the first copy wins', async () => {
+      const run = await started();
+      const first = progress(run, 1, 3);
+      await store.appendEvents(first);
+      const retried = [
+        ...progress(run, 2, 3).map((e) => ({ ...e, data: { thought: 'a different copy', step: 99 } })),
+        ...progress(run, 4, 4),
+      ];
+      await store.appendEvents(retried);
+      await store.appendEvents(first);
+
+      const stored = await store.getEvents(run.runId, 0);
+      expect(seqs(stored)).toEqual([1, 2, 3, 4]);
+      expect(stored.slice(0, 3)).toEqual(first);
+      expect((await store.getRun(run.runId))?.lastSeq).toBe(4);
+    });
+  });
+
+  describe('terminal events', () => {
+    it('agent_completed finishes the run as completed with its result', async () => {
+      const run = await started();
+      const result = { answer: 42, items: [1, 'two', null], nested: { ok: true } };
+      const done = event(run, 3, 'agent_completed', { result, durationMs: 12 });
+      await store.appendEvents([...progress(run, 1, 2), done]);
+
+      const record = await store.getRun(run.runId);
+      expect(record).toMatchObject({ status: 'completed', result, finishedAt: done.ts, lastSeq: 3 });
+      expect(record).not.toHaveProperty('error');
+    });
+
+    it('agent_completed with a null result stores null', async () => {
+      const run = await started({}, 1);
+      await store.appendEvents([event(run, 2, 'agent_completed', { result: null, durationMs: 1 })]);
+      const record = await store.getRun(run.runId);
+      expect(record?.status).toBe('completed');
+      expect(record?.result).toBeNull();
+    });
+
+    it('agent_error finishes the run as failed with { code, message }', async () => {
+      const run = await started({}, 2);
+      const failed = event(run, 3, 'agent_error', { code: 'AGENT_FAILED', message: 'Bad expression' });
+      await store.appendEvents([failed]);
+
+      const record = await store.getRun(run.runId);
+      expect(record).toMatchObject({
+        status: 'failed',
+        error: { code: 'AGENT_FAILED', message: 'Bad expression' },
+        finishedAt: failed.ts,
+        lastSeq: 3,
+      });
+      expect(record).not.toHaveProperty('result');
+    });
+
+    it('agent_cancelled finishes the run as cancelled, without result or error', async () => {
+      const run = await started({}, 2);
+      const cancelled = event(run, 3, 'agent_cancelled', { reason: 'user' });
+      await store.appendEvents([cancelled]);
+
+      const record = await store.getRun(run.runId);
+      expect(record).toMatchObject({ status: 'cancelled', finishedAt: cancelled.ts, lastSeq: 3 });
+      expect(record).not.toHaveProperty('result');
+      expect(record).not.toHaveProperty('error');
+    });
+
+    it('the first terminal event decides the outcome; a later one does not rewrite it', async () => {
+      const run = await started({}, 1);
+      const done = event(run, 2, 'agent_completed', { result: 'first', durationMs: 1 });
+      await store.appendEvents([done]);
+      await store.appendEvents([done]);
+      await store.appendEvents([event(run, 3, 'agent_error', { code: 'TIMEOUT', message: 'too late' })]);
+
+      const record = await store.getRun(run.runId);
+      expect(record).toMatchObject({ status: 'completed', result: 'first', finishedAt: done.ts });
+      expect(record).not.toHaveProperty('error');
+    });
+
+    it('finishes only the run the terminal event belongs to', async () => {
+      const a = await started({}, 1);
+      const b = await started({}, 1);
+      await store.appendEvents([event(a, 2, 'agent_cancelled', { reason: 'user' })]);
+      expect((await store.getRun(a.runId))?.status).toBe('cancelled');
+      expect(await store.getRun(b.runId)).toMatchObject({ status: 'running', lastSeq: 1 });
+      expect(await store.getRun(b.runId)).not.toHaveProperty('finishedAt');
+    });
+  });
+
+  describe('listRuns', () => {
+    it("lists a user's runs newest first, honours limit and filters, and never lists another user's runs", async () => {
+      const oldest = await started({ userId: 'alice', createdAt: new Date(T0 + 1_000), threadId: 'th-1' });
+      const middle = await started({ userId: 'alice', createdAt: new Date(T0 + 2_000), threadId: 'th-2', agent: 'calculator' });
+      const newest = await started({ userId: 'alice', createdAt: new Date(T0 + 3_000), threadId: 'th-1' });
+      const bobs = await started({ userId: 'bob', createdAt: new Date(T0 + 4_000), threadId: 'th-1' });
+      await store.appendEvents([event(middle, 1, 'agent_completed', { result: 1, durationMs: 1 })]);
+
+      const ids = async (userId: string, query: ListRunsQuery) =>
+        (await store.listRuns(userId, query)).map((r) => r.runId);
+
+      expect(await ids('alice', { limit: 10 })).toEqual([newest.runId, middle.runId, oldest.runId]);
+      expect(await ids('alice', { limit: 2 })).toEqual([newest.runId, middle.runId]);
+      expect(await ids('alice', { limit: 1 })).toEqual([newest.runId]);
+      expect(await ids('alice', { limit: 10, status: 'running' })).toEqual([newest.runId, oldest.runId]);
+      expect(await ids('alice', { limit: 10, status: 'completed' })).toEqual([middle.runId]);
+      expect(await ids('alice', { limit: 10, status: 'failed' })).toEqual([]);
+      expect(await ids('alice', { limit: 10, threadId: 'th-1' })).toEqual([newest.runId, oldest.runId]);
+      expect(await ids('alice', { limit: 10, agent: 'calculator' })).toEqual([middle.runId]);
+      expect(await ids('bob', { limit: 10 })).toEqual([bobs.runId]);
+      expect(await ids('carol', { limit: 10 })).toEqual([]);
+    });
+
+    it('returns full records with their outcome and lastSeq', async () => {
+      const run = await started({ userId: 'dave' }, 2);
+      await store.appendEvents([event(run, 3, 'agent_error', { code: 'TIMEOUT', message: 'slow' })]);
+      const [record] = await store.listRuns('dave', { limit: 5 });
+      expect(record).toEqual(await store.getRun(run.runId));
+      expect(record).toMatchObject({ status: 'failed', error: { code: 'TIMEOUT', message: 'slow' }, lastSeq: 3 });
+    });
+  });
+
+  describe('countRunning', () => {
+    it('counts only the running runs of that user', async () => {
+      await started({ userId: 'alice' });
+      const second = await started({ userId: 'alice' });
+      const finished = await started({ userId: 'alice' });
+      await store.appendEvents([event(finished, 1, 'agent_cancelled', { reason: 'user' })]);
+      await started({ userId: 'bob' });
+
+      expect(await store.countRunning('alice')).toBe(2);
+      expect(await store.countRunning('bob')).toBe(1);
+      expect(await store.countRunning('carol')).toBe(0);
+
+      await store.appendEvents([event(second, 1, 'agent_completed', { result: null, durationMs: 1 })]);
+      expect(await store.countRunning('alice')).toBe(1);
+    });
+  });
+
+  describe('interruptRuns', () => {
+    it("{ kind: 'all' } fails every running run with an INTERRUPTED event at lastSeq + 1", async () => {
+      const withEvents = await started({ userId: 'alice', agent: 'countdown' }, 2);
+      const withoutEvents = await started({ userId: 'bob' });
+      const completed = await started({ userId: 'carol' }, 1);
+      await store.appendEvents([event(completed, 2, 'agent_completed', { result: 'done', durationMs: 3 })]);
+      const completedBefore = await store.getRun(completed.runId);
+      const startedAt = Date.now();
+
+      const interrupted = await store.interruptRuns({ kind: 'all' });
+
+      expect(interrupted).toHaveLength(2);
+      const byRun = new Map(interrupted.map((i) => [i.event.runId, i]));
+      expect(byRun.get(withEvents.runId)).toEqual({
+        userId: 'alice',
+        event: {
+          runId: withEvents.runId,
+          threadId: withEvents.threadId,
+          seq: 3,
+          type: 'agent_error',
+          agent: 'countdown',
+          ts: expect.any(String),
+          data: { code: 'INTERRUPTED', message: expect.any(String) },
+        },
+      });
+      expect(byRun.get(withoutEvents.runId)).toMatchObject({
+        userId: 'bob',
+        event: { seq: 1, type: 'agent_error', data: { code: 'INTERRUPTED' } },
+      });
+
+      for (const { event: terminal } of interrupted) {
+        expect(terminal.data).toMatchObject({ message: expect.stringMatching(/\S/) });
+        expect(Date.parse(terminal.ts)).toBeGreaterThanOrEqual(startedAt - 1_000);
+        const record = await store.getRun(terminal.runId);
+        expect(record).toMatchObject({
+          status: 'failed',
+          error: terminal.data,
+          finishedAt: terminal.ts,
+          lastSeq: terminal.seq,
+        });
+        const stored = await store.getEvents(terminal.runId, 0);
+        expect(stored[stored.length - 1]).toEqual(terminal);
+      }
+      expect(seqs(await store.getEvents(withEvents.runId, 0))).toEqual([1, 2, 3]);
+
+      expect(await store.getRun(completed.runId)).toEqual(completedBefore);
+      expect(seqs(await store.getEvents(completed.runId, 0))).toEqual([1, 2]);
+      expect(await store.countRunning('alice')).toBe(0);
+
+      expect(await store.interruptRuns({ kind: 'all' })).toEqual([]);
+      expect(seqs(await store.getEvents(withEvents.runId, 0))).toEqual([1, 2, 3]);
+    });
+
+    it('returns nothing when no run is running', async () => {
+      expect(await store.interruptRuns({ kind: 'all' })).toEqual([]);
+    });
+
+    it("{ kind: 'lease-expired' } touches only runs whose lease ended before now; renewLeases extends a node's leases", async () => {
+      const lease = new Date(T0 + 10_000);
+      const renewed = await started({ nodeId: 'node-live', leaseUntil: lease }, 1);
+      const stale = await started({ nodeId: 'node-dead', leaseUntil: lease }, 1);
+      const fresh = await started({ nodeId: 'node-other', leaseUntil: new Date(T0 + 120_000) });
+      const finished = await started({ nodeId: 'node-dead', leaseUntil: lease }, 1);
+      await store.appendEvents([event(finished, 2, 'agent_cancelled', { reason: 'user' })]);
+
+      await store.renewLeases('node-live', new Date(T0 + 60_000));
+
+      const first = await store.interruptRuns({ kind: 'lease-expired', now: new Date(T0 + 30_000) });
+      expect(first.map((i) => i.event.runId)).toEqual([stale.runId]);
+      expect(first[0].event).toMatchObject({ seq: 2, data: { code: 'INTERRUPTED' } });
+      expect((await store.getRun(renewed.runId))?.status).toBe('running');
+      expect((await store.getRun(fresh.runId))?.status).toBe('running');
+      expect((await store.getRun(finished.runId))?.status).toBe('cancelled');
+
+      // The renewed lease has ended by then as well; the other node's has not.
+      const second = await store.interruptRuns({ kind: 'lease-expired', now: new Date(T0 + 90_000) });
+      expect(second.map((i) => i.event.runId)).toEqual([renewed.runId]);
+      expect((await store.getRun(fresh.runId))?.status).toBe('running');
+    });
+
+    it("renewLeases leaves other nodes' runs alone", async () => {
+      const lease = new Date(T0 + 10_000);
+      const a = await started({ nodeId: 'node-a', leaseUntil: lease });
+      const b = await started({ nodeId: 'node-b', leaseUntil: lease });
+      await store.renewLeases('node-a', new Date(T0 + 60_000));
+      const interrupted = await store.interruptRuns({ kind: 'lease-expired', now: new Date(T0 + 30_000) });
+      expect(interrupted.map((i) => i.event.runId)).toEqual([b.runId]);
+      expect((await store.getRun(a.runId))?.status).toBe('running');
+    });
+
+    it("{ kind: 'node' } touches only that node's running runs", async () => {
+      const mine = await started({ nodeId: 'node-1', userId: 'alice' }, 3);
+      const alsoMine = await started({ nodeId: 'node-1', userId: 'bob' });
+      const theirs = await started({ nodeId: 'node-2' }, 1);
+
+      const interrupted = await store.interruptRuns({ kind: 'node', nodeId: 'node-1' });
+      expect(interrupted.map((i) => [i.userId, i.event.runId, i.event.seq]).sort()).toEqual(
+        [
+          ['alice', mine.runId, 4],
+          ['bob', alsoMine.runId, 1],
+        ].sort(),
+      );
+      expect(await store.getRun(theirs.runId)).toMatchObject({ status: 'running', lastSeq: 1 });
+      expect(await store.interruptRuns({ kind: 'node', nodeId: 'node-1' })).toEqual([]);
+    });
+
+    it('an interrupted run ignores a late terminal event and keeps its INTERRUPTED event', async () => {
+      const run = await started({}, 2);
+      const [{ event: terminal }] = await store.interruptRuns({ kind: 'all' });
+      // The node that ran it comes back and flushes what it had: same seq, and one more.
+      await store.appendEvents([
+        event(run, 3, 'agent_completed', { result: 'late', durationMs: 1 }),
+        event(run, 4, 'agent_completed', { result: 'later', durationMs: 1 }),
+      ]);
+      const record = await store.getRun(run.runId);
+      expect(record).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
+      expect(record).not.toHaveProperty('result');
+      expect((await store.getEvents(run.runId, 2))[0]).toEqual(terminal);
+    });
+  });
+
+  if (backend.persistent) {
+    it('keeps runs and events across closing and reopening the same database', async () => {
+      const done = await started({ userId: 'alice', input: { text: 'persist me' } }, 2);
+      await store.appendEvents([event(done, 3, 'agent_completed', { result: { ok: 1 }, durationMs: 4 })]);
+      const running = await started({ userId: 'alice' }, 1);
+      const runBefore = await store.getRun(done.runId);
+      const eventsBefore = await store.getEvents(done.runId, 0);
+      await store.close();
+      opened.splice(opened.indexOf(store), 1);
+
+      const reopened = await open(url);
+      expect(await reopened.getRun(done.runId)).toEqual(runBefore);
+      expect(await reopened.getEvents(done.runId, 0)).toEqual(eventsBefore);
+      expect(await reopened.countRunning('alice')).toBe(1);
+      const [interrupted] = await reopened.interruptRuns({ kind: 'all' });
+      expect(interrupted.event).toMatchObject({ runId: running.runId, seq: 2 });
+    });
+  }
+});
+
+describe('parseDatabaseUrl', () => {
+  it('reads sqlite files, sqlite::memory: and postgres URLs', () => {
+    expect(parseDatabaseUrl('sqlite::memory:')).toEqual({ kind: 'sqlite', filename: ':memory:' });
+    expect(parseDatabaseUrl('sqlite:./data/agent-pipeline.db')).toEqual({
+      kind: 'sqlite',
+      filename: './data/agent-pipeline.db',
+    });
+    expect(parseDatabaseUrl('sqlite:/var/lib/runs.db')).toEqual({ kind: 'sqlite', filename: '/var/lib/runs.db' });
+    for (const url of ['postgres://u:pw@db:5432/app', 'postgresql://db/app?sslmode=require']) {
+      expect(parseDatabaseUrl(url)).toEqual({ kind: 'postgres', connectionString: url });
+    }
+  });
+
+  it('refuses sqlite: without a file', () => {
+    expect(() => parseDatabaseUrl('sqlite:')).toThrow(/names no file.*sqlite:<path>/);
+  });
+
+  it.each(['', 'mysql://db/app', 'http://localhost', 'postgres:/db', 'POSTGRES', './runs.db', 'memory'])(
+    'refuses %p and says what is supported',
+    (url) => {
+      expect(() => parseDatabaseUrl(url)).toThrow(/is not supported\. Use sqlite:<path>, sqlite::memory: or postgres:/);
+    },
+  );
+
+  it.each([
+    ['mysql://root:s3cret-pw@db:3306/app', 's3cret-pw'],
+    ['mysql://root:p@ss-w0rd@db/app', 'ss-w0rd'],
+    ['redis://:s3cret-pw@cache:6379', 's3cret-pw'],
+    ['pg://db/app?user=x&password=s3cret-pw', 's3cret-pw'],
+  ])('masks the credentials of %p in the message', (url, secret) => {
+    let message = '';
+    try {
+      parseDatabaseUrl(url);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/is not supported/);
+    expect(message).toContain('***');
+    expect(message).not.toContain(secret);
+  });
+
+  it('makes openRunStore reject before opening anything', async () => {
+    await expect(openRunStore('mysql://root:s3cret-pw@db/app')).rejects.toThrow(/is not supported/);
+  });
+});
+
+describe('openRunStore', () => {
+  it('rejects (and does not hang) when PostgreSQL cannot be reached', async () => {
+    await expect(openRunStore('postgres://nobody@127.0.0.1:1/none')).rejects.toThrow();
+  });
+});
