@@ -110,3 +110,66 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
 export function ofRun(events: AgentEventEnvelope[], runId: string): AgentEventEnvelope[] {
   return events.filter((e) => e.runId === runId);
 }
+
+/** How a handshake ended: connected, or refused with the `connect_error` message. */
+export type HandshakeOutcome = { connected: true; socket: Socket } | { connected: false; message: string; socket: Socket };
+
+/**
+ * Opens a socket on namespace /agents with any `auth` payload (or none) and reports whether the
+ * handshake was accepted. The caller disconnects the returned socket.
+ */
+export function tryConnect(url: string, auth?: Record<string, unknown>): Promise<HandshakeOutcome> {
+  const socket = io(`${url}/agents`, { ...(auth ? { auth } : {}), transports: ['websocket'], reconnection: false });
+  return new Promise((resolve) => {
+    socket.once('connect', () => resolve({ connected: true, socket }));
+    socket.once('connect_error', (err) => {
+      socket.disconnect();
+      resolve({ connected: false, message: err.message, socket });
+    });
+  });
+}
+
+/** Records every `exception` event (Nest's fallback error channel) a socket receives; it should stay empty. */
+export function recordExceptions(socket: Socket): unknown[] {
+  const exceptions: unknown[] = [];
+  socket.on('exception', (e: unknown) => exceptions.push(e));
+  return exceptions;
+}
+
+/**
+ * A round trip on `socket`: once its ack is back, every event the server wrote to this socket
+ * before handling the command has arrived (one connection delivers in order).
+ */
+export async function roundTrip(socket: Socket): Promise<void> {
+  const ack = await command(socket, 'agents:list', {});
+  if (!ack?.ok) throw new Error(`agents:list round trip failed: ${JSON.stringify(ack)}`);
+}
+
+/**
+ * Checks the invariants every run's events share (DESIGN.md): the same runId, threadId and agent on
+ * every envelope, `seq` 1..n without gap or repeat, ISO `ts`, exactly one terminal event and it is
+ * last. Returns the event types in order.
+ */
+export function expectWellFormedRun(
+  events: AgentEventEnvelope[],
+  expected: { runId: string; threadId: string; agent: string },
+): string[] {
+  if (events.length === 0) throw new Error(`run ${expected.runId} has no events`);
+  const problems: string[] = [];
+  events.forEach((e, i) => {
+    if (e.runId !== expected.runId) problems.push(`event ${i}: runId ${e.runId}`);
+    if (e.threadId !== expected.threadId) problems.push(`event ${i}: threadId ${e.threadId} != ${expected.threadId}`);
+    if (e.agent !== expected.agent) problems.push(`event ${i}: agent ${e.agent} != ${expected.agent}`);
+    if (e.seq !== i + 1) problems.push(`event ${i}: seq ${e.seq} != ${i + 1}`);
+    if (typeof e.ts !== 'string' || Number.isNaN(Date.parse(e.ts)) || new Date(e.ts).toISOString() !== e.ts) {
+      problems.push(`event ${i}: ts ${String(e.ts)} is not an ISO-8601 string`);
+    }
+  });
+  const terminals = events.filter((e) => TERMINAL_TYPES.has(e.type));
+  if (terminals.length !== 1) problems.push(`${terminals.length} terminal events`);
+  if (!TERMINAL_TYPES.has(events[events.length - 1].type)) problems.push(`last event is ${events[events.length - 1].type}`);
+  if (problems.length > 0) throw new Error(`run ${expected.runId} is not well formed:\n  ${problems.join('\n  ')}`);
+  return events.map((e) => e.type);
+}
+
+const TERMINAL_TYPES = new Set<string>(['agent_completed', 'agent_error', 'agent_cancelled']);

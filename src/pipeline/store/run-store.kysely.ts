@@ -163,7 +163,7 @@ export class KyselyRunStore implements RunStore {
         const envelope: AgentEventEnvelope<'agent_error'> = {
           runId: row.run_id,
           threadId: row.thread_id,
-          seq: Number(last?.seq ?? 0) + 2,
+          seq: Number(last?.seq ?? 0) + 1,
           type: 'agent_error',
           agent: row.agent,
           ts: now,
