@@ -1,0 +1,94 @@
+import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { RemoteCancelResult, RunCommandBus } from '../runs/run-command.bus';
+import type { RunRegistry } from '../runs/run.registry';
+
+const COMMANDS = 'agent-pipeline:commands';
+const REPLY_TIMEOUT_MS = 1000;
+
+interface CancelCommand {
+  type: 'cancel';
+  requestId: string;
+  replyTo: string;
+  runId: string;
+  reason: string;
+}
+
+interface CancelReply {
+  requestId: string;
+  result: RemoteCancelResult;
+}
+
+/**
+ * Carries commands between nodes over Redis pub/sub: a node asked to cancel a run it does not
+ * execute publishes the command; the node that executes it cancels the run and replies. The
+ * caller has already checked that the run exists and belongs to the user.
+ */
+export class RedisRunCommandBus extends RunCommandBus implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(RedisRunCommandBus.name);
+  private readonly replyChannel: string;
+  private readonly waiting = new Map<string, (result: RemoteCancelResult) => void>();
+  private subscriber?: Redis;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly registry: RunRegistry,
+    nodeId: string,
+  ) {
+    super();
+    this.replyChannel = `agent-pipeline:replies:${nodeId}`;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.subscriber = this.redis.duplicate();
+    this.subscriber.on('error', () => undefined); // logged by the main client's handler
+    this.subscriber.on('message', (channel: string, message: string) => void this.onMessage(channel, message));
+    await this.subscriber.subscribe(COMMANDS, this.replyChannel);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const resolve of this.waiting.values()) resolve('not-here');
+    this.waiting.clear();
+    this.subscriber?.disconnect();
+  }
+
+  override cancelElsewhere(runId: string, reason: string): Promise<RemoteCancelResult> {
+    const requestId = randomUUID();
+    const command: CancelCommand = { type: 'cancel', requestId, replyTo: this.replyChannel, runId, reason };
+    return new Promise<RemoteCancelResult>((resolve) => {
+      const timer = setTimeout(() => finish('not-here'), REPLY_TIMEOUT_MS);
+      const finish = (result: RemoteCancelResult) => {
+        clearTimeout(timer);
+        this.waiting.delete(requestId);
+        resolve(result);
+      };
+      this.waiting.set(requestId, finish);
+      this.redis.publish(COMMANDS, JSON.stringify(command)).catch((err: Error) => {
+        this.logger.warn(`Could not send cancel of run ${runId} to the other nodes: ${err.message}`);
+        finish('not-here');
+      });
+    });
+  }
+
+  private async onMessage(channel: string, message: string): Promise<void> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message);
+    } catch {
+      return;
+    }
+    if (channel === this.replyChannel) {
+      const reply = parsed as CancelReply;
+      this.waiting.get(reply.requestId)?.(reply.result);
+      return;
+    }
+    const command = parsed as CancelCommand;
+    if (command.type !== 'cancel') return;
+    const active = this.registry.get(command.runId);
+    if (!active?.orchestrator) return; // not ours: the node that runs it answers
+    const cancelled = await active.orchestrator.cancel(command.reason);
+    const reply: CancelReply = { requestId: command.requestId, result: cancelled ? 'cancelled' : 'finished' };
+    await this.redis.publish(command.replyTo, JSON.stringify(reply)).catch(() => undefined);
+  }
+}
