@@ -8,6 +8,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
   testEnvironment: 'node',
+  // Builds dist/ once per run for the specs that start `node dist/main.js` (SKIP_BUILD=1 skips it).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30000,
   // e2e specs start real servers on port 0; two workers keep a 2-core box responsive.
   maxWorkers: 2,

@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, type EnvironmentOverrides } from './app.module';
 import { AppConfig } from './config/app.config';
-import { validationFailed } from './pipeline';
+import { REDIS_CLIENT, validationFailed } from './pipeline';
+import { redisStreamsAdapter } from './transport/socket/redis-streams.adapter';
 import { AgentsSocketAdapter } from './transport/socket/agents-socket.adapter';
 
 /** Options of {@link createApp}. */
@@ -36,7 +37,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
     }),
   );
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins, credentials: true });
-  app.useWebSocketAdapter(new AgentsSocketAdapter(app, config));
+  const redis = app.get(REDIS_CLIENT, { strict: false });
+  app.useWebSocketAdapter(new AgentsSocketAdapter(app, config, redis ? redisStreamsAdapter(redis) : undefined));
   return app;
 }
 

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/app.config';
 import { DemoAgentsModule } from './demo-agents/demo-agents.module';
+import { LlmModule } from './llm/llm.module';
 import { AgentPipelineModule } from './pipeline';
 import { HttpTransportModule } from './transport/http/http-transport.module';
 import { SocketTransportModule } from './transport/socket/socket-transport.module';
@@ -17,6 +18,8 @@ export class AppModule {
    */
   static forRoot(env: EnvironmentOverrides = {}): DynamicModule {
     const demoAgents = !/^(false|0|no|off)$/i.test((env.DEMO_AGENTS ?? process.env.DEMO_AGENTS ?? 'true').trim());
+    // The assistant agent exists only with a model to talk to; AppConfig validates the other LLM_* settings.
+    const llm = (env.LLM_BASE_URL ?? process.env.LLM_BASE_URL ?? '').trim() !== '';
     return {
       module: AppModule,
       imports: [
@@ -38,6 +41,7 @@ export class AppModule {
         SocketTransportModule,
         HttpTransportModule,
         ...(demoAgents ? [DemoAgentsModule] : []),
+        ...(llm ? [LlmModule] : []),
       ],
     };
   }

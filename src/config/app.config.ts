@@ -1,5 +1,26 @@
 import type { EnvironmentVariables } from './environment.schema';
 
+/** Settings of the LLM `assistant` agent (`LLM_*`); see docs/llm-agent.md. */
+export interface LlmSettings {
+  /** OpenAI-compatible API base URL, e.g. `https://api.openai.com/v1`. */
+  readonly baseUrl: string;
+  /** Bearer token; undefined for servers that need none. */
+  readonly apiKey?: string;
+  readonly model: string;
+  /** System message before every conversation; undefined = none. */
+  readonly systemPrompt?: string;
+  /** @default 8 */
+  readonly maxSteps: number;
+  /** Longest silence of the provider. @default 60000 */
+  readonly timeoutMs: number;
+  /** @default 2 */
+  readonly maxRetries: number;
+  /** @default 20 */
+  readonly historyMessages: number;
+  /** @default 20 */
+  readonly maxDeltaEventsPerSecond: number;
+}
+
 /** Typed, validated settings of the server; inject `AppConfig` anywhere. */
 export class AppConfig {
   readonly production: boolean;
@@ -17,9 +38,13 @@ export class AppConfig {
   readonly demoAgents: boolean;
   /** Allowed browser origins; empty = same origin only. */
   readonly corsOrigins: string[];
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly runLeaseMs: number;
   readonly socketRecoveryMs: number;
+  /** Interval of `: keep-alive` comments on idle SSE streams. */
+  readonly sseKeepAliveMs: number;
+  /** Present when `LLM_BASE_URL` is set. */
+  readonly llm?: LlmSettings;
 
   constructor(env: EnvironmentVariables) {
     this.production = env.NODE_ENV === 'production';
@@ -41,6 +66,20 @@ export class AppConfig {
     this.logLevel = env.LOG_LEVEL;
     this.runLeaseMs = env.RUN_LEASE_MS;
     this.socketRecoveryMs = env.SOCKET_RECOVERY_MS;
+    this.sseKeepAliveMs = env.SSE_KEEPALIVE_MS;
+    this.llm = env.LLM_BASE_URL
+      ? {
+          baseUrl: env.LLM_BASE_URL,
+          apiKey: env.LLM_API_KEY,
+          model: env.LLM_MODEL ?? '',
+          systemPrompt: env.LLM_SYSTEM_PROMPT,
+          maxSteps: env.LLM_MAX_STEPS,
+          timeoutMs: env.LLM_TIMEOUT_MS,
+          maxRetries: env.LLM_MAX_RETRIES,
+          historyMessages: env.LLM_HISTORY_MESSAGES,
+          maxDeltaEventsPerSecond: env.LLM_MAX_DELTA_EVENTS_PER_SECOND,
+        }
+      : undefined;
   }
 
   /** Development auth: no secret configured, so a random one is made and dev tokens are handed out. */

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -97,9 +97,9 @@ export class EnvironmentVariables {
   @IsString()
   CORS_ORIGINS?: string;
 
-  /** @default 'info' */
-  @IsIn(['debug', 'info', 'warn', 'error'], { message: 'LOG_LEVEL must be one of debug, info, warn, error' })
-  LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error' = 'info';
+  /** @default 'info' (`silent` turns logging off; the test helper uses it) */
+  @IsIn(['debug', 'info', 'warn', 'error', 'silent'], { message: 'LOG_LEVEL must be one of debug, info, warn, error, silent' })
+  LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info';
 
   /** Scale-out: how long a node's lease on its runs lasts without renewal. @default 30000 */
   @Transform(toInt)
@@ -112,4 +112,70 @@ export class EnvironmentVariables {
   @IsInt({ message: 'SOCKET_RECOVERY_MS must be an integer >= 0' })
   @Min(0)
   SOCKET_RECOVERY_MS = 120_000;
+
+  /** How often an idle Server-Sent Events stream gets a `: keep-alive` comment, in ms. @default 15000 */
+  @Transform(toInt)
+  @IsInt({ message: 'SSE_KEEPALIVE_MS must be an integer between 10 and 3600000' })
+  @Min(10, { message: 'SSE_KEEPALIVE_MS must be an integer between 10 and 3600000' })
+  @Max(3_600_000, { message: 'SSE_KEEPALIVE_MS must be an integer between 10 and 3600000' })
+  SSE_KEEPALIVE_MS = 15_000;
+
+  /** OpenAI-compatible API base URL (usually ending in `/v1`); set = the `assistant` agent is registered. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'LLM_BASE_URL must be an http:// or https:// URL such as https://api.openai.com/v1' })
+  LLM_BASE_URL?: string;
+
+  /** Sent as `Authorization: Bearer …`; local model servers usually need none. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  LLM_API_KEY?: string;
+
+  /** Model name passed to the provider; required with `LLM_BASE_URL`. */
+  @Transform(blankToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => env.LLM_BASE_URL !== undefined || env.LLM_MODEL !== undefined)
+  @IsString({ message: 'LLM_MODEL is required when LLM_BASE_URL is set (e.g. gpt-4o-mini, llama3.1)' })
+  LLM_MODEL?: string;
+
+  /** System message put before every conversation; unset = none. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  LLM_SYSTEM_PROMPT?: string;
+
+  /** Model calls per run (each tool round trip takes one). @default 8 */
+  @Transform(toInt)
+  @IsInt({ message: 'LLM_MAX_STEPS must be an integer between 1 and 100' })
+  @Min(1, { message: 'LLM_MAX_STEPS must be an integer between 1 and 100' })
+  @Max(100, { message: 'LLM_MAX_STEPS must be an integer between 1 and 100' })
+  LLM_MAX_STEPS = 8;
+
+  /** How long the provider may stay silent (before its answer starts, and between chunks). @default 60000 */
+  @Transform(toInt)
+  @IsInt({ message: 'LLM_TIMEOUT_MS must be a positive integer' })
+  @Min(1, { message: 'LLM_TIMEOUT_MS must be a positive integer' })
+  @Max(2_147_483_647)
+  LLM_TIMEOUT_MS = 60_000;
+
+  /** Retries of a model call refused with 408/409/429/5xx or a connection error. @default 2 */
+  @Transform(toInt)
+  @IsInt({ message: 'LLM_MAX_RETRIES must be an integer between 0 and 10' })
+  @Min(0, { message: 'LLM_MAX_RETRIES must be an integer between 0 and 10' })
+  @Max(10, { message: 'LLM_MAX_RETRIES must be an integer between 0 and 10' })
+  LLM_MAX_RETRIES = 2;
+
+  /** Earlier messages of the thread sent with each run (0 = no memory). @default 20 */
+  @Transform(toInt)
+  @IsInt({ message: 'LLM_HISTORY_MESSAGES must be an integer between 0 and 1000' })
+  @Min(0, { message: 'LLM_HISTORY_MESSAGES must be an integer between 0 and 1000' })
+  @Max(1000, { message: 'LLM_HISTORY_MESSAGES must be an integer between 0 and 1000' })
+  LLM_HISTORY_MESSAGES = 20;
+
+  /** Most `agent_message_delta` events per second of one run; tokens in between are batched. @default 20 */
+  @Transform(toInt)
+  @IsInt({ message: 'LLM_MAX_DELTA_EVENTS_PER_SECOND must be an integer between 1 and 1000' })
+  @Min(1, { message: 'LLM_MAX_DELTA_EVENTS_PER_SECOND must be an integer between 1 and 1000' })
+  @Max(1000, { message: 'LLM_MAX_DELTA_EVENTS_PER_SECOND must be an integer between 1 and 1000' })
+  LLM_MAX_DELTA_EVENTS_PER_SECOND = 20;
 }

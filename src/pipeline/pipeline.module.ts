@@ -2,6 +2,9 @@ import { Module, Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AgentRegistry } from './agents/agent.registry';
 import { AgentWebSocketBridge } from './bridge/agent-websocket.bridge';
+import { REDIS_CLIENT, redisClientProvider } from './cluster/redis-client.provider';
+import { RedisLifecycle } from './cluster/redis-lifecycle.service';
+import { RedisRunCommandBus } from './cluster/redis-run-command.bus';
 import { EventPublisher } from './emitter/event-publisher';
 import { RunEventBus } from './emitter/run-event.bus';
 import { SocketRoomPublisher } from './emitter/socket-room.publisher';
@@ -18,10 +21,12 @@ import {
 import { PIPELINE_OPTIONS, RUN_STORE } from './pipeline.tokens';
 import { AgentInputValidator } from './runs/agent-input.validator';
 import { AgentService } from './runs/agent.service';
+import type Redis from 'ioredis';
 import { NODE_ID } from './runs/node-id.token';
 import { makeNodeId } from './runs/node-identity';
 import { RunAdmission } from './runs/run-admission.service';
 import { RunCommandBus } from './runs/run-command.bus';
+import { RunLifecycleHooks } from './runs/run-lifecycle.hooks';
 import { RunRateLimiter } from './runs/run-rate.limiter';
 import { RunRecoveryService } from './runs/run-recovery.service';
 import { RunShutdownService } from './runs/run-shutdown.service';
@@ -42,6 +47,8 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedPipelineOptions) => openRunStore(options.databaseUrl),
   },
   { provide: NODE_ID, useFactory: makeNodeId },
+  redisClientProvider,
+  RedisLifecycle,
   SocketRoomPublisher,
   { provide: EventPublisher, useExisting: SocketRoomPublisher },
   RunEventBus,
@@ -56,7 +63,13 @@ const providers: Provider[] = [
   RunRateLimiter,
   RunAdmission,
   AgentInputValidator,
-  RunCommandBus,
+  {
+    provide: RunCommandBus,
+    inject: [REDIS_CLIENT, RunRegistry, NODE_ID],
+    useFactory: (redis: Redis | null, registry: RunRegistry, nodeId: string) =>
+      redis ? new RedisRunCommandBus(redis, registry, nodeId) : new RunCommandBus(),
+  },
+  RunLifecycleHooks,
   AgentService,
   RunRecoveryService,
   RunShutdownService,
@@ -80,6 +93,7 @@ const providers: Provider[] = [
     PIPELINE_OPTIONS,
     RUN_STORE,
     NODE_ID,
+    REDIS_CLIENT,
     AgentService,
     AgentWebSocketBridge,
     AgentRegistry,
@@ -91,6 +105,7 @@ const providers: Provider[] = [
     RunRateLimiter,
     RunAdmission,
     RunCommandBus,
+    RunLifecycleHooks,
   ],
 })
 export class AgentPipelineModule extends AgentPipelineConfigurableModule {}

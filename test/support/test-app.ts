@@ -32,6 +32,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       HOST: '127.0.0.1',
       JWT_SECRET: TEST_JWT_SECRET,
       DATABASE_URL: `sqlite:${join(dir, 'runs.db')}`,
+      // Single node unless a test asks for Redis (CI exports REDIS_URL for the tests that do).
+      REDIS_URL: '',
       ...env,
     },
     logger: process.env.TEST_LOGS ? undefined : false,

@@ -16,7 +16,8 @@ export interface AgentRunContext<TInput = unknown> {
 
 /**
  * An agent: a Nest provider marked with `@Agent()`. `run` returns the result (the `result` of
- * `agent_completed`) or throws (the message of `agent_error` `AGENT_FAILED`).
+ * `agent_completed`), or an `AgentResult` to add fields to `agent_completed`, or throws (the
+ * message of `agent_error` `AGENT_FAILED`).
  */
 export interface AgentHandler<TInput = any, TResult = unknown> {
   run(context: AgentRunContext<TInput>): Promise<TResult> | TResult;

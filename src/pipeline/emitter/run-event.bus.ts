@@ -10,6 +10,7 @@ export type RunEventListener = (event: AgentEventEnvelope) => void;
 @Injectable()
 export class RunEventBus {
   private readonly listeners = new Map<string, Set<RunEventListener>>();
+  private readonly everyRunListeners = new Set<RunEventListener>();
 
   /** Follows a run's events; returns the function that stops following. */
   subscribe(runId: string, listener: RunEventListener): () => void {
@@ -27,7 +28,17 @@ export class RunEventBus {
     };
   }
 
+  /**
+   * Follows the events of every run on this node (metrics, audit); returns the function that stops
+   * following. It runs on the hot path of every event: listeners must be cheap and must not throw.
+   */
+  subscribeAll(listener: RunEventListener): () => void {
+    this.everyRunListeners.add(listener);
+    return () => this.everyRunListeners.delete(listener);
+  }
+
   publish(event: AgentEventEnvelope): void {
+    for (const listener of this.everyRunListeners) listener(event);
     const set = this.listeners.get(event.runId);
     if (!set) return;
     for (const listener of [...set]) listener(event);

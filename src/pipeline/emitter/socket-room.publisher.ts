@@ -16,6 +16,11 @@ export class SocketRoomPublisher extends EventPublisher {
     this.namespace = namespace;
   }
 
+  /** Sockets connected to this node's namespace (0 before the gateway attaches it). */
+  get connectedSockets(): number {
+    return this.namespace?.sockets.size ?? 0;
+  }
+
   publish(room: string, event: AgentEventEnvelope): void {
     if (!this.namespace) return;
     try {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Scope } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
+import { AgentResult } from '../agents/agent-result';
 import type { AgentHandler, AgentRunContext } from '../agents/agent.interface';
 import { PIPELINE_OPTIONS } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
@@ -91,7 +92,8 @@ export class RequestScopedOrchestrator {
     this.ending = this.emitTerminal(outcome, durationMs).then(
       () => ({ outcome, durationMs }),
       (err: unknown) => {
-        this.logger.error(`Run ${this.context.runId}: terminal event not stored: ${(err as Error).message}`);
+        const { runId, userId } = this.context;
+        this.logger.error({ msg: `Terminal event of run ${runId} not stored: ${(err as Error).message}`, runId, userId });
         return { outcome, durationMs };
       },
     );
@@ -114,8 +116,12 @@ export class RequestScopedOrchestrator {
 
   private async invoke(agent: AgentHandler, runContext: AgentRunContext): Promise<void> {
     try {
-      const result = await agent.run(runContext);
-      await this.completeExecution(this.context, { kind: 'completed', result: result ?? null });
+      const returned = await agent.run(runContext);
+      const outcome: RunOutcome =
+        returned instanceof AgentResult
+          ? { kind: 'completed', result: returned.result ?? null, extra: { ...returned.extra } }
+          : { kind: 'completed', result: returned ?? null };
+      await this.completeExecution(this.context, outcome);
     } catch (err) {
       if (this.ending) return; // cancelled or timed out: the agent's abort error is expected
       const message = err instanceof Error ? err.message : String(err);

@@ -14,6 +14,7 @@ import { AgentInputValidator } from './agent-input.validator';
 import { NODE_ID } from './node-id.token';
 import { RunAdmission } from './run-admission.service';
 import { RunCommandBus } from './run-command.bus';
+import { RunLifecycleHooks } from './run-lifecycle.hooks';
 import { RunRegistry } from './run.registry';
 
 /** What a caller asks to run. */
@@ -54,6 +55,7 @@ export class AgentService {
     @Inject(RUN_STORE) private readonly store: RunStore,
     @Inject(NODE_ID) private readonly nodeId: string,
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
+    private readonly lifecycle: RunLifecycleHooks,
   ) {}
 
   listAgents(): AgentInfo[] {
@@ -77,7 +79,6 @@ export class AgentService {
     this.registry.add({ runId, userId, agent: request.agent, threadId });
     try {
       await this.admission.consumeRate(userId);
-      await this.admission.checkSharedConcurrency(userId, 1);
       const { orchestrator, agent: handler } = await this.bridge.createExecution(userId, request.agent, {
         runId,
         threadId,
@@ -94,16 +95,24 @@ export class AgentService {
         nodeId: this.nodeId,
         leaseUntil: new Date(now.getTime() + this.options.runLeaseMs),
       });
+      await this.admission.confirmSharedSlot(userId, runId);
       const active = this.registry.get(runId);
       if (active) active.orchestrator = orchestrator;
       const done = orchestrator.done;
-      void done.then(() => this.registry.remove(runId));
+      const info = { runId, userId, agent: request.agent, threadId };
+      void done.then((ending) => {
+        this.registry.remove(runId);
+        this.lifecycle.ended(info, ending);
+      });
+      this.lifecycle.started(info);
       // Next macrotask: the caller's ack is written to the socket before agent_started.
       setImmediate(() => void orchestrator.execute(handler));
       return { runId, threadId, done };
     } catch (err) {
       this.registry.remove(runId);
-      if (!(err instanceof PipelineError)) this.logger.error(`Run start failed for user ${userId}: ${(err as Error).stack}`);
+      if (!(err instanceof PipelineError)) {
+        this.logger.error({ msg: `Run start failed: ${(err as Error).stack}`, runId, userId, agent: request.agent });
+      }
       throw err;
     }
   }

@@ -13,9 +13,6 @@ import { RunRegistry } from './run.registry';
  */
 @Injectable()
 export class RunAdmission {
-  /** When set, concurrent runs are counted in the shared store (every node) instead of this node only. */
-  private sharedCount = false;
-
   constructor(
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
     @Inject(RUN_STORE) private readonly store: RunStore,
@@ -23,9 +20,9 @@ export class RunAdmission {
     private readonly rateLimiter: RunRateLimiter,
   ) {}
 
-  /** Count concurrent runs across every node sharing the store. */
-  countAcrossNodes(): void {
-    this.sharedCount = true;
+  /** Nodes share a store (scale-out): concurrent runs are also counted across all of them. */
+  private get sharedCount(): boolean {
+    return this.options.redisUrl !== undefined;
   }
 
   /** Throws `PAYLOAD_TOO_LARGE` when the serialized input exceeds `MAX_INPUT_BYTES`. */
@@ -49,11 +46,17 @@ export class RunAdmission {
     if (active >= this.options.maxConcurrentRunsPerUser) throw this.tooMany(active);
   }
 
-  /** The cross-node count, when enabled: the store's running runs of the user. */
-  async checkSharedConcurrency(userId: string, localPending: number): Promise<void> {
+  /**
+   * The cross-node check, once the run is stored: if the user now has more running runs than
+   * allowed on all nodes together, this run is withdrawn (deleted before any event) and refused.
+   * Two nodes racing may both refuse, never both admit.
+   */
+  async confirmSharedSlot(userId: string, runId: string): Promise<void> {
     if (!this.sharedCount) return;
-    const running = (await this.store.countRunning(userId)) + localPending;
-    if (running > this.options.maxConcurrentRunsPerUser) throw this.tooMany(running - 1);
+    const running = await this.store.countRunning(userId);
+    if (running <= this.options.maxConcurrentRunsPerUser) return;
+    await this.store.deleteRun(runId);
+    throw this.tooMany(running - 1);
   }
 
   consumeRate(userId: string): Promise<void> {

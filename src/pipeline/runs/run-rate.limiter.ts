@@ -1,26 +1,30 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { REDIS_CLIENT } from '../cluster/redis-client.provider';
 import { PipelineError } from '../errors/pipeline.error';
 import { PIPELINE_OPTIONS } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 
 /**
  * Per-user limit on starting runs (`RATE_LIMIT_RUNS_PER_MINUTE`), over all of a user's sockets and
- * HTTP calls. In memory on one node; `useLimiter` swaps in a shared (Redis) limiter for scale-out.
+ * HTTP calls. In memory on one node; in Redis when nodes share one, so the limit holds across
+ * nodes (falling back to a per-node limit while Redis is unreachable).
  */
 @Injectable()
 export class RunRateLimiter {
   private limiter?: RateLimiterAbstract;
 
-  constructor(@Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions) {
-    if (options.rateLimitRunsPerMinute > 0) {
-      this.limiter = new RateLimiterMemory({ points: options.rateLimitRunsPerMinute, duration: 60, keyPrefix: 'runs' });
-    }
-  }
-
-  /** Replaces the limiter (for example with a `RateLimiterRedis` shared by every node). */
-  useLimiter(limiter: RateLimiterAbstract): void {
-    if (this.options.rateLimitRunsPerMinute > 0) this.limiter = limiter;
+  constructor(
+    @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
+    @Optional() @Inject(REDIS_CLIENT) redis?: Redis | null,
+  ) {
+    const points = options.rateLimitRunsPerMinute;
+    if (points <= 0) return;
+    const memory = new RateLimiterMemory({ points, duration: 60, keyPrefix: 'agent-pipeline:runs' });
+    this.limiter = redis
+      ? new RateLimiterRedis({ storeClient: redis, points, duration: 60, keyPrefix: 'agent-pipeline:runs', insuranceLimiter: memory })
+      : memory;
   }
 
   /** Counts one run start for the user, or throws `RATE_LIMITED` with the seconds to wait. */

@@ -53,7 +53,11 @@ export class RunRecoveryService implements OnApplicationBootstrap, OnApplication
 
   private announce(interrupted: InterruptedRun[]): void {
     for (const { userId, event } of interrupted) {
-      this.logger.warn(`Run ${event.runId} of user ${userId} was left running by a stopped node: marked INTERRUPTED.`);
+      this.logger.warn({
+        msg: `Run ${event.runId} of user ${userId} was left running by a stopped node: marked INTERRUPTED.`,
+        runId: event.runId,
+        userId,
+      });
       this.publisher.publish(userRoom(userId), event);
       this.bus.publish(event);
     }

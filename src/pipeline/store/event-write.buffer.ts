@@ -23,7 +23,7 @@ export class EventWriteBuffer {
   ) {}
 
   append(event: AgentEventEnvelope): void {
-    this.pending.push(event); void this.flush().catch(() => undefined);
+    this.pending.push(event);
     if (!this.timer) {
       this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.options.storeFlushIntervalMs);
       this.timer.unref();

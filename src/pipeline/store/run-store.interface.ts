@@ -56,6 +56,8 @@ export interface RunStore {
   /** Creates the schema or brings it up to date. */
   migrate(): Promise<void>;
   createRun(run: NewRun): Promise<void>;
+  /** Removes a run that never started (refused after it was stored); its events too. */
+  deleteRun(runId: string): Promise<void>;
   /**
    * Stores events in the given order. A terminal event also finishes its run (status, result or
    * error, finish time) in the same transaction.

@@ -59,6 +59,13 @@ export class KyselyRunStore implements RunStore {
       .execute();
   }
 
+  async deleteRun(runId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('events').where('run_id', '=', runId).execute();
+      await trx.deleteFrom('runs').where('run_id', '=', runId).execute();
+    });
+  }
+
   async appendEvents(events: readonly AgentEventEnvelope[]): Promise<void> {
     if (events.length === 0) return;
     await this.db.transaction().execute(async (trx) => {

@@ -265,6 +265,22 @@ describe.each(backends)('$name store', (backend) => {
       await expect(store.createRun({ ...run, userId: 'mallory' })).rejects.toThrow();
       expect((await store.getRun(run.runId))?.userId).toBe('alice');
     });
+
+    it('deleteRun removes a run and its events, and nothing else', async () => {
+      const doomed = await started({ userId: 'alice' }, 2);
+      const kept = await started({ userId: 'alice' }, 1);
+      await store.deleteRun(doomed.runId);
+      await store.deleteRun('no-such-run');
+
+      expect(await store.getRun(doomed.runId)).toBeUndefined();
+      expect(await store.getEvents(doomed.runId, 0)).toEqual([]);
+      expect((await store.listRuns('alice', { limit: 10 })).map((r) => r.runId)).toEqual([kept.runId]);
+      expect(await store.countRunning('alice')).toBe(1);
+      expect(seqs(await store.getEvents(kept.runId, 0))).toEqual([1]);
+      // The id is free again.
+      await store.createRun(doomed);
+      expect(await store.getRun(doomed.runId)).toMatchObject({ status: 'running', lastSeq: 0 });
+    });
   });
 
   describe('appendEvents / getEvents', () => {

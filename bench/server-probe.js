@@ -1,0 +1,110 @@
+'use strict';
+/**
+ * Bench-only preload: `node --expose-gc -r ./bench/server-probe.js <server>`.
+ *
+ * Lets the benchmark read a server's own CPU time and memory over the IPC channel the bench opens
+ * when it spawns the server, without adding a route to the app. Works for the app and the baseline.
+ *
+ * Requests (`{ type: 'bench-probe', id, cmd, ...}`) and their replies (`{ type: 'bench-probe-reply', id, ... }`):
+ * - `stats`: `process.cpuUsage()`, `process.memoryUsage()`, Socket.IO namespace counters.
+ * - `gc`: full GC (twice, with a turn of the event loop between), then the same as `stats`.
+ * - `expire-recovery`: runs the in-memory adapter's own connection-state-recovery sweep now
+ *   (it runs on a fixed 60-s timer) with `olderThanMs` as the window: packets emitted longer ago
+ *   than that are dropped, exactly as the adapter's timer would drop them once the window passed.
+ *
+ * Socket.IO namespaces are found by wrapping `Namespace.prototype._initAdapter` (called once per
+ * namespace at creation); nothing on the per-event path is touched.
+ */
+const namespaces = new Set();
+
+try {
+  // Resolved from the working directory: the same copy the server loads.
+  const nspPath = require.resolve('socket.io/dist/namespace', { paths: [process.cwd(), __dirname] });
+  const { Namespace } = require(nspPath);
+  const init = Namespace.prototype._initAdapter;
+  Namespace.prototype._initAdapter = function benchProbeInitAdapter(...args) {
+    namespaces.add(this);
+    return init.apply(this, args);
+  };
+} catch (err) {
+  process.stderr.write(`[bench-probe] socket.io not hooked: ${err.message}\n`);
+}
+
+function socketStats() {
+  const out = [];
+  for (const nsp of namespaces) {
+    const adapter = nsp.adapter;
+    out.push({
+      name: nsp.name,
+      sockets: nsp.sockets.size,
+      rooms: adapter && adapter.rooms ? adapter.rooms.size : 0,
+      recoveryPackets: adapter && Array.isArray(adapter.packets) ? adapter.packets.length : null,
+      recoverySessions: adapter && adapter.sessions ? adapter.sessions.size : null,
+    });
+  }
+  return out;
+}
+
+function stats() {
+  return { cpu: process.cpuUsage(), mem: process.memoryUsage(), uptimeMs: process.uptime() * 1000, nsp: socketStats() };
+}
+
+async function fullGc() {
+  if (typeof global.gc !== 'function') return false;
+  global.gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  global.gc();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  global.gc();
+  return true;
+}
+
+function expireRecovery(olderThanMs) {
+  let dropped = 0;
+  const threshold = Date.now() - olderThanMs;
+  for (const nsp of namespaces) {
+    const adapter = nsp.adapter;
+    if (!adapter || !Array.isArray(adapter.packets)) continue;
+    // Same rule as SessionAwareAdapter's interval: drop everything up to the newest expired packet.
+    for (let i = adapter.packets.length - 1; i >= 0; i--) {
+      if (adapter.packets[i].emittedAt < threshold) {
+        dropped += i + 1;
+        adapter.packets.splice(0, i + 1);
+        break;
+      }
+    }
+    if (adapter.sessions) {
+      for (const [id, session] of adapter.sessions) if (session.disconnectedAt < threshold) adapter.sessions.delete(id);
+    }
+  }
+  return dropped;
+}
+
+if (typeof process.send === 'function') {
+  process.on('message', (msg) => {
+    if (!msg || msg.type !== 'bench-probe') return;
+    const reply = (body) => {
+      try {
+        process.send({ type: 'bench-probe-reply', id: msg.id, ...body });
+      } catch {
+        /* parent gone */
+      }
+    };
+    (async () => {
+      switch (msg.cmd) {
+        case 'stats':
+          return reply(stats());
+        case 'gc': {
+          const gced = await fullGc();
+          return reply({ gced, ...stats() });
+        }
+        case 'expire-recovery':
+          return reply({ dropped: expireRecovery(Number(msg.olderThanMs) || 0), ...stats() });
+        default:
+          return reply({ error: `unknown probe command ${msg.cmd}` });
+      }
+    })().catch((err) => reply({ error: err.message }));
+  });
+  // The channel must not keep a server alive that wants to exit.
+  if (process.channel && typeof process.channel.unref === 'function') process.channel.unref();
+}

@@ -1,0 +1,56 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { RunEnding } from '../execution/request-scoped.orchestrator';
+
+/** The identity of a run, as lifecycle observers see it. */
+export interface RunLifecycleInfo {
+  readonly runId: string;
+  readonly userId: string;
+  readonly agent: string;
+  readonly threadId: string;
+}
+
+/**
+ * Something outside the pipeline that wants to know when runs start and end on this node
+ * (metrics, logs, audit). Both methods are optional and are called synchronously: keep them cheap.
+ */
+export interface RunLifecycleObserver {
+  /** The run is stored and about to execute. */
+  runStarted?(run: RunLifecycleInfo): void;
+  /** The run's terminal event is stored and published. */
+  runEnded?(run: RunLifecycleInfo, ending: RunEnding): void;
+}
+
+/**
+ * Where observers register for run starts and ends. `AgentService` reports to it once per run
+ * and per transition, so observers cost nothing per event. A failing observer is logged and
+ * never disturbs the run or the other observers.
+ */
+@Injectable()
+export class RunLifecycleHooks {
+  private readonly logger = new Logger(RunLifecycleHooks.name);
+  private readonly observers = new Set<RunLifecycleObserver>();
+
+  /** Adds an observer; returns the function that removes it. */
+  observe(observer: RunLifecycleObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  /** @internal Called by `AgentService`. */
+  started(run: RunLifecycleInfo): void {
+    for (const observer of this.observers) this.call(run, () => observer.runStarted?.(run));
+  }
+
+  /** @internal Called by `AgentService`. */
+  ended(run: RunLifecycleInfo, ending: RunEnding): void {
+    for (const observer of this.observers) this.call(run, () => observer.runEnded?.(run, ending));
+  }
+
+  private call(run: RunLifecycleInfo, notify: () => void): void {
+    try {
+      notify();
+    } catch (err) {
+      this.logger.error({ msg: `Run lifecycle observer failed: ${(err as Error)?.message}`, runId: run.runId, userId: run.userId });
+    }
+  }
+}
