@@ -46,7 +46,14 @@ function socketStats() {
 }
 
 function stats() {
-  return { cpu: process.cpuUsage(), mem: process.memoryUsage(), uptimeMs: process.uptime() * 1000, nsp: socketStats() };
+  return {
+    cpu: process.cpuUsage(),
+    mem: process.memoryUsage(),
+    uptimeMs: process.uptime() * 1000,
+    // CLOCK_MONOTONIC µs, the clock of --cpu-prof samples: lets a profile be cut to a window.
+    hrtimeUs: Number(process.hrtime.bigint() / 1000n),
+    nsp: socketStats(),
+  };
 }
 
 async function fullGc() {

@@ -1,17 +1,19 @@
 import { Logger, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule, type EnvironmentOverrides } from './app.module';
 import { AppConfig } from './config/app.config';
 import { REDIS_CLIENT, validationFailed } from './pipeline';
 import { redisStreamsAdapter } from './transport/socket/redis-streams.adapter';
 import { AgentsSocketAdapter } from './transport/socket/agents-socket.adapter';
+import { setupOpenApi } from './transport/http/openapi.setup';
 
 /** Options of {@link createApp}. */
 export interface CreateAppOptions {
   /** Variables that take precedence over `process.env`. */
   env?: EnvironmentOverrides;
-  /** Nest logger setting; `false` silences Nest (tests). */
+  /** Nest logger setting; `false` silences Nest (tests). Otherwise Nest logs through pino as JSON lines at LOG_LEVEL. */
   logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
 }
 
@@ -23,8 +25,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options.env), {
     bodyParser: false,
     logger: options.logger,
+    // Start-up lines wait for pino, so every line of a normal start is JSON.
+    bufferLogs: options.logger !== false,
     abortOnError: false,
   });
+  if (options.logger !== false) app.useLogger(app.get(PinoLogger));
   const config = app.get(AppConfig);
   // Bodies bigger than the largest allowed input (plus room for the other fields) are refused with 413.
   app.useBodyParser('json', { limit: config.maxInputBytes + 16 * 1024 });
@@ -36,6 +41,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
       exceptionFactory: (errors) => validationFailed(errors, 'request'),
     }),
   );
+  setupOpenApi(app);
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins, credentials: true });
   const redis = app.get(REDIS_CLIENT, { strict: false });
   app.useWebSocketAdapter(new AgentsSocketAdapter(app, config, redis ? redisStreamsAdapter(redis) : undefined));

@@ -3,6 +3,7 @@ import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/app.config';
 import { DemoAgentsModule } from './demo-agents/demo-agents.module';
 import { LlmModule } from './llm/llm.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { AgentPipelineModule } from './pipeline';
 import { HttpTransportModule } from './transport/http/http-transport.module';
 import { SocketTransportModule } from './transport/socket/socket-transport.module';
@@ -38,6 +39,7 @@ export class AppModule {
             runLeaseMs: config.runLeaseMs,
           }),
         }),
+        ObservabilityModule,
         SocketTransportModule,
         HttpTransportModule,
         ...(demoAgents ? [DemoAgentsModule] : []),

@@ -59,17 +59,16 @@ export class RunEventSequencer {
   }
 
   /**
-   * Takes the run's terminal event when the server stored it at or below a seq this client has
-   * already released: a server killed before it stored events it had sent numbers the terminal
-   * event it writes at restart after the last one it stored. Returns the event to deliver (with
-   * its seq moved to `lastSeq + 1`, so callers still see an unbroken sequence), or nothing.
+   * Takes the run's terminal event although its seq is at or below `lastSeq`. That happens only
+   * when a server was killed after sending events it had not yet stored: at restart it writes the
+   * terminal `INTERRUPTED` event after the last event it did store. The event is returned as
+   * stored (its seq is the server's), to be delivered as the run's last; nothing is accepted after it.
    */
   adoptTerminal(event: AnyAgentEvent): AnyAgentEvent | undefined {
     if (this.terminal || event.runId !== this.runId || !isTerminalEventType(event.type)) return undefined;
     this.terminal = true;
     this.waiting.clear();
-    this.last += 1;
-    return { ...event, seq: this.last } as AnyAgentEvent;
+    return event;
   }
 }
 

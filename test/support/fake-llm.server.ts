@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 /** A request the fake provider received. */
 export interface ReceivedRequest {
@@ -36,7 +36,7 @@ export class FakeLlmServer {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const socketClosed = new Promise<void>((resolve) => req.socket.once('close', () => resolve()));
+        const socketClosed = closeOf(req.socket);
         const text = Buffer.concat(chunks).toString('utf8');
         const received: ReceivedRequest = {
           method: req.method ?? '',
@@ -74,6 +74,17 @@ export class FakeLlmServer {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+// Keep-alive sockets carry many requests: one close listener per socket, shared by its requests.
+const socketCloses = new WeakMap<Socket, Promise<void>>();
+function closeOf(socket: Socket): Promise<void> {
+  let closed = socketCloses.get(socket);
+  if (!closed) {
+    closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socketCloses.set(socket, closed);
+  }
+  return closed;
 }
 
 let chunkCount = 0;
@@ -170,7 +181,7 @@ export function errorReply(status: number, message: string, headers: Record<stri
 /** Sends the given SSE events, then keeps the response open until the client goes away. */
 export function stallingReply(events: unknown[] = []): Responder {
   return async (req, res) => {
-    if (events.length > 0 || !res.headersSent) startStream(res);
+    startStream(res);
     for (const event of events) send(res, event);
     await req.socketClosed;
   };

@@ -32,6 +32,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       HOST: '127.0.0.1',
       JWT_SECRET: TEST_JWT_SECRET,
       DATABASE_URL: `sqlite:${join(dir, 'runs.db')}`,
+      // Quiet request logs unless TEST_LOGS asks for them (Nest's own logger is off below).
+      LOG_LEVEL: process.env.TEST_LOGS ? 'debug' : 'silent',
       // Single node unless a test asks for Redis (CI exports REDIS_URL for the tests that do).
       REDIS_URL: '',
       ...env,

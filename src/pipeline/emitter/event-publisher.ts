@@ -7,4 +7,12 @@ import type { AgentEventEnvelope } from '../events/agent-event.types';
 export abstract class EventPublisher {
   /** Publishes one event to the room of `userId` (every socket of that user, on every node). */
   abstract publish(room: string, event: AgentEventEnvelope): void;
+
+  /**
+   * At shutdown, once the last runs have ended: delivers what was published, then closes the
+   * connections, within `timeoutMs`. Nothing to do for a publisher without connections.
+   */
+  drainAndClose(_timeoutMs: number): Promise<void> {
+    return Promise.resolve();
+  }
 }

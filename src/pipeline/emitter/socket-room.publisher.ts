@@ -29,4 +29,25 @@ export class SocketRoomPublisher extends EventPublisher {
       this.logger.error(`Could not publish ${event.type} of run ${event.runId}: ${(err as Error).message}`);
     }
   }
+
+  /**
+   * Closes every connection of the namespace once the packets queued for it are written out.
+   * Socket.IO's own `close()` discards queued packets, which at shutdown would drop the terminal
+   * events of the runs that ended last; clients still see a transport close and reconnect.
+   */
+  override async drainAndClose(timeoutMs: number): Promise<void> {
+    const connections = this.namespace ? [...this.namespace.sockets.values()].map((s) => s.conn) : [];
+    const closed = connections.map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          if (conn.readyState === 'closed') return resolve();
+          conn.once('close', () => resolve());
+          conn.close();
+        }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(closed), timeout]);
+    clearTimeout(timer);
+  }
 }

@@ -1,13 +1,19 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AuthModule } from '../../auth/auth.module';
+import { ObservabilityModule } from '../../observability/observability.module';
+import { AgentsController } from './agents.controller';
 import { HealthController } from './health.controller';
 import { HttpErrorFilter } from './http-error.filter';
+import { MetricsController } from './metrics.controller';
+import { RunsController } from './runs.controller';
+import { RunEventFollower } from './sse/run-event.follower';
+import { RunStreamController } from './sse/run-stream.controller';
 
-/** The HTTP transport: runs over REST and SSE, health, metrics, docs. */
+/** The HTTP transport: runs over REST and SSE, agents, health, metrics; every error through one filter. */
 @Module({
-  imports: [AuthModule],
-  controllers: [HealthController],
-  providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+  imports: [AuthModule, ObservabilityModule],
+  controllers: [RunsController, RunStreamController, AgentsController, HealthController, MetricsController],
+  providers: [RunEventFollower, { provide: APP_FILTER, useClass: HttpErrorFilter }],
 })
 export class HttpTransportModule {}

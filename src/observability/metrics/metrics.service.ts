@@ -1,0 +1,117 @@
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AGENT_EVENT_TYPES, RunEventBus, RunLifecycleHooks, RunRegistry, SocketRoomPublisher } from '../../pipeline';
+import type { AgentEventEnvelope, RunEnding, RunLifecycleInfo, RunLifecycleObserver } from '../../pipeline';
+
+/** Names of the pipeline's own metrics (the default process metrics keep their usual names). */
+export const METRIC_NAMES = {
+  runsStarted: 'agent_pipeline_runs_started_total',
+  runsEnded: 'agent_pipeline_runs_ended_total',
+  runDuration: 'agent_pipeline_run_duration_seconds',
+  activeRuns: 'agent_pipeline_active_runs',
+  eventsEmitted: 'agent_pipeline_events_emitted_total',
+  connectedSockets: 'agent_pipeline_connected_sockets',
+} as const;
+
+const OUTCOME_LABEL = { completed: 'completed', error: 'failed', cancelled: 'cancelled' } as const;
+
+/**
+ * The Prometheus metrics of this node, in a registry of its own (several apps may share a
+ * process, as in tests). Run counts and durations come from run lifecycle hooks, once per run;
+ * events are counted by one cheap counter increment each; active runs and connected sockets are
+ * read from their owners at scrape time, so no counter can drift from the truth.
+ */
+@Injectable()
+export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnModuleDestroy {
+  readonly registry = new Registry();
+  private readonly runsStarted: Counter<'agent'>;
+  private readonly runsEnded: Counter<'agent' | 'outcome' | 'code'>;
+  private readonly runDuration: Histogram<'agent' | 'outcome'>;
+  /** One pre-bound child per event type: counting an event is a property increment, no label lookup. */
+  private readonly eventsByType = new Map<string, { inc(): void }>();
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly lifecycle: RunLifecycleHooks,
+    private readonly bus: RunEventBus,
+    runs: RunRegistry,
+    sockets: SocketRoomPublisher,
+  ) {
+    const registers = [this.registry];
+    this.runsStarted = new Counter({
+      name: METRIC_NAMES.runsStarted,
+      help: 'Runs started on this node, by agent.',
+      labelNames: ['agent'],
+      registers,
+    });
+    this.runsEnded = new Counter({
+      name: METRIC_NAMES.runsEnded,
+      help: 'Runs ended on this node, by agent and outcome (completed, failed, cancelled); code is the agent_error code of failed runs.',
+      labelNames: ['agent', 'outcome', 'code'],
+      registers,
+    });
+    this.runDuration = new Histogram({
+      name: METRIC_NAMES.runDuration,
+      help: 'Run duration from start to terminal event, in seconds, by agent and outcome.',
+      labelNames: ['agent', 'outcome'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
+    const events = new Counter({
+      name: METRIC_NAMES.eventsEmitted,
+      help: 'Run events emitted on this node, by event type.',
+      labelNames: ['type'],
+      registers,
+    });
+    for (const type of AGENT_EVENT_TYPES) this.eventsByType.set(type, events.labels(type));
+    new Gauge({
+      name: METRIC_NAMES.activeRuns,
+      help: 'Runs executing on this node (including runs being created).',
+      registers,
+      collect() {
+        this.set(runs.size);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.connectedSockets,
+      help: 'Socket.IO connections to namespace /agents on this node.',
+      registers,
+      collect() {
+        this.set(sockets.connectedSockets);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe.push(this.lifecycle.observe(this));
+    this.unsubscribe.push(this.bus.subscribeAll((event) => this.countEvent(event)));
+  }
+
+  onModuleDestroy(): void {
+    for (const stop of this.unsubscribe.splice(0)) stop();
+  }
+
+  runStarted(run: RunLifecycleInfo): void {
+    this.runsStarted.inc({ agent: run.agent });
+  }
+
+  runEnded(run: RunLifecycleInfo, { outcome, durationMs }: RunEnding): void {
+    const label = OUTCOME_LABEL[outcome.kind];
+    this.runsEnded.inc({ agent: run.agent, outcome: label, code: outcome.kind === 'error' ? outcome.code : '' });
+    this.runDuration.observe({ agent: run.agent, outcome: label }, durationMs / 1000);
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private countEvent(event: AgentEventEnvelope): void {
+    this.eventsByType.get(event.type)?.inc();
+  }
+}

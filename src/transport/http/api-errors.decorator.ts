@@ -1,0 +1,42 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { ERROR_HTTP_STATUS } from '../../pipeline';
+import type { ErrorCode } from '../../pipeline';
+import { ErrorBodyDto } from './dto/error-body.dto';
+
+/** What each error code means on the routes that answer with it. */
+const MEANING: Record<ErrorCode, string> = {
+  UNAUTHORIZED: 'no valid `Authorization: Bearer <token>`',
+  VALIDATION_FAILED: 'a parameter or the body is invalid (or not JSON)',
+  UNKNOWN_AGENT: 'no agent has that name',
+  RUN_NOT_FOUND: 'no run with that id belongs to the caller',
+  RUN_FINISHED: 'the run has already ended',
+  TOO_MANY_RUNS: 'the caller has MAX_CONCURRENT_RUNS_PER_USER runs going',
+  PAYLOAD_TOO_LARGE: 'the body or the input is over MAX_INPUT_BYTES',
+  RATE_LIMITED: 'over RATE_LIMIT_RUNS_PER_MINUTE; see the Retry-After header',
+  INTERNAL: 'an unexpected error; the server logged it',
+};
+
+/**
+ * Documents the error answers of a route: one OpenAPI response per HTTP status, with the
+ * {@link ErrorBodyDto} body and the codes that lead to it.
+ */
+export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = ERROR_HTTP_STATUS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return applyDecorators(
+    ...[...byStatus].map(([status, list]) =>
+      ApiResponse({
+        status,
+        type: ErrorBodyDto,
+        description: list.map((code) => `\`${code}\`: ${MEANING[code]}`).join('; '),
+        ...(list.includes('RATE_LIMITED')
+          ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } } }
+          : {}),
+      }),
+    ),
+  );
+}

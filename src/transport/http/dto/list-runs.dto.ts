@@ -1,0 +1,33 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { RUN_STATUSES } from '../../../pipeline';
+import type { RunStatus } from '../../../pipeline';
+import { toInt } from './query-transforms';
+import { RunDto } from './run.dto';
+
+/** The largest page `GET /runs` serves. */
+export const MAX_RUNS_PAGE = 100;
+/** The page size of `GET /runs` without `limit`. */
+export const DEFAULT_RUNS_PAGE = 20;
+
+/** Query of `GET /runs`. */
+export class ListRunsQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_RUNS_PAGE, default: DEFAULT_RUNS_PAGE })
+  @Transform(toInt)
+  @IsInt({ message: `limit must be an integer between 1 and ${MAX_RUNS_PAGE}` })
+  @Min(1, { message: `limit must be an integer between 1 and ${MAX_RUNS_PAGE}` })
+  @Max(MAX_RUNS_PAGE, { message: `limit must be an integer between 1 and ${MAX_RUNS_PAGE}` })
+  limit: number = DEFAULT_RUNS_PAGE;
+
+  @ApiPropertyOptional({ enum: RUN_STATUSES, description: 'Only runs in this status.' })
+  @IsOptional()
+  @IsIn(RUN_STATUSES, { message: `status must be one of ${RUN_STATUSES.join(', ')}` })
+  status?: RunStatus;
+}
+
+/** Answer of `GET /runs`: the caller's runs, newest first. */
+export class RunListDto {
+  @ApiProperty({ type: [RunDto] })
+  runs: RunDto[];
+}

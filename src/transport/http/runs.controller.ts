@@ -1,0 +1,101 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
+import { CurrentUser } from '../../auth/current-user.decorator';
+import { AgentService } from '../../pipeline';
+import { ApiErrors } from './api-errors.decorator';
+import { CancelledRunDto } from './dto/cancel-run.dto';
+import { ListRunsQueryDto, RunListDto } from './dto/list-runs.dto';
+import { RunEventsDto, RunEventsQueryDto } from './dto/run-events.dto';
+import { RunDto, toRunDto } from './dto/run.dto';
+import { StartedRunDto, StartRunDto, StartRunQueryDto } from './dto/start-run.dto';
+
+/**
+ * Runs over REST, for callers that do not speak Socket.IO. A singleton that asks
+ * `AgentService` for everything, so an HTTP run is exactly a socket run: same limits, same
+ * events, published to the user's room as well.
+ */
+@ApiTags('runs')
+@ApiBearerAuth()
+@ApiErrors('UNAUTHORIZED', 'INTERNAL')
+@UseGuards(BearerAuthGuard)
+@Controller('runs')
+export class RunsController {
+  constructor(private readonly agents: AgentService) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Start a run',
+    description:
+      'Answers 202 as soon as the run is started; its events go to the caller\'s sockets, `GET /runs/{runId}/stream` and ' +
+      '`GET /runs/{runId}/events`. With `?wait=true` it answers 200 with the finished run instead. A client that goes ' +
+      'away does not cancel the run: use `POST /runs/{runId}/cancel`.',
+  })
+  @ApiAcceptedResponse({ type: StartedRunDto, description: 'The run is started.' })
+  @ApiOkResponse({ type: RunDto, description: 'With `wait=true`: the run once it has ended.' })
+  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED')
+  async start(
+    @CurrentUser() userId: string,
+    @Body() body: StartRunDto,
+    @Query() query: StartRunQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StartedRunDto | RunDto> {
+    const run = await this.agents.start(userId, { agent: body.agent, input: body.input, threadId: body.threadId });
+    if (!query.wait) return { runId: run.runId, threadId: run.threadId, status: 'running' };
+    // Deliberately not tied to the request: the run belongs to the server once started.
+    await run.done;
+    res.status(200);
+    return toRunDto(await this.agents.getRun(userId, run.runId));
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The caller's runs, newest first" })
+  @ApiOkResponse({ type: RunListDto })
+  @ApiErrors('VALIDATION_FAILED')
+  async list(@CurrentUser() userId: string, @Query() query: ListRunsQueryDto): Promise<RunListDto> {
+    const runs = await this.agents.listRuns(userId, { limit: query.limit, status: query.status });
+    return { runs: runs.map(toRunDto) };
+  }
+
+  @Get(':runId')
+  @ApiOperation({ summary: 'One run of the caller' })
+  @ApiParam({ name: 'runId', format: 'uuid' })
+  @ApiOkResponse({ type: RunDto })
+  @ApiErrors('RUN_NOT_FOUND')
+  async get(@CurrentUser() userId: string, @Param('runId') runId: string): Promise<RunDto> {
+    return toRunDto(await this.agents.getRun(userId, runId));
+  }
+
+  @Get(':runId/events')
+  @ApiOperation({ summary: "A run's stored events after `afterSeq`, in order" })
+  @ApiParam({ name: 'runId', format: 'uuid' })
+  @ApiOkResponse({ type: RunEventsDto })
+  @ApiErrors('VALIDATION_FAILED', 'RUN_NOT_FOUND')
+  async events(
+    @CurrentUser() userId: string,
+    @Param('runId') runId: string,
+    @Query() query: RunEventsQueryDto,
+  ): Promise<RunEventsDto> {
+    const { events } = await this.agents.replay(userId, runId, query.afterSeq ?? 0);
+    return { events };
+  }
+
+  @Post(':runId/cancel')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Cancel a running run', description: 'Answers once `agent_cancelled` is stored and published.' })
+  @ApiParam({ name: 'runId', format: 'uuid' })
+  @ApiAcceptedResponse({ type: CancelledRunDto })
+  @ApiErrors('RUN_NOT_FOUND', 'RUN_FINISHED')
+  cancel(@CurrentUser() userId: string, @Param('runId') runId: string): Promise<CancelledRunDto> {
+    return this.agents.cancel(userId, runId);
+  }
+}

@@ -1,0 +1,203 @@
+import {
+  AgentPipelineClient,
+  AgentPipelineError,
+  type AgentEventEnvelope,
+  type AnyAgentEvent,
+  type ConnectionStatusChange,
+} from '../src/client';
+import { startServerProcess, stopAllServerProcesses, tempDatabase, type ServerProcess } from './support/server-process';
+import { command, expectWellFormedRun, recordEvents, startTestApp, waitFor, type TestApp } from './support/test-app';
+
+/** Pulls events from `iterator` until `stop` says so (inclusive) or the run ends; returns them. */
+async function pullUntil(iterator: AsyncIterator<AnyAgentEvent>, stop: (e: AnyAgentEvent) => boolean): Promise<AnyAgentEvent[]> {
+  const events: AnyAgentEvent[] = [];
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return events;
+    events.push(next.value);
+    if (stop(next.value)) return events;
+  }
+}
+
+const steps = (events: AnyAgentEvent[]) =>
+  events.filter((e): e is AgentEventEnvelope<'agent_thinking'> => e.type === 'agent_thinking').map((e) => e.data.step);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+describe('AgentPipelineClient against the real server', () => {
+  describe('basics', () => {
+    let t: TestApp;
+    let client: AgentPipelineClient;
+    beforeAll(async () => {
+      t = await startTestApp();
+      client = await AgentPipelineClient.connect({ url: t.url, token: t.token('carol'), transports: ['websocket'] });
+    });
+    afterAll(async () => {
+      client?.close();
+      await t?.close();
+    });
+
+    it('lists agents and runs echo to its terminal event', async () => {
+      expect((await client.listAgents()).map((a) => a.name)).toEqual(expect.arrayContaining(['echo', 'countdown']));
+      const run = client.run('echo', { text: 'hello' });
+      const events: AnyAgentEvent[] = [];
+      for await (const e of run) events.push(e);
+      const { runId, threadId } = await run.started;
+      expect(expectWellFormedRun(events, { runId, threadId, agent: 'echo' })).toEqual([
+        'agent_started',
+        'agent_thinking',
+        'agent_message_delta',
+        'agent_completed',
+      ]);
+      expect(events[3].data).toMatchObject({ result: 'hello' });
+    });
+
+    it('surfaces refusals as AgentPipelineError with the contract code', async () => {
+      const refused = client.run('no-such-agent', {});
+      await expect(refused.started).rejects.toMatchObject({ name: 'AgentPipelineError', code: 'UNKNOWN_AGENT' });
+      await expect(refused[Symbol.asyncIterator]().next()).rejects.toBeInstanceOf(AgentPipelineError);
+      await expect(client.startRun('countdown', { steps: 'x' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(client.cancel('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+      await expect(AgentPipelineClient.connect({ url: t.url, token: 'not-a-jwt' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    });
+
+    it('cancels a run: the iterable ends with agent_cancelled; a second cancel is RUN_FINISHED', async () => {
+      const run = client.run('countdown', { steps: 10_000, intervalMs: 20 });
+      const iterator = run[Symbol.asyncIterator]();
+      await pullUntil(iterator, (e) => e.type === 'agent_thinking');
+      await run.cancel();
+      const rest = await pullUntil(iterator, () => false);
+      expect(rest[rest.length - 1]).toMatchObject({ type: 'agent_cancelled', data: { reason: 'user' } });
+      await expect(run.cancel()).rejects.toMatchObject({ code: 'RUN_FINISHED' });
+    });
+
+    it('follows a finished run from its stored events, and from afterSeq', async () => {
+      const { runId } = await client.startRun('echo', { text: 'again' });
+      const all: AnyAgentEvent[] = [];
+      for await (const e of client.follow(runId)) all.push(e);
+      expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+      const tail: AnyAgentEvent[] = [];
+      for await (const e of client.follow(runId, { afterSeq: 2 })) tail.push(e);
+      expect(tail).toEqual(all.slice(2));
+      await expect(client.replay(runId, 1)).resolves.toMatchObject({ status: 'completed', lastSeq: 4, events: all.slice(1) });
+    });
+  });
+
+  // Recovery on: Socket.IO re-sends what the socket missed, and the client's replay may send it
+  // again (copies are dropped). Recovery off (SOCKET_RECOVERY_MS=0): only the replay brings them.
+  describe.each([
+    ['connection state recovery on', {}, true],
+    ['connection state recovery failing', { SOCKET_RECOVERY_MS: '0' }, false],
+  ])('after the client transport drops mid-run (%s)', (_name, env: Record<string, string>, recovered: boolean) => {
+    let t: TestApp;
+    let client: AgentPipelineClient | undefined;
+    beforeAll(async () => (t = await startTestApp(env)));
+    afterAll(async () => {
+      client?.close();
+      await t?.close();
+    });
+
+    it('yields steps 1..n exactly once, in order, and agent_completed', async () => {
+      const n = 150;
+      // A fixed 1 s before the reconnect attempt: the run goes on while the client is offline.
+      client = await AgentPipelineClient.connect({
+        url: t.url,
+        token: t.token('bob'),
+        transports: ['websocket'],
+        reconnectionDelay: 1000,
+        reconnectionDelayMax: 1000,
+        randomizationFactor: 0,
+      });
+      const statuses: ConnectionStatusChange[] = [];
+      client.onStatus((c) => statuses.push(c));
+      const observer = await t.connect('bob');
+      const observed = recordEvents(observer);
+
+      const run = client.run('countdown', { steps: n, intervalMs: 10 });
+      const iterator = run[Symbol.asyncIterator]();
+      const events = await pullUntil(iterator, (e) => e.type === 'agent_thinking' && e.data.step === 10);
+      const { runId, threadId } = await run.started;
+
+      client.rawSocket!.io.engine.close();
+      expect(client.status).toBe('reconnecting');
+      const lastSeen = events[events.length - 1].seq;
+      // Deterministic proof that the outage is real: the run emitted events the client was not connected for.
+      await waitFor(() => observed.filter((e) => e.runId === runId).length >= lastSeen + 3, 'events sent during the outage');
+      expect(client.status).toBe('reconnecting');
+
+      events.push(...(await pullUntil(iterator, () => false)));
+      expect(expectWellFormedRun(events, { runId, threadId, agent: 'countdown' })).toEqual([
+        'agent_started',
+        ...range(n).map(() => 'agent_thinking'),
+        'agent_completed',
+      ]);
+      expect(steps(events)).toEqual(range(n));
+      expect(events[events.length - 1].data).toMatchObject({ result: n });
+      const reconnected = statuses.find((s) => s.status === 'connected' && s.previous === 'reconnecting');
+      expect(reconnected).toMatchObject({ recovered });
+      // What the client yielded is exactly what the server stored.
+      const stored = await command(observer, 'run:replay', { runId, afterSeq: 0 });
+      expect(stored).toMatchObject({ ok: true, status: 'completed', lastSeq: n + 2 });
+    });
+  });
+
+  describe('after the server is killed and restarted (same port, same SQLite file)', () => {
+    const db = tempDatabase();
+    let client: AgentPipelineClient | undefined;
+    afterAll(async () => {
+      client?.close();
+      await stopAllServerProcesses();
+      db.remove();
+    });
+
+    // SIGKILL, not a graceful stop: a graceful stop would finish or cancel the run while the client
+    // is still connected. The new process marks the run it finds `running` as failed, with a
+    // terminal `agent_error` INTERRUPTED stored after the last stored event; the client can only
+    // learn it by replaying after it reconnects.
+    it('yields the steps it saw exactly once, then the stored INTERRUPTED terminal', async () => {
+      let server: ServerProcess = await startServerProcess({ DATABASE_URL: db.url });
+      const port = new URL(server.url).port;
+      client = await AgentPipelineClient.connect({
+        url: server.url,
+        token: server.token('dave'),
+        transports: ['websocket'],
+        reconnectionDelay: 100,
+        reconnectionDelayMax: 500,
+      });
+      const statuses: ConnectionStatusChange[] = [];
+      client.onStatus((c) => statuses.push(c));
+      const run = client.run('countdown', { steps: 1000, intervalMs: 300 });
+      const iterator = run[Symbol.asyncIterator]();
+      const events = await pullUntil(iterator, (e) => e.type === 'agent_thinking' && e.data.step === 3);
+      const { runId, threadId } = await run.started;
+
+      // A replay flushes the server's event buffer: everything the client saw is stored before the kill.
+      const observer = await server.connect('dave');
+      const flushed = await command(observer, 'run:replay', { runId, afterSeq: events.length });
+      expect(flushed).toMatchObject({ ok: true, status: 'running' });
+      server.kill('SIGKILL');
+      await server.exited;
+      await waitFor(() => client!.status === 'reconnecting', 'the client to notice the server is gone');
+
+      server = await startServerProcess({ DATABASE_URL: db.url, PORT: port });
+      events.push(...(await pullUntil(iterator, () => false)));
+
+      const types = expectWellFormedRun(events, { runId, threadId, agent: 'countdown' });
+      const seen = steps(events);
+      expect(seen.length).toBeGreaterThanOrEqual(3);
+      expect(seen).toEqual(range(seen.length));
+      expect(types).toEqual(['agent_started', ...seen.map(() => 'agent_thinking'), 'agent_error']);
+      expect(events[events.length - 1].data).toMatchObject({ code: 'INTERRUPTED' });
+      expect(statuses.some((s) => s.status === 'connected' && s.previous === 'reconnecting' && s.recovered === false)).toBe(true);
+
+      // Exactly the stored run, field for field: nothing missing, nothing twice.
+      const fresh = await AgentPipelineClient.connect({ url: server.url, token: server.token('dave'), transports: ['websocket'] });
+      try {
+        const stored = await fresh.replay(runId, 0);
+        expect(stored.status).toBe('failed');
+        expect(stored.events).toEqual(events);
+      } finally {
+        fresh.close();
+      }
+    }, 90_000);
+  });
+});

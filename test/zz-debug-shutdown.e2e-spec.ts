@@ -1,0 +1,20 @@
+import { startServerProcess, stopAllServerProcesses, tempDatabase } from './support/server-process';
+import { command, ofRun, recordEvents, waitFor } from './support/test-app';
+afterAll(() => stopAllServerProcesses());
+it('debug', async () => {
+  const db = tempDatabase();
+  const server = await startServerProcess({ DATABASE_URL: db.url, SHUTDOWN_GRACE_MS: '3000', LOG_LEVEL: 'debug' });
+  const socket = await server.connect('alice');
+  const t0 = Date.now();
+  const log: string[] = [];
+  socket.onAny((ev, e) => log.push(`${Date.now() - t0} ${ev} ${e?.seq}`));
+  socket.on('disconnect', (r) => log.push(`${Date.now() - t0} disconnect ${r}`));
+  const events = recordEvents(socket);
+  const ack = await command(socket, 'run:start', { agent: 'countdown', input: { steps: 5, intervalMs: 100 } });
+  await waitFor(() => ofRun(events, ack.runId).length >= 2, 'x');
+  log.push(`${Date.now() - t0} SIGTERM`);
+  server.kill('SIGTERM');
+  const exit = await server.exited;
+  log.push(`${Date.now() - t0} exit ${JSON.stringify(exit)}`);
+  console.log(log.join('\n'), '\n', server.output().split('\n').filter(l => !/InstanceLoader|RouterExplorer|RoutesResolver|subscribed/.test(l)).join('\n'));
+}, 60000);

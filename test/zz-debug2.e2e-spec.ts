@@ -1,0 +1,21 @@
+import { command, ofRun, recordEvents, startTestApp, waitFor } from './support/test-app';
+import { SocketRoomPublisher } from '../src/pipeline';
+it('debug', async () => {
+  const t = await startTestApp({ SHUTDOWN_GRACE_MS: '3000' });
+  const socket = await t.connect('alice');
+  const t0 = Date.now();
+  const log: string[] = [];
+  socket.onAny((ev, e) => log.push(`${Date.now() - t0} client ${ev} ${e?.seq}`));
+  socket.on('disconnect', (r) => log.push(`${Date.now() - t0} client disconnect ${r}`));
+  const pub = t.app.get(SocketRoomPublisher);
+  const orig = pub.publish.bind(pub);
+  pub.publish = (room: string, e: any) => { const ns: any = (pub as any).namespace; log.push(`${Date.now() - t0} server publish ${e.type} ${e.seq} sockets=${ns?.sockets.size} room=${ns?.adapter.rooms.get(room)?.size}`); orig(room, e); };
+  const events = recordEvents(socket);
+  const ack = await command(socket, 'run:start', { agent: 'countdown', input: { steps: 5, intervalMs: 100 } });
+  await waitFor(() => ofRun(events, ack.runId).length >= 2, 'x');
+  log.push(`${Date.now() - t0} close`);
+  await t.app.close();
+  log.push(`${Date.now() - t0} closed`);
+  await new Promise((r) => setTimeout(r, 300));
+  console.log(log.join('\n'));
+}, 60000);
