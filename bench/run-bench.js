@@ -3,17 +3,18 @@
  * `npm run bench [-- options]`: the app against a plain Socket.IO baseline (bench/baseline-server.js),
  * each server in its own process, driven by separate load processes (bench/load.js) over loopback.
  *
- * Phases (all by default; `--only=echo,mixed,fanout,heap,sockets,di,profile` picks some):
+ * Phases (all by default; `--only=echo,mixed,fanout,heap,sockets,di,store,profile` picks some):
  *   echo | mixed | fanout  throughput workloads; per workload both servers run side by side and the
  *                          load alternates between them (B,A / A,B / …) for `reps` repetitions of
  *                          `duration` ms after a warm-up; every figure is the median of the reps.
  *   heap                   heap growth after `heapRuns` echo runs, after a forced GC in the server.
  *   sockets                RSS per 1,000 connected authenticated sockets (`sockets` of them).
  *   di                     DI microbenchmark (bench/di-micro.js).
+ *   store                  what persisting a run costs: the app's run store vs prepared statements (bench/store-micro.js).
  *   profile                the app under `node --cpu-prof` during the echo workload, summarised.
  *
  * Options (CLI `--name=value` or env `BENCH_NAME`): --quick, --reps, --duration (ms), --warmup (ms),
- * --users, --heap-runs, --sockets, --socket-procs, --only, --app-dir (a built app; default: the app
+ * --users, --heap-runs, --heap-recovery-ms, --sockets, --socket-procs, --only, --app-dir (a built app; default: the app
  * compiled into bench/.app when src/ changed), --no-build, --no-profile.
  * Output: tables on stdout, bench/results/latest.json and bench/results/latest.md.
  */
@@ -38,14 +39,16 @@ const num = (name, def) => Number(opt(name, def));
 const cfg = {
   quick: QUICK,
   reps: num('reps', QUICK ? 2 : 5),
-  durationMs: num('duration', QUICK ? 3000 : 8000),
-  warmupMs: num('warmup', QUICK ? 1500 : 3000),
+  durationMs: num('duration', QUICK ? 2000 : 6000),
+  warmupMs: num('warmup', QUICK ? 1000 : 2000),
   users: num('users', 50),
-  heapRuns: num('heap-runs', QUICK ? 20_000 : 100_000),
-  heapWarmupRuns: num('heap-warmup-runs', QUICK ? 2_000 : 5_000),
-  sockets: num('sockets', QUICK ? 1_000 : 5_000),
+  heapRuns: num('heap-runs', QUICK ? 2_000 : 100_000),
+  heapWarmupRuns: num('heap-warmup-runs', QUICK ? 500 : 5_000),
+  /** SOCKET_RECOVERY_MS of the heap phase's servers; unset = the default (120000). */
+  heapRecoveryMs: opt('heap-recovery-ms', '') === '' ? undefined : Number(opt('heap-recovery-ms', '')),
+  sockets: num('sockets', QUICK ? 500 : 5_000),
   socketProcs: num('socket-procs', 2),
-  only: new Set(String(opt('only', 'echo,mixed,fanout,heap,sockets,di,profile')).split(',').filter(Boolean)),
+  only: new Set(String(opt('only', 'echo,mixed,fanout,heap,sockets,di,store,profile')).split(',').filter(Boolean)),
   build: !argv.includes('--no-build'),
   appDir: opt('app-dir', ''),
 };
@@ -306,7 +309,8 @@ async function throughputPhase(appDir, names, results) {
 
 async function heapPhase(appDir, results) {
   log(`Heap: ${cfg.heapRuns} echo runs per server after ${cfg.heapWarmupRuns} warm-up runs (load average ${loadavg().join(' ')}) ...`);
-  const [baseline, app] = await Promise.all([ServerProc.start('baseline'), ServerProc.start('app', { appDir })]);
+  const recoveryMs = cfg.heapRecoveryMs;
+  const [baseline, app] = await Promise.all([ServerProc.start('baseline', { recoveryMs }), ServerProc.start('app', { appDir, recoveryMs })]);
   const out = {};
   try {
     for (const [side, server] of [
@@ -352,7 +356,7 @@ async function heapPhase(appDir, results) {
   } finally {
     await Promise.all([baseline.stop(), app.stop()]);
   }
-  results.heap = { runs: cfg.heapRuns, recoveryWindowMs: 120_000, ...out, loadavg: loadavg() };
+  results.heap = { runs: cfg.heapRuns, recoveryWindowMs: cfg.heapRecoveryMs ?? 120_000, ...out, loadavg: loadavg() };
 }
 
 async function socketsPhase(appDir, results) {
@@ -416,40 +420,61 @@ function diPhase(appDir, results) {
   results.di = JSON.parse(line.slice('DI-RESULT '.length));
 }
 
+function storePhase(appDir, results) {
+  log('Store microbenchmark ...');
+  const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'store-micro.js'), appDir, `--ms=${QUICK ? 700 : 1500}`, `--rounds=${QUICK ? 2 : 3}`, '--json'], {
+    cwd: ROOT,
+    env: cleanEnv({}),
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('STORE-RESULT '));
+  if (!line) throw new Error(`store-micro failed:\n${r.stdout}\n${r.stderr}`);
+  results.store = JSON.parse(line.slice('STORE-RESULT '.length));
+}
+
+async function profileOne(kind, appDir, dir) {
+  const name = `${kind}-echo.cpuprofile`;
+  const server = await ServerProc.start(kind, { appDir, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name] });
+  const load = LoadProc.start();
+  let window;
+  try {
+    await load.connect(server.url, WORKLOADS.echo.users());
+    await load.run({ ...WORKLOADS.echo.run, durationMs: cfg.warmupMs });
+    const s0 = await server.probe('stats');
+    const r = await load.run({ ...WORKLOADS.echo.run, durationMs: cfg.durationMs });
+    const s1 = await server.probe('stats');
+    window = { fromUs: s0.hrtimeUs, toUs: s1.hrtimeUs, runs: r.completed, cpuUsPerRun: (cpuUs(s1) - cpuUs(s0)) / r.completed };
+    await load.close();
+  } finally {
+    await server.stop();
+  }
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) throw new Error(`no profile was written for ${kind}`);
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+  // Only the measured window (no start-up, no warm-up); the whole profile if the clocks disagree.
+  let summary = summarize(profile, window);
+  if (summary.samples < 100) summary = summarize(profile);
+  fs.writeFileSync(path.join(RESULTS_DIR, `profile-summary.${kind}.txt`), `${formatSummary(summary, 30)}\n`);
+  return {
+    file: path.relative(ROOT, file),
+    window,
+    busyMs: summary.busyMs,
+    busyUsPerRun: (summary.busyMs * 1000) / window.runs,
+    samples: summary.samples,
+    byPackage: summary.byPackage.slice(0, 25),
+    byFile: summary.byFile.slice(0, 30),
+    byFunction: summary.byFunction.slice(0, 40),
+  };
+}
+
 async function profilePhase(appDir, results) {
   const dir = path.join(RESULTS_DIR, 'profile');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  log('CPU profile of the app during the echo workload (node --cpu-prof) ...');
-  const app = await ServerProc.start('app', { appDir, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', 'app-echo.cpuprofile'] });
-  const load = LoadProc.start();
-  let window;
-  try {
-    await load.connect(app.url, WORKLOADS.echo.users());
-    await load.run({ ...WORKLOADS.echo.run, durationMs: cfg.warmupMs });
-    const s0 = await app.probe('stats');
-    const r = await load.run({ ...WORKLOADS.echo.run, durationMs: cfg.durationMs });
-    const s1 = await app.probe('stats');
-    window = { fromUs: s0.hrtimeUs, toUs: s1.hrtimeUs, runs: r.completed, cpuUsPerRun: (cpuUs(s1) - cpuUs(s0)) / r.completed };
-    await load.close();
-  } finally {
-    await app.stop();
-  }
-  const file = path.join(dir, 'app-echo.cpuprofile');
-  if (!fs.existsSync(file)) throw new Error('no profile was written');
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
-  let summary = summarize(profile, window);
-  if (summary.samples < 100) summary = summarize(profile); // clocks did not line up: whole profile
-  results.profile = {
-    file: path.relative(ROOT, file),
-    window,
-    busyMs: summary.busyMs,
-    samples: summary.samples,
-    byPackage: summary.byPackage.slice(0, 20),
-    byFile: summary.byFile.slice(0, 25),
-    byFunction: summary.byFunction.slice(0, 30),
-  };
-  fs.writeFileSync(path.join(RESULTS_DIR, 'profile-summary.txt'), `${formatSummary(summary, 30)}\n`);
+  log('CPU profiles (node --cpu-prof) of the app and the baseline during the echo workload ...');
+  results.profile = await profileOne('app', appDir, dir);
+  results.profileBaseline = await profileOne('baseline', appDir, dir);
 }
 
 // ---------------------------------------------------------------- report
@@ -477,7 +502,7 @@ function targets(results) {
     const h = results.heap.app;
     t.push({
       target: `heap growth < 5 MB after ${results.heap.runs.toLocaleString('en-US')} runs (after GC)`,
-      value: `${fmt(h.heapGrowthMB, 2)} MB once the recovery window passed; ${fmt(h.heapGrowthWithRecoveryMB, 1)} MB inside the default 120 s window`,
+      value: `${fmt(h.heapGrowthMB, 2)} MB once the recovery window passed; ${fmt(h.heapGrowthWithRecoveryMB, 1)} MB inside the ${results.heap.recoveryWindowMs / 1000} s recovery window`,
       met: h.heapGrowthMB < 5 && h.runs >= results.heap.runs,
     });
   }
@@ -509,7 +534,7 @@ function render(results) {
       ['runs', 'runs', 0],
       ['runsPerSec', 'runs/s over the whole run', 0],
       ['heapBeforeMB', 'heap used before (MB, after GC)', 1],
-      ['heapGrowthWithRecoveryMB', 'heap growth, default 120 s recovery window (MB)', 2],
+      ['heapGrowthWithRecoveryMB', `heap growth inside the ${h.recoveryWindowMs / 1000} s recovery window (MB)`, 2],
       ['recoveryPacketsHeld', 'packets held by connection-state recovery', 0],
       ['heapGrowthMB', 'heap growth once the recovery window passed (MB)', 2],
       ['bytesPerRunRetained', 'retained bytes per run (after the window)', 1],
@@ -534,11 +559,17 @@ function render(results) {
     const rows = results.di.map((d) => [d.name, fmt(d.opsPerSec, 0), fmt(d.usPerOp, 2), fmt(d.cpuUsPerOp, 2), `${fmt(base ? d.cpuUsPerOp / base.cpuUsPerOp : null, 1)}×`]);
     parts.push(`### DI microbenchmark (per run: orchestrator + notifier)\n\n${table(['variant', 'ops/s', 'µs/op (wall)', 'µs/op (CPU)', 'CPU vs new'], rows)}`);
   }
+  if (results.store) {
+    const rows = results.store.map((d) => [d.name, fmt(d.runsPerSec, 0), fmt(d.cpuUsPerRun, 1)]);
+    parts.push(`### Store microbenchmark (one echo run: createRun + appendEvents of 4 events, SQLite WAL file)\n\n${table(['variant', 'runs/s', 'CPU µs/run'], rows)}`);
+  }
   if (results.profile) {
     const p = results.profile;
     const rows = p.byPackage.slice(0, 12).map((r) => [r.name, fmt(r.selfMs, 0), fmt(r.pct, 1)]);
     const frows = p.byFunction.slice(0, 15).map((r) => [r.name, fmt(r.selfMs, 0), fmt(r.pct, 1)]);
-    parts.push(`### CPU profile of the app, echo workload (${p.samples} samples, ${fmt(p.busyMs, 0)} ms busy)\n\n${table(['package', 'self ms', '% busy'], rows)}\n\n${table(['function', 'self ms', '% busy'], frows)}`);
+    const b = results.profileBaseline;
+    const head = `${p.samples} samples, ${fmt(p.busyMs, 0)} ms busy over ${p.window.runs} runs = ${fmt(p.busyUsPerRun, 0)} µs busy per run` + (b ? `; baseline ${fmt(b.busyUsPerRun, 0)} µs` : '');
+    parts.push(`### CPU profile of the app, echo workload (${head})\n\n${table(['package', 'self ms', '% busy'], rows)}\n\n${table(['function', 'self ms', '% busy'], frows)}`);
   }
   const t = targets(results);
   if (t.length) parts.push(`### Targets (issue 7)\n\n${table(['target', 'measured', 'met'], t.map((x) => [x.target, x.value, x.met ? 'yes' : 'NO']))}`);
@@ -584,6 +615,7 @@ async function main() {
   if (cfg.only.has('heap')) await heapPhase(appDir, results);
   if (cfg.only.has('sockets')) await socketsPhase(appDir, results);
   if (cfg.only.has('di')) diPhase(appDir, results);
+  if (cfg.only.has('store')) storePhase(appDir, results);
   if (cfg.only.has('profile')) await profilePhase(appDir, results);
   results.targets = targets(results);
   results.meta.loadavgEnd = loadavg();

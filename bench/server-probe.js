@@ -13,22 +13,41 @@
  *   than that are dropped, exactly as the adapter's timer would drop them once the window passed.
  *
  * Socket.IO namespaces are found by wrapping `Namespace.prototype._initAdapter` (called once per
- * namespace at creation); nothing on the per-event path is touched.
+ * namespace at creation) in every copy of socket.io the server can load (Nest's platform package
+ * carries its own); nothing on the per-event path is touched.
  */
 const namespaces = new Set();
 
-try {
-  // Resolved from the working directory: the same copy the server loads.
-  const nspPath = require.resolve('socket.io/dist/namespace', { paths: [process.cwd(), __dirname] });
-  const { Namespace } = require(nspPath);
-  const init = Namespace.prototype._initAdapter;
-  Namespace.prototype._initAdapter = function benchProbeInitAdapter(...args) {
-    namespaces.add(this);
-    return init.apply(this, args);
-  };
-} catch (err) {
-  process.stderr.write(`[bench-probe] socket.io not hooked: ${err.message}\n`);
+// Every copy of socket.io the server may load: the project's own, and the one
+// @nestjs/platform-socket.io may carry in its own node_modules. socket.io's `exports` hide
+// dist/namespace, so it is required by file name next to each copy's main file.
+const path = require('node:path');
+const bases = [process.cwd(), __dirname];
+const mains = new Set();
+for (const from of [bases, null]) {
+  try {
+    const paths = from ?? [path.dirname(require.resolve('@nestjs/platform-socket.io', { paths: bases }))];
+    mains.add(require.resolve('socket.io', { paths }));
+  } catch {
+    /* not installed there */
+  }
 }
+for (const main of mains) {
+  try {
+    const { Namespace } = require(path.join(path.dirname(main), 'namespace.js'));
+    const init = Namespace.prototype._initAdapter;
+    if (init.benchProbe) continue;
+    const wrapped = function benchProbeInitAdapter(...args) {
+      namespaces.add(this);
+      return init.apply(this, args);
+    };
+    wrapped.benchProbe = true;
+    Namespace.prototype._initAdapter = wrapped;
+  } catch (err) {
+    process.stderr.write(`[bench-probe] ${main} not hooked: ${err.message}\n`);
+  }
+}
+if (mains.size === 0) process.stderr.write('[bench-probe] socket.io not found: no namespace counters\n');
 
 function socketStats() {
   const out = [];

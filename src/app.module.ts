@@ -7,6 +7,7 @@ import { ObservabilityModule } from './observability/observability.module';
 import { AgentPipelineModule } from './pipeline';
 import { HttpTransportModule } from './transport/http/http-transport.module';
 import { SocketTransportModule } from './transport/socket/socket-transport.module';
+import { WebModule } from './web/web.module';
 
 /** Settings that exist only as environment variables; see the README's Configuration table. */
 export type EnvironmentOverrides = Record<string, string | undefined>;
@@ -42,6 +43,7 @@ export class AppModule {
         ObservabilityModule,
         SocketTransportModule,
         HttpTransportModule,
+        WebModule,
         ...(demoAgents ? [DemoAgentsModule] : []),
         ...(llm ? [LlmModule] : []),
       ],

@@ -9,7 +9,7 @@ import {
   streamReply,
   textReply,
   toolCallReply,
-} from './support/fake-llm.server';
+} from '../src/llm/testing/fake-llm.server';
 import { command, ofRun, recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
 
 const API_KEY = 'sk-test-SECRET-3f9a1c0e7d2b4a6c';

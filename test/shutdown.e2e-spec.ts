@@ -1,4 +1,4 @@
-import type { AgentEventEnvelope } from '../src/pipeline';
+import { ERROR_CODES, type AgentEventEnvelope } from '../src/pipeline';
 import { startServerProcess, stopAllServerProcesses, tempDatabase } from './support/server-process';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
 
@@ -8,7 +8,7 @@ describe('graceful shutdown (SIGTERM, real process)', () => {
   afterAll(async () => {
     await stopAllServerProcesses();
     for (const db of databases) db.remove();
-  });
+  }, 60_000);
 
   it('lets a run that fits in SHUTDOWN_GRACE_MS finish, then exits 0', async () => {
     const db = tempDatabase();
@@ -42,7 +42,7 @@ describe('graceful shutdown (SIGTERM, real process)', () => {
     expect(replayed).toEqual(run);
     next.kill('SIGTERM');
     expect(await next.exited).toEqual({ code: 0, signal: null });
-  });
+  }, 60_000);
 
   it('cancels a run that outlives SHUTDOWN_GRACE_MS with reason shutdown, exits 0, and the store keeps every event', async () => {
     const db = tempDatabase();
@@ -76,7 +76,7 @@ describe('graceful shutdown (SIGTERM, real process)', () => {
     expect(replay).toEqual({ ok: true, runId: ack.runId, status: 'cancelled', lastSeq: terminal.seq });
     expect(replayed).toEqual(run);
     expect(next.output()).not.toContain('INTERRUPTED');
-  });
+  }, 60_000);
 
   it('refuses new runs while shutting down', async () => {
     const db = tempDatabase();
@@ -92,9 +92,10 @@ describe('graceful shutdown (SIGTERM, real process)', () => {
     await waitFor(() => server.output().includes('SIGTERM received'), 'the server to take the signal');
     const refused = await command(socket, 'run:start', { agent: 'echo', input: { text: 'too late' } });
     expect(refused.ok).toBe(false);
+    expect(ERROR_CODES).toContain(refused.error.code);
     console.log(`run:start during shutdown: ${JSON.stringify(refused.error)}`);
 
     expect((await waitForTerminal(events, ack.runId)).type).toBe('agent_completed');
     expect(await server.exited).toEqual({ code: 0, signal: null });
-  });
+  }, 60_000);
 });

@@ -136,13 +136,16 @@ function providerDetail(err: unknown): string {
   return text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}…` : text;
 }
 
-/** undici hides the reason (ECONNREFUSED, DNS, TLS) two `cause`s deep. */
+/**
+ * undici hides the reason (ECONNREFUSED, DNS, TLS) two `cause`s deep. Duck-typed: those errors
+ * may come from another realm, where `instanceof Error` is false.
+ */
 function errorCause(err: Error): string | undefined {
-  let cause: unknown = err.cause;
+  let cause = err.cause as { message?: unknown; cause?: unknown } | undefined;
   let last: string | undefined;
-  for (let depth = 0; cause instanceof Error && depth < 4; depth++) {
-    last = cause.message || last;
-    cause = cause.cause;
+  for (let depth = 0; cause && typeof cause === 'object' && depth < 4; depth++) {
+    if (typeof cause.message === 'string' && cause.message) last = cause.message;
+    cause = cause.cause as typeof cause;
   }
   return last;
 }

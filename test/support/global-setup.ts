@@ -1,23 +1,44 @@
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..', '..');
+/** When the build that made `dist/` started; sources changed after it make `dist/` stale. */
+const STAMP = join(ROOT, 'dist', '.test-build-started');
 
 /**
  * Jest `globalSetup`: compiles `dist/` once per test run, so the specs that start the server as
  * its own process (`test/support/server-process.ts`) run the code under test, not a stale build.
- * `SKIP_BUILD=1` skips it (when `dist/` was just built).
+ * Skipped when `dist/` was built by this setup after the last change to `src/` (or with `SKIP_BUILD=1`).
  */
 export default function globalSetup(): void {
-  if (process.env.SKIP_BUILD === '1') return;
-  const root = resolve(__dirname, '..', '..');
+  if (process.env.SKIP_BUILD === '1' || isFresh()) return;
   const started = Date.now();
   try {
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: root,
+      cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`Building dist/ for the process tests failed (tsc -p tsconfig.build.json):\n${stdout ?? ''}${stderr ?? ''}`);
   }
+  writeFileSync(STAMP, String(started));
   process.stdout.write(`\nglobalSetup: built dist/ in ${Date.now() - started} ms\n`);
+}
+
+function isFresh(): boolean {
+  if (!existsSync(STAMP) || !existsSync(join(ROOT, 'dist', 'main.js'))) return false;
+  const builtFrom = Number(readFileSync(STAMP, 'utf8'));
+  const inputs = [join(ROOT, 'tsconfig.json'), join(ROOT, 'tsconfig.build.json'), join(ROOT, 'package-lock.json'), ...files(join(ROOT, 'src'))];
+  return inputs.every((file) => !existsSync(file) || statSync(file).mtimeMs < builtFrom);
+}
+
+/** Every file and folder under `dir` (a folder's time changes when a file in it is added or removed). */
+function files(dir: string): string[] {
+  const entries = readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? files(path) : [path];
+  });
+  return [dir, ...entries];
 }

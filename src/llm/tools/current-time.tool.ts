@@ -12,7 +12,7 @@ export interface CurrentTime {
   /** The instant, ISO-8601 in UTC. */
   iso: string;
   timeZone: string;
-  /** Wall-clock date and time in `timeZone`, e.g. `Thursday, 1 January 2026 at 09:30:00`. */
+  /** Wall-clock date and time in `timeZone`, e.g. `Thursday 1 January 2026 at 09:30:00`. */
   local: string;
 }
 

@@ -10,7 +10,7 @@ export class AgentInputValidator {
     const clean = sanitizeJson(input === undefined ? null : input, 'input');
     const inputClass = agent.options.input;
     if (!inputClass) return clean;
-    const valid = validatePayload(inputClass, clean ?? {}, `input of agent '${agent.options.name}'`);
+    const valid = validatePayload(inputClass, clean ?? {}, `input of agent '${agent.options.name}'`, 'input');
     // Agents get a plain object: it is what is stored, replayed and sent back in agent_started.
     return { ...valid };
   }

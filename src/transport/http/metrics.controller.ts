@@ -1,5 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { MetricsService } from '../../observability/metrics/metrics.service';
 
@@ -11,7 +11,6 @@ export class MetricsController {
 
   @Get()
   @ApiOperation({ summary: 'Prometheus metrics: runs, events, sockets and process metrics of this node.' })
-  @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } })
   async scrape(@Res({ passthrough: true }) res: Response): Promise<string> {
     const body = await this.metrics.metrics();

@@ -15,9 +15,9 @@ export const DEFAULT_RUNS_PAGE = 20;
 export class ListRunsQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_RUNS_PAGE, default: DEFAULT_RUNS_PAGE })
   @Transform(toInt)
-  @IsInt({ message: `limit must be an integer between 1 and ${MAX_RUNS_PAGE}` })
-  @Min(1, { message: `limit must be an integer between 1 and ${MAX_RUNS_PAGE}` })
-  @Max(MAX_RUNS_PAGE, { message: `limit must be an integer between 1 and ${MAX_RUNS_PAGE}` })
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1, { message: 'limit must be at least 1' })
+  @Max(MAX_RUNS_PAGE, { message: `limit must be at most ${MAX_RUNS_PAGE} (the largest page)` })
   limit: number = DEFAULT_RUNS_PAGE;
 
   @ApiPropertyOptional({ enum: RUN_STATUSES, description: 'Only runs in this status.' })

@@ -14,7 +14,7 @@ export class RunEventsQueryDto {
   @IsOptional()
   @IsInt({ message: AFTER_SEQ_MESSAGE })
   @Min(0, { message: AFTER_SEQ_MESSAGE })
-  @Max(Number.MAX_SAFE_INTEGER, { message: AFTER_SEQ_MESSAGE })
+  @Max(Number.MAX_SAFE_INTEGER, { message: 'afterSeq is too large' })
   afterSeq?: number;
 }
 

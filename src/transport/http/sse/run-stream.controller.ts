@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, Logger, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { BearerAuthGuard } from '../../../auth/bearer-auth.guard';
 import { CurrentUser } from '../../../auth/current-user.decorator';
@@ -40,7 +40,6 @@ export class RunStreamController {
   })
   @ApiParam({ name: 'runId', format: 'uuid' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this seq (wins over `afterSeq`).' })
-  @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'The event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   @ApiErrors('UNAUTHORIZED', 'VALIDATION_FAILED', 'RUN_NOT_FOUND', 'INTERNAL')
   async stream(

@@ -17,8 +17,14 @@ export interface ReceivedRequest {
 export type Responder = (req: ReceivedRequest, res: ServerResponse) => void | Promise<void>;
 
 /**
- * A local OpenAI-compatible Chat Completions server for tests: every POST is recorded and
- * answered by the next scripted responder (a 500 saying so when none is left).
+ * A local OpenAI-compatible Chat Completions server for tests (start it on port 0 and use
+ * {@link FakeLlmServer.baseUrl} as `LLM_BASE_URL`): every request is recorded and answered by
+ * the next scripted responder, a 500 saying so when none is left. The reply builders below speak
+ * the streaming format as OpenAI does: SSE `data:` lines, tool-call pieces spread over chunks, `[DONE]`.
+ *
+ * @example
+ * const server = await FakeLlmServer.start();
+ * server.enqueue(textReply(['Hello', ' world'], { usage: [10, 2] }));
  */
 export class FakeLlmServer {
   readonly requests: ReceivedRequest[] = [];

@@ -1,0 +1,132 @@
+'use strict';
+/**
+ * Store microbenchmark: what persisting one echo run costs on SQLite, through the app's run store
+ * (Kysely over better-sqlite3, a WAL file like the default DATABASE_URL) against the same rows
+ * written with prepared better-sqlite3 statements.
+ *
+ *   node bench/store-micro.js [appDir=dist] [--ms=1500] [--rounds=3] [--json]
+ *
+ * One "run" = what the app writes for an echo run when its terminal event forces a flush:
+ * `createRun` (one INSERT), then `appendEvents` with the run's 4 events (one transaction: INSERT
+ * of the events, UPDATE of the run). Reports CPU µs per run (process CPU time) and runs/s.
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { randomUUID } = require('node:crypto');
+const { performance } = require('node:perf_hooks');
+
+const args = process.argv.slice(2);
+const flag = (name, def) => {
+  const a = args.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.split('=')[1]) : def;
+};
+const appDir = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(__dirname, '..', 'dist'));
+const MS = flag('ms', 1500);
+const ROUNDS = flag('rounds', 3);
+
+function runEvents(runId, threadId) {
+  const ts = new Date().toISOString();
+  const base = { runId, threadId, agent: 'echo', ts };
+  return [
+    { ...base, seq: 1, type: 'agent_started', data: { input: { text: 'hello from the benchmark' } } },
+    { ...base, seq: 2, type: 'agent_thinking', data: { thought: 'Echoing the text back', step: 1 } },
+    { ...base, seq: 3, type: 'agent_message_delta', data: { messageId: randomUUID(), delta: 'hello from the benchmark' } },
+    { ...base, seq: 4, type: 'agent_completed', data: { result: 'hello from the benchmark', durationMs: 1 } },
+  ];
+}
+
+function newRun() {
+  const now = new Date();
+  return {
+    runId: randomUUID(),
+    threadId: randomUUID(),
+    userId: 'store-user',
+    agent: 'echo',
+    input: { text: 'hello from the benchmark' },
+    createdAt: now,
+    nodeId: 'bench',
+    leaseUntil: new Date(now.getTime() + 30_000),
+  };
+}
+
+/** The same rows as the app's store, with statements prepared once. */
+function preparedStore(file) {
+  const Database = require('better-sqlite3');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  const insertRun = db.prepare(
+    'insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until) values (?, ?, ?, ?, ?, ?, null, null, ?, null, ?, ?)',
+  );
+  const insertEvent = db.prepare('insert into events (run_id, seq, type, envelope) values (?, ?, ?, ?) on conflict (run_id, seq) do nothing');
+  const finishRun = db.prepare("update runs set status = ?, result = ?, error = null, finished_at = ? where run_id = ? and status = 'running'");
+  const append = db.transaction((events) => {
+    for (const e of events) insertEvent.run(e.runId, e.seq, e.type, JSON.stringify(e));
+    for (const e of events) if (e.type === 'agent_completed') finishRun.run('completed', JSON.stringify(e.data.result ?? null), e.ts, e.runId);
+  });
+  return {
+    async createRun(r) {
+      insertRun.run(r.runId, r.threadId, r.userId, r.agent, 'running', JSON.stringify(r.input ?? null), r.createdAt.toISOString(), r.nodeId, r.leaseUntil.toISOString());
+    },
+    async appendEvents(events) {
+      append(events);
+    },
+    close: () => db.close(),
+  };
+}
+
+async function measure(store) {
+  let n = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < MS) {
+    for (let i = 0; i < 50; i++) {
+      const run = newRun();
+      await store.createRun(run);
+      await store.appendEvents(runEvents(run.runId, run.threadId));
+    }
+    n += 50;
+    t = performance.now();
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { runsPerSec: n / ((t - t0) / 1000), cpuUsPerRun: (cpu.user + cpu.system) / n };
+}
+
+async function main() {
+  const { openRunStore } = require(path.join(appDir, 'pipeline'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-micro-'));
+  try {
+    const appStore = await openRunStore(`sqlite:${path.join(dir, 'app.db')}`);
+    // Same schema for the prepared variant: migrate a second file with the app's own migrations.
+    const schemaStore = await openRunStore(`sqlite:${path.join(dir, 'prepared.db')}`);
+    await schemaStore.close();
+    const prepared = preparedStore(path.join(dir, 'prepared.db'));
+    const variants = { 'app run store (Kysely)': appStore, 'prepared better-sqlite3 statements': prepared };
+    const rounds = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const [name, store] of Object.entries(variants)) {
+        const r = await measure(store);
+        if (round > 0) rounds[name].push(r); // round 0 warms up
+      }
+    }
+    await appStore.close();
+    prepared.close();
+    const med = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+    const out = Object.entries(rounds).map(([name, rs]) => ({
+      name,
+      runsPerSec: med(rs.map((r) => r.runsPerSec)),
+      cpuUsPerRun: med(rs.map((r) => r.cpuUsPerRun)),
+    }));
+    if (args.includes('--json')) process.stdout.write(`STORE-RESULT ${JSON.stringify(out)}\n`);
+    else for (const r of out) console.log(`${r.name.padEnd(40)} ${r.runsPerSec.toFixed(0).padStart(8)} runs/s ${r.cpuUsPerRun.toFixed(1).padStart(8)} µs CPU/run`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err.stack || err);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+/**
+ * The HTTP calls of the chat page: the development token route, `GET /agents` and `GET /runs`.
+ * Each answers `undefined` when the server does not offer the route (older servers, or the HTTP
+ * API disabled), so the page can fall back to the socket.
+ */
+import type { RunStatus } from '../pipeline/events/agent-event.types';
+import type { AgentInfo } from '../pipeline/events/socket-protocol.types';
+
+/** A past run as `GET /runs` lists it (the fields the page shows). */
+export interface RunSummary {
+  runId: string;
+  agent: string;
+  status: RunStatus;
+  input?: unknown;
+  result?: unknown;
+  error?: { code: string; message: string };
+  createdAt?: string;
+}
+
+/** The outcome of asking for a development token. */
+export type DevTokenOutcome = { token: string } | { unavailable: true; message: string } | { refused: true; message: string };
+
+/** `POST /auth/dev-token`: a token for `userId` on a development server; 404 = development auth is off. */
+export async function requestDevToken(userId: string): Promise<DevTokenOutcome> {
+  const res = await fetch('auth/dev-token', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ userId }),
+  });
+  const body = (await res.json().catch(() => ({}))) as { token?: unknown; message?: unknown };
+  if (res.ok && typeof body.token === 'string') return { token: body.token };
+  if (res.status === 404) {
+    return { unavailable: true, message: 'This server does not hand out development tokens (JWT_SECRET is set): paste an access token instead.' };
+  }
+  return { refused: true, message: typeof body.message === 'string' ? body.message : `The server refused the sign-in (HTTP ${res.status}).` };
+}
+
+/** `GET /agents`, or `undefined` when the route is missing or fails. */
+export async function fetchAgents(token: string): Promise<AgentInfo[] | undefined> {
+  const body = await getJson(token, 'agents');
+  const list = Array.isArray(body) ? body : (body as { agents?: unknown } | undefined)?.agents;
+  return Array.isArray(list) ? list.filter((a): a is AgentInfo => typeof a?.name === 'string') : undefined;
+}
+
+/** `GET /runs?limit=`, newest first, or `undefined` when the route is missing or fails. */
+export async function fetchRuns(token: string, limit: number): Promise<RunSummary[] | undefined> {
+  const body = await getJson(token, `runs?limit=${limit}`);
+  const list = Array.isArray(body) ? body : (body as { runs?: unknown } | undefined)?.runs;
+  return Array.isArray(list) ? list.filter((r): r is RunSummary => typeof r?.runId === 'string' && typeof r?.agent === 'string') : undefined;
+}
+
+async function getJson(token: string, path: string): Promise<unknown> {
+  try {
+    const res = await fetch(path, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
+    if (!res.ok) return undefined;
+    return await res.json();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * The chat page's script (bundled by scripts/build-web.js into app.js): sign-in, agent picker,
+ * message box, live runs with cancel, connection indicator and past runs. It talks to the server
+ * through {@link AgentPipelineClient}, so runs survive reconnects without losing or repeating events.
+ */
+import { AgentPipelineClient, type ConnectionStatusChange, type RunEvents } from '../client/agent-pipeline.client';
+import { isAgentPipelineError } from '../client/agent-pipeline.error';
+import type { AgentInfo } from '../pipeline/events/socket-protocol.types';
+import { fetchAgents, fetchRuns, requestDevToken, type RunSummary } from './chat-page.api';
+import { RunView } from './run.view';
+
+const TOKEN_KEY = 'agent-pipeline.token';
+const AGENT_KEY = 'agent-pipeline.agent';
+const HISTORY_LIMIT = 20;
+const LOCAL_RUNS_LIMIT = 50;
+
+/** Example messages of the demo agents, shown as the message box's placeholder. */
+const EXAMPLES: Record<string, string> = {
+  echo: 'Hello, agent!',
+  calculator: '{"expression": "(1.5 + 2) * 4"}',
+  countdown: '{"steps": 5, "intervalMs": 500}',
+  failing: '{"message": "Something broke"}',
+};
+
+/** A run this browser started, remembered for servers without `GET /runs`. */
+interface LocalRun {
+  runId: string;
+  agent: string;
+  createdAt: string;
+}
+
+class ChatPage {
+  private readonly client = new AgentPipelineClient();
+  private token?: string;
+  private user = '';
+  private readonly shown = new Set<string>();
+  private readonly ui = {
+    status: byId<HTMLElement>('connection-status'),
+    whoami: byId<HTMLElement>('whoami'),
+    signOut: byId<HTMLButtonElement>('sign-out'),
+    login: byId<HTMLElement>('login'),
+    loginForm: byId<HTMLFormElement>('login-form'),
+    tokenInput: byId<HTMLInputElement>('token-input'),
+    connect: byId<HTMLButtonElement>('connect'),
+    loginError: byId<HTMLElement>('login-error'),
+    chat: byId<HTMLElement>('chat'),
+    historyList: byId<HTMLElement>('history-list'),
+    historyNote: byId<HTMLElement>('history-note'),
+    conversation: byId<HTMLElement>('conversation'),
+    composer: byId<HTMLFormElement>('composer'),
+    agentSelect: byId<HTMLSelectElement>('agent-select'),
+    messageInput: byId<HTMLTextAreaElement>('message-input'),
+    agentHint: byId<HTMLElement>('agent-hint'),
+    sendError: byId<HTMLElement>('send-error'),
+  };
+  private readonly defaultHint = this.ui.agentHint.textContent ?? '';
+  private agents: AgentInfo[] = [];
+
+  start(): void {
+    this.client.onStatus((change) => this.showStatus(change));
+    this.ui.loginForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.onLogin();
+    });
+    this.ui.composer.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.send();
+    });
+    this.ui.messageInput.addEventListener('keydown', (e) => {
+      // Enter sends; Shift+Enter (or an IME composition) inserts a new line.
+      if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.isComposing) {
+        e.preventDefault();
+        this.ui.composer.requestSubmit();
+      }
+    });
+    this.ui.agentSelect.addEventListener('change', () => this.onAgentChange());
+    this.ui.signOut.addEventListener('click', () => this.signOut());
+    const saved = sessionStorage.getItem(TOKEN_KEY);
+    if (saved) void this.signIn(saved, true);
+    else this.ui.tokenInput.focus();
+  }
+
+  private async onLogin(): Promise<void> {
+    const value = this.ui.tokenInput.value.trim();
+    this.ui.loginError.textContent = '';
+    if (!value) {
+      this.ui.loginError.textContent = 'Enter a user name or paste a token.';
+      this.ui.tokenInput.focus();
+      return;
+    }
+    this.ui.connect.setAttribute('aria-disabled', 'true');
+    try {
+      let token = value;
+      if (!looksLikeJwt(value)) {
+        const outcome = await requestDevToken(value);
+        if (!('token' in outcome)) {
+          this.ui.loginError.textContent = outcome.message;
+          this.ui.tokenInput.focus();
+          return;
+        }
+        token = outcome.token;
+      }
+      await this.signIn(token, false);
+    } catch (err) {
+      this.ui.loginError.textContent = `Could not sign in: ${(err as Error).message}`;
+    } finally {
+      this.ui.connect.removeAttribute('aria-disabled');
+    }
+  }
+
+  private async signIn(token: string, restoring: boolean): Promise<void> {
+    try {
+      await this.client.connect({ url: '', token });
+    } catch (err) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      this.showLogin(
+        restoring
+          ? 'Your saved session is no longer valid (a development server forgets its tokens when it restarts): sign in again.'
+          : isAgentPipelineError(err, 'UNAUTHORIZED')
+            ? 'The server refused this token.'
+            : `Could not connect: ${(err as Error).message}`,
+      );
+      return;
+    }
+    this.token = token;
+    this.user = subjectOf(token) ?? 'unknown user';
+    sessionStorage.setItem(TOKEN_KEY, token);
+    this.ui.whoami.textContent = `Signed in as ${this.user}`;
+    this.ui.login.hidden = true;
+    this.ui.chat.hidden = false;
+    this.ui.composer.hidden = false;
+    this.ui.signOut.hidden = false;
+    this.ui.messageInput.focus();
+    await Promise.all([this.loadAgents(), this.loadHistory()]);
+  }
+
+  private signOut(): void {
+    sessionStorage.removeItem(TOKEN_KEY);
+    this.client.close();
+    location.reload();
+  }
+
+  private showLogin(message: string): void {
+    this.ui.login.hidden = false;
+    this.ui.chat.hidden = true;
+    this.ui.composer.hidden = true;
+    this.ui.signOut.hidden = true;
+    this.ui.whoami.textContent = '';
+    this.ui.loginError.textContent = message;
+    this.ui.tokenInput.focus();
+  }
+
+  private showStatus(change: ConnectionStatusChange): void {
+    const { status } = change;
+    let text: string;
+    switch (status) {
+      case 'idle':
+        text = 'signed out';
+        break;
+      case 'connecting':
+        text = 'connecting…';
+        break;
+      case 'connected':
+        text = 'connected';
+        break;
+      case 'reconnecting':
+        text = change.attempt ? `reconnecting… (attempt ${change.attempt})` : 'reconnecting…';
+        break;
+      case 'disconnected':
+        text = change.reason === 'closed' || change.error?.code === 'UNAUTHORIZED' ? 'signed out' : 'offline';
+        break;
+    }
+    this.ui.status.dataset.state = status;
+    this.ui.status.textContent = text;
+    if (status === 'disconnected' && change.error && this.token) {
+      this.token = undefined;
+      sessionStorage.removeItem(TOKEN_KEY);
+      this.showLogin(
+        change.error.code === 'UNAUTHORIZED'
+          ? 'The server no longer accepts your token (it expired, or a development server restarted): sign in again.'
+          : `Connection lost: ${change.error.message}`,
+      );
+    }
+  }
+
+  private async loadAgents(): Promise<void> {
+    const fromHttp = await fetchAgents(this.token!);
+    this.agents = fromHttp ?? (await this.client.listAgents().catch(() => []));
+    const select = this.ui.agentSelect;
+    select.replaceChildren(
+      ...this.agents.map((a) => {
+        const option = document.createElement('option');
+        option.value = a.name;
+        option.textContent = a.name;
+        option.title = a.description;
+        return option;
+      }),
+    );
+    const preferred = localStorage.getItem(AGENT_KEY);
+    if (preferred && this.agents.some((a) => a.name === preferred)) select.value = preferred;
+    this.onAgentChange();
+  }
+
+  private onAgentChange(): void {
+    const name = this.ui.agentSelect.value;
+    const agent = this.agents.find((a) => a.name === name);
+    if (name) localStorage.setItem(AGENT_KEY, name);
+    this.ui.messageInput.placeholder = EXAMPLES[name] ? `e.g. ${EXAMPLES[name]}` : 'Type a message';
+    this.ui.agentHint.textContent = agent ? `${agent.description} ${this.defaultHint}` : this.defaultHint;
+  }
+
+  /** Past runs: `GET /runs` when the server has it, else the runs this browser started. */
+  private async loadHistory(): Promise<void> {
+    const records = await fetchRuns(this.token!, HISTORY_LIMIT);
+    let items: (RunSummary | LocalRun)[];
+    if (records) {
+      items = records;
+      this.ui.historyNote.hidden = true;
+    } else {
+      items = this.localRuns().slice(0, HISTORY_LIMIT);
+      this.ui.historyNote.hidden = false;
+      this.ui.historyNote.textContent = 'This server does not list runs (no GET /runs): showing the runs started in this browser.';
+    }
+    for (const item of items) {
+      if (this.shown.has(item.runId)) continue;
+      this.shown.add(item.runId);
+      const record = 'status' in item ? item : undefined;
+      const view = this.newView({ agent: item.agent, input: record?.input, createdAt: item.createdAt, collapsed: true });
+      view.started(item.runId);
+      if (record) view.applyRecord(record);
+      this.ui.historyList.append(view.element);
+      // Replays the stored events (and follows the run live if it is still going).
+      void this.consume(view, this.client.follow(item.runId), !record);
+    }
+  }
+
+  private send(): void {
+    const text = this.ui.messageInput.value.trim();
+    const agent = this.ui.agentSelect.value;
+    this.ui.sendError.textContent = '';
+    if (!text) return;
+    if (!agent) {
+      this.ui.sendError.textContent = 'Pick an agent first.';
+      return;
+    }
+    this.ui.messageInput.value = '';
+    const view = this.newView({ agent, message: text });
+    this.ui.conversation.append(view.element);
+    view.element.scrollIntoView({ block: 'nearest' });
+    const run = this.client.run(agent, toInput(text));
+    run.started.then(
+      ({ runId }) => {
+        this.shown.add(runId);
+        view.started(runId);
+        this.rememberRun({ runId, agent, createdAt: new Date().toISOString() });
+      },
+      (err: unknown) => {
+        const code = isAgentPipelineError(err) ? err.code : 'ERROR';
+        view.refused(code, (err as Error).message);
+      },
+    );
+    void this.consume(view, run, false);
+  }
+
+  private cancel(view: RunView): void {
+    if (!view.runId) return;
+    view.cancelling(true);
+    this.client.cancel(view.runId).catch((err: unknown) => {
+      if (isAgentPipelineError(err, 'RUN_FINISHED')) return;
+      view.cancelling(false);
+      view.lost(`Cancel failed: ${(err as Error).message}`);
+    });
+  }
+
+  /** Feeds a run's events (each once, in order) into its view until its terminal event. */
+  private async consume(view: RunView, events: RunEvents, forgetIfMissing: boolean): Promise<void> {
+    try {
+      for await (const event of events) {
+        const pinned = nearBottom();
+        view.add(event);
+        if (pinned && view.element.parentElement === this.ui.conversation) window.scrollTo({ top: document.body.scrollHeight });
+      }
+    } catch (err) {
+      if (!view.runId) return; // the start was refused: the view already says so
+      if (forgetIfMissing && isAgentPipelineError(err, 'RUN_NOT_FOUND')) {
+        // A run remembered by this browser that the server no longer has (its store was reset).
+        view.element.remove();
+        this.forgetRun(view.runId);
+        return;
+      }
+      view.lost(`Stopped following this run: ${(err as Error).message}`);
+    }
+  }
+
+  private newView(options: { agent: string; message?: string; input?: unknown; createdAt?: string; collapsed?: boolean }): RunView {
+    return new RunView({
+      ...options,
+      onCancel: (view) => this.cancel(view),
+      onFocusLost: () => this.ui.messageInput.focus(),
+    });
+  }
+
+  private localKey(): string {
+    return `agent-pipeline.runs.${this.user}`;
+  }
+
+  private localRuns(): LocalRun[] {
+    try {
+      const list: unknown = JSON.parse(localStorage.getItem(this.localKey()) ?? '[]');
+      return Array.isArray(list) ? list.filter((r): r is LocalRun => typeof r?.runId === 'string' && typeof r?.agent === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private rememberRun(run: LocalRun): void {
+    const list = [run, ...this.localRuns().filter((r) => r.runId !== run.runId)].slice(0, LOCAL_RUNS_LIMIT);
+    localStorage.setItem(this.localKey(), JSON.stringify(list));
+  }
+
+  private forgetRun(runId: string): void {
+    localStorage.setItem(this.localKey(), JSON.stringify(this.localRuns().filter((r) => r.runId !== runId)));
+  }
+}
+
+/** Plain text is sent as `{ text }`; text that parses as a JSON object is the input itself. */
+export function toInput(text: string): unknown {
+  if (text.startsWith('{')) {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value;
+    } catch {
+      // Not JSON: plain text.
+    }
+  }
+  return { text };
+}
+
+/** A JWT's header always starts with `{"` (base64url `eyJ`); user names do not. */
+function looksLikeJwt(value: string): boolean {
+  return /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(value);
+}
+
+/** The `sub` of a JWT, read without verifying (for display only). */
+function subjectOf(token: string): string | undefined {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const binary = atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), '='));
+    const payload = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    return typeof payload?.sub === 'string' ? payload.sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function nearBottom(): boolean {
+  return window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
+}
+
+function byId<T extends HTMLElement>(id: string): T {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`The chat page is missing #${id}.`);
+  return node as T;
+}
+
+if (typeof document !== 'undefined') new ChatPage().start();

@@ -1,0 +1,248 @@
+/**
+ * One run on the chat page: the user's message, every event as it streams (thinking steps, tool
+ * calls with arguments and results, message deltas appended), the result or error, and a cancel
+ * button while it runs. The `data-testid` hooks are part of the page's contract (issue 6).
+ */
+import type { AgentEventEnvelope, AnyAgentEvent, RunStatus } from '../pipeline/events/agent-event.types';
+
+/** What a run view shows before its events arrive. */
+export interface RunViewOptions {
+  agent: string;
+  /** What the user typed (their chat message); without it the run's input is shown. */
+  message?: string;
+  /** The run's input, when known before `agent_started` (history). */
+  input?: unknown;
+  createdAt?: string;
+  /** Fold the event list into a `<details>` (past runs). */
+  collapsed?: boolean;
+  /** Called when the cancel button is pressed. */
+  onCancel(view: RunView): void;
+  /** Called when the focused cancel button disappears (the run ended), to put focus somewhere useful. */
+  onFocusLost(): void;
+}
+
+type ViewStatus = RunStatus | 'pending' | 'refused';
+
+/** The DOM of one run. */
+export class RunView {
+  readonly element: HTMLElement;
+  runId?: string;
+  private status: ViewStatus = 'pending';
+  private readonly badge: HTMLElement;
+  private readonly head: HTMLElement;
+  private readonly list: HTMLOListElement;
+  private readonly summary?: HTMLElement;
+  private readonly inputBox: HTMLElement;
+  private cancelButton?: HTMLButtonElement;
+  private resultBox?: HTMLElement;
+  private noteBox?: HTMLElement;
+  private readonly messages = new Map<string, HTMLElement>();
+  private eventCount = 0;
+
+  constructor(private readonly options: RunViewOptions) {
+    this.badge = el('span', { class: 'badge' }, 'sending…');
+    const time = options.createdAt ? new Date(options.createdAt) : new Date();
+    this.head = el(
+      'div',
+      { class: 'run-head' },
+      el('span', { class: 'agent' }, options.agent),
+      this.badge,
+      el('time', { class: 'when', datetime: time.toISOString() }, time.toLocaleString()),
+      el('span', { class: 'spacer' }),
+    );
+    this.inputBox = el('div', { class: 'user-input' });
+    if (options.message !== undefined) this.inputBox.textContent = options.message;
+    else if (options.input !== undefined) this.showInput(options.input);
+    else this.inputBox.hidden = true;
+    this.list = el('ol', { class: 'events', role: 'log', 'aria-live': 'polite', 'aria-label': `Events of the ${options.agent} run` });
+    const body: HTMLElement[] = [this.head, this.inputBox];
+    if (options.collapsed) {
+      this.summary = el('summary', {}, 'Events');
+      body.push(el('details', {}, this.summary, this.list));
+    } else {
+      body.push(this.list);
+    }
+    this.element = el('article', { class: 'run', 'data-testid': 'run-pending', 'data-status': 'pending', 'aria-busy': 'true' }, ...body);
+  }
+
+  /** The server accepted the run: it becomes a `data-testid="run"` with its id, running, cancellable. */
+  started(runId: string): void {
+    this.runId = runId;
+    this.element.dataset.testid = 'run';
+    this.element.dataset.runId = runId;
+    if (this.status === 'pending') this.setStatus('running');
+  }
+
+  /** Shows a past run's status and result from its record, until (or instead of) its events. */
+  applyRecord(record: { status: RunStatus; result?: unknown; error?: { code: string; message: string } }): void {
+    if (this.status !== 'pending' && this.status !== 'running') return;
+    if (record.status === 'running') {
+      this.setStatus('running');
+      return;
+    }
+    this.setStatus(record.status);
+    if (record.status === 'completed') this.showResult('Result', record.result);
+    else if (record.status === 'failed') this.showResult(`Error ${record.error?.code ?? ''}`.trim(), record.error?.message ?? 'The run failed.');
+    else this.showResult('Cancelled', undefined);
+  }
+
+  /** The server refused to start the run (no run exists): shown as an alert, not as a run. */
+  refused(code: string, message: string): void {
+    this.status = 'refused';
+    this.element.dataset.testid = 'run-refused';
+    this.element.dataset.status = 'refused';
+    this.element.removeAttribute('aria-busy');
+    this.badge.textContent = 'refused';
+    this.list.remove();
+    this.element.append(el('p', { class: 'run-result error', role: 'alert' }, `${code}: ${message}`));
+  }
+
+  /** Following the run stopped without its terminal event (signed out, connection lost for good). */
+  lost(message: string): void {
+    if (!this.noteBox) {
+      this.noteBox = el('p', { class: 'note', role: 'status' });
+      this.element.append(this.noteBox);
+    }
+    this.noteBox.textContent = message;
+  }
+
+  /** Marks the cancel button as pressed (or not, when the cancel failed). */
+  cancelling(pending: boolean): void {
+    if (!this.cancelButton) return;
+    this.cancelButton.setAttribute('aria-disabled', String(pending));
+    this.cancelButton.textContent = pending ? 'Cancelling…' : 'Cancel';
+  }
+
+  /** Adds one event (the client delivers each exactly once, in order). */
+  add(event: AnyAgentEvent): void {
+    this.eventCount++;
+    if (this.summary) this.summary.textContent = `Events (${this.eventCount})`;
+    switch (event.type) {
+      case 'agent_started':
+        if (this.inputBox.hidden && event.data.input !== undefined) this.showInput(event.data.input);
+        this.item(event, 'Started ', el('code', {}, event.agent));
+        break;
+      case 'agent_thinking':
+        this.item(event, `Thinking · step ${event.data.step}: ${event.data.thought}`);
+        break;
+      case 'tool_executing':
+        this.item(event, 'Calling tool ', el('code', {}, event.data.tool), ' with', pre(event.data.args));
+        break;
+      case 'tool_completed':
+        if (event.data.error !== undefined) {
+          this.item(event, 'Tool ', el('code', {}, event.data.tool), ` failed after ${ms(event.data.durationMs)}: ${event.data.error}`);
+        } else {
+          this.item(event, 'Tool ', el('code', {}, event.data.tool), ` returned (${ms(event.data.durationMs)})`, pre(event.data.result));
+        }
+        break;
+      case 'agent_message_delta':
+        this.delta(event);
+        break;
+      case 'agent_completed':
+        this.item(event, `Completed in ${ms(event.data.durationMs)}`);
+        this.end('completed', 'Result', event.data.result);
+        break;
+      case 'agent_error':
+        this.item(event, `Error ${event.data.code}`);
+        this.end('failed', `Error ${event.data.code}`, event.data.message);
+        break;
+      case 'agent_cancelled':
+        this.item(event, `Cancelled (${event.data.reason})`);
+        this.end('cancelled', 'Cancelled', `reason: ${event.data.reason}`);
+        break;
+    }
+  }
+
+  /** Whether the run is still going (as far as this view knows). */
+  get running(): boolean {
+    return this.status === 'running' || this.status === 'pending';
+  }
+
+  private item(event: AnyAgentEvent, ...children: (Node | string)[]): void {
+    this.list.append(el('li', { 'data-testid': 'event', 'data-type': event.type, 'data-seq': String(event.seq) }, ...children));
+  }
+
+  /** Deltas of one message are appended to one bubble; each is its own `event` element. */
+  private delta(event: AgentEventEnvelope<'agent_message_delta'>): void {
+    let bubble = this.messages.get(event.data.messageId);
+    if (!bubble) {
+      bubble = el('li', { class: 'message', 'data-message-id': event.data.messageId });
+      this.messages.set(event.data.messageId, bubble);
+      this.list.append(bubble);
+    }
+    bubble.append(el('span', { 'data-testid': 'event', 'data-type': event.type, 'data-seq': String(event.seq) }, event.data.delta));
+  }
+
+  private end(status: RunStatus, label: string, value: unknown): void {
+    this.setStatus(status);
+    this.showResult(label, value);
+  }
+
+  private showResult(label: string, value: unknown): void {
+    this.resultBox?.remove();
+    const content = value === undefined ? [] : typeof value === 'string' ? [el('span', {}, value)] : [pre(value)];
+    this.resultBox = el('div', { class: 'run-result', 'data-testid': 'run-result', role: 'status' }, el('strong', {}, `${label}: `), ...content);
+    this.element.insertBefore(this.resultBox, this.noteBox ?? null);
+  }
+
+  private showInput(input: unknown): void {
+    this.inputBox.hidden = false;
+    const text = isTextInput(input) ? input.text : JSON.stringify(input, null, 2);
+    this.inputBox.textContent = text;
+  }
+
+  private setStatus(status: ViewStatus): void {
+    this.status = status;
+    this.element.dataset.status = status;
+    this.badge.textContent = status;
+    if (status === 'running') {
+      this.element.setAttribute('aria-busy', 'true');
+      if (!this.cancelButton) {
+        this.cancelButton = el(
+          'button',
+          { type: 'button', class: 'secondary', 'data-testid': 'cancel-run', 'aria-label': `Cancel the ${this.options.agent} run` },
+          'Cancel',
+        ) as HTMLButtonElement;
+        this.cancelButton.addEventListener('click', () => {
+          if (this.cancelButton?.getAttribute('aria-disabled') !== 'true') this.options.onCancel(this);
+        });
+        this.head.append(this.cancelButton);
+      }
+      return;
+    }
+    this.element.removeAttribute('aria-busy');
+    if (this.cancelButton) {
+      const hadFocus = document.activeElement === this.cancelButton;
+      this.cancelButton.remove();
+      this.cancelButton = undefined;
+      if (hadFocus) this.options.onFocusLost();
+    }
+  }
+}
+
+/** A duration for people: whole milliseconds, one decimal below 10 ms. */
+function ms(value: number): string {
+  return typeof value === 'number' && Number.isFinite(value) ? `${value < 10 ? value.toFixed(1) : Math.round(value)} ms` : '? ms';
+}
+
+function isTextInput(input: unknown): input is { text: string } {
+  return typeof input === 'object' && input !== null && Object.keys(input).length === 1 && typeof (input as { text?: unknown }).text === 'string';
+}
+
+function pre(value: unknown): HTMLElement {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : (JSON.stringify(value, null, 2) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return el('pre', {}, text);
+}
+
+/** Creates an element; text children are set as text (never parsed as HTML). */
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string>, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}

@@ -1,0 +1,278 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { SocketRoomPublisher } from '../src/pipeline';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/** Debian's Chromium (`.ci/run` installs it); the tests say they were skipped when it is absent. */
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const OUTPUT_DIR = join(__dirname, '..', 'test-output');
+
+const describeInBrowser = existsSync(CHROMIUM) ? describe : (describe.skip as typeof describe);
+if (!existsSync(CHROMIUM)) {
+  console.warn(`Chat page browser tests SKIPPED: ${CHROMIUM} is not installed (apt-get install -y chromium; .ci/run installs it).`);
+}
+const suiteName = existsSync(CHROMIUM)
+  ? 'chat page (GET /) in Chromium'
+  : `chat page (GET /) in Chromium — SKIPPED: ${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`;
+
+const run = (runId: string) => `[data-testid="run"][data-run-id="${runId}"]`;
+
+/** The types of a run's `event` elements, in page order. */
+function eventTypes(page: Page, selector: string): Promise<string[]> {
+  return page.$$eval(`${selector} [data-testid="event"]`, (els) => els.map((e) => e.getAttribute('data-type') ?? ''));
+}
+
+/** Sends a message from the composer with the mouse; resolves the new run's id once the server accepted it. */
+async function send(page: Page, agent: string, message: string): Promise<string> {
+  const before = await page.locator('#conversation [data-testid="run"]').count();
+  await page.getByTestId('agent-select').selectOption(agent);
+  await page.getByTestId('message-input').fill(message);
+  await page.getByTestId('send').click();
+  const added = page.locator('#conversation [data-testid="run"]').nth(before);
+  await added.waitFor();
+  return (await added.getAttribute('data-run-id'))!;
+}
+
+async function expectConnected(page: Page): Promise<void> {
+  await page.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
+  expect(await page.getByTestId('connection-status').textContent()).toBe('connected');
+}
+
+describeInBrowser(suiteName, () => {
+  let t: TestApp;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let echoRunId: string;
+  let countdownRunId: string;
+
+  beforeAll(async () => {
+    mkdirSync(OUTPUT_DIR, { recursive: true });
+    // JWT_SECRET '' = development auth: the page signs in by user name through POST /auth/dev-token.
+    t = await startTestApp({ JWT_SECRET: '' });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => msg.type() === 'error' && pageErrors.push(msg.text()));
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  // Script errors and failed requests (console errors) fail the test they happened in.
+  afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
+
+  it('serves a self-contained page and its bundled script', async () => {
+    const html = await fetch(`${t.url}/`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toContain('text/html');
+    const body = await html.text();
+    // No external resources: every src/href is relative to this server.
+    expect(body.match(/(?:src|href)="[^"]*"/g)?.filter((ref) => /\/\/|^(?:src|href)="http/.test(ref)) ?? []).toEqual([]);
+    const script = await fetch(`${t.url}/app.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toContain('javascript');
+    expect((await script.text()).length).toBeGreaterThan(10_000);
+  });
+
+  it('signs in by user name (development auth) and lists the agents', async () => {
+    await page.goto(t.url);
+    await expect(page.getByTestId('connection-status').textContent()).resolves.toBe('signed out');
+    await page.getByTestId('token-input').fill('alice');
+    await page.getByTestId('connect').click();
+    await expectConnected(page);
+    expect(await page.locator('#whoami').textContent()).toContain('alice');
+    const agents = await page.$$eval('[data-testid="agent-select"] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(agents).toEqual(expect.arrayContaining(['echo', 'calculator', 'countdown', 'failing']));
+  });
+
+  it('runs echo live and shows its result', async () => {
+    echoRunId = await send(page, 'echo', 'hello from the browser');
+    await page.locator(`${run(echoRunId)}[data-status="completed"] [data-testid="run-result"]`).waitFor();
+    expect(await eventTypes(page, run(echoRunId))).toEqual(['agent_started', 'agent_thinking', 'agent_message_delta', 'agent_completed']);
+    expect(await page.locator(`${run(echoRunId)} [data-testid="run-result"]`).textContent()).toContain('hello from the browser');
+    expect(await page.locator(`${run(echoRunId)} [data-testid="cancel-run"]`).count()).toBe(0);
+  });
+
+  it('shows tool calls with their arguments and results, and errors', async () => {
+    const calcId = await send(page, 'calculator', '{"expression": "(1.5 + 2) * 4"}');
+    await page.locator(`${run(calcId)}[data-status="completed"]`).waitFor();
+    expect(await eventTypes(page, run(calcId))).toEqual(['agent_started', 'agent_thinking', 'tool_executing', 'tool_completed', 'agent_completed']);
+    expect(await page.locator(`${run(calcId)} [data-type="tool_executing"]`).textContent()).toContain('(1.5 + 2) * 4');
+    expect(await page.locator(`${run(calcId)} [data-testid="run-result"]`).textContent()).toContain('14');
+
+    const failingId = await send(page, 'failing', '{"message": "on purpose"}');
+    await page.locator(`${run(failingId)}[data-status="failed"]`).waitFor();
+    expect(await page.locator(`${run(failingId)} [data-testid="run-result"]`).textContent()).toContain('on purpose');
+  });
+
+  it('shows a refused start as an alert, not as a run', async () => {
+    await page.getByTestId('agent-select').selectOption('countdown');
+    await page.getByTestId('message-input').fill('not a valid countdown input');
+    await page.getByTestId('send').click();
+    const refused = page.locator('[data-testid="run-refused"]').last();
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('VALIDATION_FAILED');
+  });
+
+  it('runs a long countdown live and cancels it with the cancel button', async () => {
+    countdownRunId = await send(page, 'countdown', '{"steps": 1000, "intervalMs": 50}');
+    await page.locator(`${run(countdownRunId)}[data-status="running"] [data-type="agent_thinking"]`).first().waitFor();
+    await page.locator(`${run(countdownRunId)} [data-testid="cancel-run"]`).click();
+    await page.locator(`${run(countdownRunId)}[data-status="cancelled"]`).waitFor();
+    const types = await eventTypes(page, run(countdownRunId));
+    expect(types[types.length - 1]).toBe('agent_cancelled');
+    expect(types.length).toBeLessThan(1002);
+    expect(await page.locator(`${run(countdownRunId)} [data-testid="cancel-run"]`).count()).toBe(0);
+    await page.screenshot({ path: join(OUTPUT_DIR, 'chat-page.png'), fullPage: true });
+  });
+
+  it('shows the past runs after a reload, with their events and results', async () => {
+    await page.reload();
+    await expectConnected(page);
+    const history = '[data-testid="history"]';
+    await page.locator(`${history} ${run(echoRunId)}[data-status="completed"] [data-type="agent_completed"]`).waitFor({ state: 'attached' });
+    expect(await page.locator(`${history} ${run(echoRunId)} [data-testid="run-result"]`).textContent()).toContain('hello from the browser');
+    await page.locator(`${history} ${run(countdownRunId)}[data-status="cancelled"]`).waitFor();
+    expect(await page.locator('#conversation [data-testid="run"]').count()).toBe(0);
+  });
+
+  it('is usable with the keyboard only: Enter sends, Tab reaches the cancel button, Enter cancels', async () => {
+    const input = page.getByTestId('message-input');
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('message-input');
+    // To the agent picker and back, choosing by typing its name.
+    await page.keyboard.press('Shift+Tab');
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('agent-select');
+    await page.keyboard.type('countdown');
+    expect(await page.getByTestId('agent-select').inputValue()).toBe('countdown');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('{"steps": 1000, "intervalMs": 50}');
+    await page.keyboard.press('Enter');
+    const started = page.locator('#conversation [data-testid="run"][data-status="running"]');
+    await started.locator('[data-type="agent_thinking"]').first().waitFor();
+    expect(await input.inputValue()).toBe('');
+    const runId = (await started.getAttribute('data-run-id'))!;
+
+    // Backwards from the message box, the newest run's cancel button is a few Tab presses away.
+    let onCancel = false;
+    for (let presses = 0; presses < 10 && !onCancel; presses++) {
+      await page.keyboard.press('Shift+Tab');
+      onCancel = await page.evaluate(
+        (id) => document.activeElement?.getAttribute('data-testid') === 'cancel-run' && !!document.activeElement.closest(`[data-run-id="${id}"]`),
+        runId,
+      );
+    }
+    expect(onCancel).toBe(true);
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(outline).not.toBe('none');
+    await page.keyboard.press('Enter');
+    await page.locator(`${run(runId)}[data-status="cancelled"]`).waitFor();
+    // The button is gone; focus goes back to the message box rather than being lost.
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('message-input');
+  });
+
+  it('shows the reconnect indicator and renders a run exactly once through a dropped connection', async () => {
+    // Every text the indicator shows, however briefly.
+    await page.evaluate(() => {
+      const status = document.querySelector('[data-testid="connection-status"]')!;
+      const seen: string[] = ((window as unknown as { statusTexts: string[] }).statusTexts = []);
+      new MutationObserver(() => seen.push(status.textContent ?? '')).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+    const runId = await send(page, 'countdown', '{"steps": 40, "intervalMs": 25}');
+    await page.locator(`${run(runId)} [data-type="agent_thinking"]`).first().waitFor();
+    // The server closes every connection mid-run; the page's client reconnects and resumes the run.
+    await t.app.get(SocketRoomPublisher).drainAndClose(5_000);
+    await page.locator(`${run(runId)}[data-status="completed"]`).waitFor();
+    const seqs = await page.$$eval(`${run(runId)} [data-testid="event"]`, (els) => els.map((e) => Number(e.getAttribute('data-seq'))));
+    expect(seqs).toEqual(Array.from({ length: 42 }, (_, i) => i + 1));
+    await expectConnected(page);
+    const texts = await page.evaluate(() => (window as unknown as { statusTexts: string[] }).statusTexts);
+    expect(texts.some((text) => text.startsWith('reconnecting'))).toBe(true);
+    expect(texts[texts.length - 1]).toBe('connected');
+  });
+
+  it('fits a phone-sized viewport', async () => {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    try {
+      const small = await phone.newPage();
+      small.on('pageerror', (err) => pageErrors.push(err.message));
+      await small.goto(t.url);
+      await small.getByTestId('token-input').fill('bob');
+      await small.getByTestId('connect').tap();
+      await expectConnected(small);
+      await small.getByTestId('agent-select').selectOption('echo');
+      await small.getByTestId('message-input').fill('tiny screen');
+      await small.getByTestId('send').tap();
+      await small.locator('[data-testid="run"][data-status="completed"]').waitFor();
+      const layout = await small.evaluate(() => {
+        const box = (id: string) => document.querySelector(`[data-testid="${id}"]`)!.getBoundingClientRect();
+        return {
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          send: box('send'),
+          input: box('message-input'),
+          select: box('agent-select'),
+          width: window.innerWidth,
+          height: window.innerHeight,
+        };
+      });
+      expect(layout.overflow).toBeLessThanOrEqual(0);
+      for (const control of [layout.send, layout.input, layout.select]) {
+        expect(control.left).toBeGreaterThanOrEqual(0);
+        expect(control.right).toBeLessThanOrEqual(layout.width);
+        expect(control.bottom).toBeLessThanOrEqual(layout.height);
+        expect(control.height).toBeGreaterThanOrEqual(40); // touch-sized
+      }
+      await small.screenshot({ path: join(OUTPUT_DIR, 'chat-page-phone.png'), fullPage: false });
+    } finally {
+      await phone.close();
+    }
+  });
+});
+
+describeInBrowser(`${suiteName}, without development auth`, () => {
+  let t: TestApp;
+  let browser: Browser;
+  beforeAll(async () => {
+    t = await startTestApp(); // JWT_SECRET set: POST /auth/dev-token answers 404
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('answers a user name with advice to paste a token, refuses a bad token, and signs in with a good one', async () => {
+    const page = await browser.newPage();
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(err.message));
+    await page.goto(t.url);
+    await page.getByTestId('token-input').fill('alice');
+    await page.getByTestId('connect').click();
+    await page.locator('#login-error:has-text("paste an access token")').waitFor();
+
+    await page.getByTestId('token-input').fill(`${t.token('alice').slice(0, -4)}AAAA`);
+    await page.getByTestId('connect').click();
+    await page.locator('#login-error:has-text("refused this token")').waitFor();
+
+    await page.getByTestId('token-input').fill(t.token('alice'));
+    await page.getByTestId('connect').click();
+    await expectConnected(page);
+    expect(await page.locator('#whoami').textContent()).toContain('alice');
+    expect(scriptErrors).toEqual([]);
+  });
+});
