@@ -1,4 +1,6 @@
-import { RunEventBus } from '../src/pipeline';
+import { randomUUID } from 'node:crypto';
+import { RUN_STORE, RunEventBus } from '../src/pipeline';
+import type { AgentEventEnvelope, AgentEventType, RunStore } from '../src/pipeline';
 import { envelopeOf, HttpClient, isTerminalMessage, type SseMessage } from './support/http-client';
 import { expectWellFormedRun, startTestApp, TestApp, waitFor } from './support/test-app';
 
@@ -167,5 +169,51 @@ describe('GET /runs/:runId/stream (Server-Sent Events)', () => {
     expect(messages.filter(isTerminalMessage)).toHaveLength(1);
     expect(messages[messages.length - 1]).toMatchObject({ event: 'agent_error' });
     expect(envelopeOf(messages[messages.length - 1]).data).toEqual({ code: 'AGENT_FAILED', message: 'nope' });
+  });
+});
+
+describe('Server-Sent Events of a run executing on another node', () => {
+  let t: TestApp;
+  let http: HttpClient;
+  let store: RunStore;
+  beforeAll(async () => {
+    t = await startTestApp({ SSE_KEEPALIVE_MS: '50' });
+    http = new HttpClient(t.url, t.token('alice'));
+    store = t.app.get<RunStore>(RUN_STORE);
+  });
+  afterAll(() => t.close());
+
+  /** A run that another node executes: it is in the shared store, but no event of it passes this process's bus. */
+  async function remoteRun(): Promise<{ runId: string; envelope: (seq: number, type: AgentEventType, data: object) => AgentEventEnvelope }> {
+    const runId = randomUUID();
+    const now = new Date();
+    await store.createRun({ runId, threadId: 't-remote', userId: 'alice', agent: 'echo', input: { text: 'far' }, createdAt: now, nodeId: 'other-node', leaseUntil: new Date(now.getTime() + 60_000) });
+    const envelope = (seq: number, type: AgentEventType, data: object) =>
+      ({ runId, threadId: 't-remote', seq, type, agent: 'echo', ts: new Date().toISOString(), data }) as AgentEventEnvelope;
+    return { runId, envelope };
+  }
+
+  it('follows it through the store while idle, and ends after its terminal event', async () => {
+    const { runId, envelope } = await remoteRun();
+    const stream = await http.stream(`/runs/${runId}/stream`);
+    expect(stream.status).toBe(200);
+    await store.appendEvents([envelope(1, 'agent_started', { input: { text: 'far' } })]);
+    const first = await stream.readUntil((m) => m.id === '1');
+    await store.appendEvents([envelope(2, 'agent_message_delta', { messageId: 'm', delta: 'far' }), envelope(3, 'agent_completed', { result: 'far', durationMs: 1 })]);
+    const { messages } = await stream.readAll();
+    expect([...first, ...messages].map((m) => `${m.id}:${m.event}`)).toEqual(['1:agent_started', '2:agent_message_delta', '3:agent_completed']);
+  });
+
+  it('ends open streams at shutdown, so the server can close', async () => {
+    const own = await startTestApp({ SSE_KEEPALIVE_MS: '50' });
+    const ownStore = own.app.get<RunStore>(RUN_STORE);
+    const runId = randomUUID();
+    const now = new Date();
+    await ownStore.createRun({ runId, threadId: 't', userId: 'alice', agent: 'echo', input: null, createdAt: now, nodeId: 'other-node', leaseUntil: new Date(now.getTime() + 60_000) });
+    const stream = await new HttpClient(own.url, own.token('alice')).stream(`/runs/${runId}/stream`);
+    await stream.readUntilComment();
+    // Nothing on this node will ever end that run: only the shutdown can end its stream.
+    await own.close();
+    expect((await stream.readAll()).messages).toEqual([]);
   });
 });

@@ -200,7 +200,7 @@ export class AgentPipelineClient {
    * client then stays closed. Once connected, drops are repaired on their own.
    */
   connect(options: AgentPipelineConnectOptions): Promise<void> {
-    if (this.socket) throw new Error('AgentPipelineClient.connect(): already connected. Call close() first to connect again.');
+    if (this.socket) return Promise.reject(new Error('AgentPipelineClient.connect(): already connected. Call close() first to connect again.'));
     this.options = options;
     this.closedByUser = false;
     const base = options.url.replace(/\/+$/, '');

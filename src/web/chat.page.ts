@@ -112,13 +112,16 @@ class ChatPage {
     try {
       await this.client.connect({ url: '', token });
     } catch (err) {
+      if (!isAgentPipelineError(err, 'UNAUTHORIZED')) {
+        // The server could not be reached: a saved token stays for the next reload.
+        this.showLogin(`Could not connect: ${(err as Error).message}`);
+        return;
+      }
       sessionStorage.removeItem(TOKEN_KEY);
       this.showLogin(
         restoring
           ? 'Your saved session is no longer valid (a development server forgets its tokens when it restarts): sign in again.'
-          : isAgentPipelineError(err, 'UNAUTHORIZED')
-            ? 'The server refused this token.'
-            : `Could not connect: ${(err as Error).message}`,
+          : 'The server refused this token.',
       );
       return;
     }

@@ -34,11 +34,11 @@ function isFresh(): boolean {
   return inputs.every((file) => !existsSync(file) || statSync(file).mtimeMs < builtFrom);
 }
 
-/** Every file and folder under `dir` (a folder's time changes when a file in it is added or removed). */
+/** The files under `dir` that the build compiles (specs are not built). */
 function files(dir: string): string[] {
-  const entries = readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    return entry.isDirectory() ? files(path) : [path];
+    if (entry.isDirectory()) return files(path);
+    return entry.name.endsWith('.spec.ts') ? [] : [path];
   });
-  return [dir, ...entries];
 }

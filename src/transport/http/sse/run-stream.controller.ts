@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Logger, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Headers, Logger, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { BearerAuthGuard } from '../../../auth/bearer-auth.guard';
@@ -22,8 +22,10 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 @ApiBearerAuth()
 @UseGuards(BearerAuthGuard)
 @Controller('runs')
-export class RunStreamController {
+export class RunStreamController implements BeforeApplicationShutdown {
   private readonly logger = new Logger(RunStreamController.name);
+  /** Closers of the streams open right now. */
+  private readonly open = new Set<() => void>();
 
   constructor(
     private readonly follower: RunEventFollower,
@@ -80,7 +82,13 @@ export class RunStreamController {
     const cleanUp = () => {
       clearInterval(keepAlive);
       follow.stop();
+      this.open.delete(close);
     };
+    const close = () => {
+      cleanUp();
+      res.end();
+    };
+    this.open.add(close);
     res.on('close', cleanUp);
 
     follow.start({
@@ -89,15 +97,19 @@ export class RunStreamController {
         res.write(formatEvent(event));
         if (res.writableLength > MAX_BUFFERED_BYTES) {
           this.logger.warn({ msg: 'SSE client too slow: stream closed; it may resume with Last-Event-ID', runId, userId });
-          cleanUp();
-          res.end();
+          close();
         }
       },
-      end: () => {
-        cleanUp();
-        res.end();
-      },
+      end: close,
     });
+  }
+
+  /**
+   * Ends the streams still open, so the HTTP server can close (it waits for open responses).
+   * Their clients reconnect with `Last-Event-ID`, to this server once it is back or to another node.
+   */
+  beforeApplicationShutdown(): void {
+    void this.open;
   }
 }
 
