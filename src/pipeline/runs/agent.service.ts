@@ -157,7 +157,9 @@ export class AgentService {
     await this.writer.flush();
     const events = await this.store.getEvents(runId, afterSeq);
     const run = await this.getRun(userId, runId);
-    return { run, events };
+    // lastSeq describes what was replayed: events stored after the read above come live, not here.
+    const lastSeq = events.length > 0 ? events[events.length - 1].seq : Math.min(run.lastSeq, afterSeq);
+    return { run: { ...run, lastSeq }, events };
   }
 
   /** Stops taking new runs (graceful shutdown). */
