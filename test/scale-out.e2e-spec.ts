@@ -98,8 +98,9 @@ describeCluster(`two nodes sharing Redis and PostgreSQL${reason ? ` (${reason})`
     for (const type of ['agent_started', 'agent_thinking', 'agent_completed']) onA.on(type, (e: AgentEventEnvelope) => replayed.push(e));
     const ack = await command(onA, 'run:replay', { runId: started.runId, afterSeq: 0 });
     expect(ack).toMatchObject({ ok: true, runId: started.runId, status: 'running' });
-    const replayedBeforeAck = replayed.filter((e) => e.seq <= ack.lastSeq).map((e) => e.seq);
-    expect(replayedBeforeAck).toEqual(Array.from({ length: ack.lastSeq }, (_, i) => i + 1));
+    // Live copies may arrive too (this socket is in carol's room); a client drops them by (runId, seq).
+    const seenByAck = [...new Set(replayed.filter((e) => e.runId === started.runId).map((e) => e.seq))].sort((x, y) => x - y);
+    expect(seenByAck.slice(0, ack.lastSeq)).toEqual(Array.from({ length: ack.lastSeq }, (_, i) => i + 1));
     expect(ack.lastSeq).toBeGreaterThanOrEqual(3);
     await waitForTerminal(live, started.runId);
   });

@@ -66,8 +66,11 @@ export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
     return toAck('run:replay', async () => {
       const dto = validatePayload(RunReplayDto, payload, 'run:replay payload');
       const { run, events } = await this.agents.replay(userOf(socket), dto.runId, dto.afterSeq ?? 0);
-      // To this socket only, in order, before the ack.
-      for (const event of events) socket.emit(event.type, event);
+      // To this socket only, in order, before the ack. `local` delivers at once: a plain
+      // socket.emit goes through the adapter when connection state recovery is on, and with the
+      // Redis adapter that would let the ack overtake the events. They are stored; no need to keep them twice.
+      const toThisSocket = socket.nsp.local.to(socket.id);
+      for (const event of events) toThisSocket.emit(event.type, event);
       return { runId: run.runId, status: run.status, lastSeq: run.lastSeq };
     });
   }
