@@ -3,6 +3,11 @@ import { Logger } from '@nestjs/common';
 import { createApp, listen } from './app.factory';
 
 async function bootstrap(): Promise<void> {
+  // Some libraries fire and forget promises (the Redis adapter's heartbeats while Redis is down):
+  // such a rejection is logged, never allowed to take every user's runs down with the process.
+  process.on('unhandledRejection', (reason: unknown) => {
+    new Logger('Process').error(`Unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`);
+  });
   const app = await createApp();
   await listen(app);
   let closing = false;

@@ -16,7 +16,10 @@ export function createRedisClient(url: string, name = 'main'): Redis {
   const client = new Redis(url, {
     connectionName: `agent-pipeline:${name}`,
     retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
-    maxRetriesPerRequest: 3,
+    // While Redis is down a command fails after one reconnect attempt instead of queueing for
+    // long: local event delivery and the rate limit's in-memory fallback must not wait on it.
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
     enableReadyCheck: true,
   });
   let down = false;

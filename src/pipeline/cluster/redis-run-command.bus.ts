@@ -40,11 +40,18 @@ export class RedisRunCommandBus extends RunCommandBus implements OnModuleInit, O
     this.replyChannel = `agent-pipeline:replies:${nodeId}`;
   }
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     this.subscriber = this.redis.duplicate();
     this.subscriber.on('error', () => undefined); // logged by the main client's handler
     this.subscriber.on('message', (channel: string, message: string) => void this.onMessage(channel, message));
-    await this.subscriber.subscribe(COMMANDS, this.replyChannel);
+    // Not awaited: a node must start (and serve its own runs) while Redis is unreachable.
+    // Subscribing again on every `ready` also covers a first attempt that failed.
+    const subscribe = () =>
+      this.subscriber?.subscribe(COMMANDS, this.replyChannel).catch((err: Error) => {
+        this.logger.warn(`Subscribing to cross-node commands failed (${err.message}); retrying when Redis is back.`);
+      });
+    this.subscriber.on('ready', () => void subscribe());
+    void subscribe();
   }
 
   async onApplicationShutdown(): Promise<void> {
