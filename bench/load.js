@@ -5,10 +5,12 @@
  *
  * - `connect { url, secret, users: [{ userId, sockets }], concurrency }` opens and authenticates the
  *   sockets (each user's sockets all join that user's room on the server).
- * - `run { starters, inFlight, plan, durationMs, maxRuns, drainMs }`: every starter socket keeps
- *   `inFlight` runs going back to back (start → wait for the terminal event → next), cycling through
- *   `plan` (`[{ agent, input }]`), until `durationMs` has passed or `maxRuns` were started; then it
- *   waits for the runs in flight. Replies with counts and raw latencies:
+ * - `run { starters, inFlight, plan, durationMs, maxRuns, ratePerSec, drainMs }`: every starter
+ *   socket keeps `inFlight` runs going back to back (start → wait for the terminal event → next),
+ *   cycling through `plan` (`[{ agent, input }]`), until `durationMs` has passed or `maxRuns` were
+ *   started; then it waits for the runs in flight. With `ratePerSec`, runs are instead started at
+ *   that fixed rate (open loop, round robin over the starters, at most `inFlight` each), so latency
+ *   is measured below saturation rather than as queueing. Replies with counts and raw latencies:
  *   run latency = `run:start` emitted → terminal event received on the starting socket
  *   (performance.now(), µs resolution); delivery latency = receive time − envelope `ts` (both from
  *   Date.now() on the same machine; `ts` has ms resolution), recorded on every socket.
@@ -65,37 +67,68 @@ function track(c, run, runId, type, env) {
   }
 }
 
+function startOne(c, driver) {
+  const spec = c.plan[driver.k++ % c.plan.length];
+  driver.inFlight++;
+  c.started++;
+  const t0 = performance.now();
+  if (c.firstStart === undefined) c.firstStart = t0;
+  const idx = driver.idx;
+  sockets[idx].socket.timeout(30_000).emit('run:start', spec, (err, ack) => {
+    if (err || !ack || !ack.ok) {
+      const code = err ? 'ACK_TIMEOUT' : ack?.error?.code ?? 'BAD_ACK';
+      c.ackErrors[code] = (c.ackErrors[code] || 0) + 1;
+      driver.inFlight--;
+      if (!c.paced) setTimeout(() => startNext(c, driver), 5);
+      maybeFinish(c);
+      return;
+    }
+    const run = { t0, idx, seq: 0, done: false, driver };
+    c.active.set(ack.runId, run);
+    const early = c.early.get(ack.runId);
+    if (early) {
+      c.early.delete(ack.runId);
+      for (const [eIdx, type, env] of early) if (eIdx === idx) track(c, run, ack.runId, type, env);
+    }
+  });
+}
+
+/** Back to back: the driver starts runs until it has `inFlight` going (paced runs are started by the pacer). */
 function startNext(c, driver) {
-  while (driver.inFlight < c.inFlight && !c.stopping) {
+  while (!c.paced && driver.inFlight < c.inFlight && !c.stopping) {
     if (performance.now() >= c.deadline || c.started >= c.maxRuns) {
       c.stopping = true;
       break;
     }
-    const spec = c.plan[driver.k++ % c.plan.length];
-    driver.inFlight++;
-    c.started++;
-    const t0 = performance.now();
-    if (c.firstStart === undefined) c.firstStart = t0;
-    const idx = driver.idx;
-    sockets[idx].socket.timeout(30_000).emit('run:start', spec, (err, ack) => {
-      if (err || !ack || !ack.ok) {
-        const code = err ? 'ACK_TIMEOUT' : ack?.error?.code ?? 'BAD_ACK';
-        c.ackErrors[code] = (c.ackErrors[code] || 0) + 1;
-        driver.inFlight--;
-        setTimeout(() => startNext(c, driver), 5);
-        maybeFinish(c);
-        return;
-      }
-      const run = { t0, idx, seq: 0, done: false, driver };
-      c.active.set(ack.runId, run);
-      const early = c.early.get(ack.runId);
-      if (early) {
-        c.early.delete(ack.runId);
-        for (const [eIdx, type, env] of early) if (eIdx === idx) track(c, run, ack.runId, type, env);
-      }
-    });
+    startOne(c, driver);
   }
   maybeFinish(c);
+}
+
+/**
+ * Paced: `ratePerSec` starts per second, spread over the drivers round robin; a start that finds
+ * every driver busy (`inFlight` runs going) is counted as skipped, i.e. the server is saturated.
+ */
+function pace(c, t0) {
+  const now = performance.now();
+  if (now >= c.deadline || c.started + c.skipped >= c.maxRuns) {
+    c.stopping = true;
+    return;
+  }
+  const due = Math.floor(((now - t0) / 1000) * c.rate) - c.started - c.skipped;
+  for (let i = 0; i < due; i++) {
+    let driver;
+    for (let k = 0; k < c.drivers.length; k++) {
+      const d = c.drivers[(c.rr + k) % c.drivers.length];
+      if (d.inFlight < c.inFlight) {
+        driver = d;
+        c.rr = (c.rr + k + 1) % c.drivers.length;
+        break;
+      }
+    }
+    if (driver) startOne(c, driver);
+    else c.skipped++;
+  }
 }
 
 function maybeFinish(c) {
@@ -112,6 +145,10 @@ function runCommand(msg) {
     const c = {
       plan: msg.plan,
       inFlight: msg.inFlight ?? 1,
+      paced: msg.ratePerSec > 0,
+      rate: msg.ratePerSec ?? 0,
+      rr: 0,
+      skipped: 0,
       deadline: msg.durationMs ? t0 + msg.durationMs : Infinity,
       maxRuns: msg.maxRuns ?? Infinity,
       maxSamples,
@@ -143,6 +180,7 @@ function runCommand(msg) {
     // drainMs at most, so a run that never ends cannot hang the bench (it is reported as stuck).
     const drainMs = msg.drainMs ?? 30_000;
     let drainDeadline;
+    const pacer = c.paced ? setInterval(() => pace(c, t0), 2) : undefined;
     const ticker = setInterval(() => {
       const now = performance.now();
       if (now >= c.deadline) c.stopping = true;
@@ -154,6 +192,7 @@ function runCommand(msg) {
       if (c.finished) return;
       c.finished = true;
       clearInterval(ticker);
+      clearInterval(pacer);
       current = null;
       const cpu = process.cpuUsage(cpu0);
       const elapsed = (c.lastEnd ?? performance.now()) - (c.firstStart ?? t0);
@@ -163,6 +202,7 @@ function runCommand(msg) {
         events: c.events,
         deliveries: c.deliveries,
         seqErrors: c.seqErrors,
+        skipped: c.skipped,
         stuck: c.drivers.reduce((n, d) => n + d.inFlight, 0),
         ackErrors: c.ackErrors,
         terminalErrors: c.terminalErrors,
@@ -174,7 +214,8 @@ function runCommand(msg) {
       });
     };
     current = c;
-    for (const d of c.drivers) startNext(c, d);
+    if (c.paced) pace(c, t0);
+    else for (const d of c.drivers) startNext(c, d);
   });
 }
 

@@ -9,7 +9,8 @@
  * (CLOCK_MONOTONIC µs, the clock of `process.hrtime`), so start-up can be left out.
  * "Package" is the npm package a frame's file lives in (`@nestjs/core`, `socket.io-parser`, …),
  * `app:<dir>` for the app's own compiled files, `node:<module>` for Node's internals, and V8's
- * pseudo-frames (`(garbage collector)`, `(program)`, `(idle)`) as they are.
+ * pseudo-frames (`(garbage collector)`, `(program)`, `(idle)`) as they are. "Layer" groups packages
+ * (run store, socket writes, Socket.IO, Nest + rxjs, validation, logging + metrics, app code, GC, Node).
  */
 const fs = require('node:fs');
 
@@ -41,8 +42,26 @@ function shortFile(url) {
   return file;
 }
 
+/** Coarse layers of a Socket.IO + Nest server, for "where does a run's CPU go". */
+const LAYERS = [
+  ['run store (SQLite)', /^(kysely|better-sqlite3|pg|app:pipeline\/store)$/],
+  ['socket writes (kernel, loopback)', /^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/],
+  ['Socket.IO / engine.io / ws', /^(socket\.io|socket\.io-parser|socket\.io-adapter|engine\.io|engine\.io-parser|ws|@socket\.io\/.*|debug|base64id)$/],
+  ['Nest DI / WebSocket layer / rxjs', /^(@nestjs\/core|@nestjs\/common|@nestjs\/websockets|@nestjs\/platform-socket\.io|rxjs|reflect-metadata|iterare|tslib)$/],
+  ['validation (class-validator/-transformer)', /^(class-validator|class-transformer|validator|libphonenumber-js|app:pipeline\/validation)$/],
+  ['logging and metrics', /^(pino|pino-std-serializers|sonic-boom|nestjs-pino|prom-client|app:observability|fast-redact|thread-stream|tdigest|bintrees)$/],
+  ['app pipeline code', /^app:/],
+  ['garbage collector', /^\(garbage collector\)$/],
+  ['Node internals, microtasks, timers', /^(node:|runMicrotasks|\(program\)|\(anonymous\)|utf8|createUnsafeArrayBuffer)/],
+];
+
+function layerOf(pkg) {
+  for (const [name, re] of LAYERS) if (re.test(pkg)) return name;
+  return 'other';
+}
+
 /**
- * @returns {{ totalMs, busyMs, samples, byFunction, byFile, byPackage }} each list sorted by
+ * @returns {{ totalMs, busyMs, samples, byFunction, byFile, byPackage, byLayer }} each list sorted by
  * self time: `{ name, selfMs, pct }` (pct of busy time: everything but `(idle)`).
  */
 function summarize(profile, { fromUs = -Infinity, toUs = Infinity } = {}) {
@@ -80,7 +99,17 @@ function summarize(profile, { fromUs = -Infinity, toUs = Infinity } = {}) {
       .filter(([k]) => k !== '(idle)')
       .map(([name, us]) => ({ name, selfMs: us / 1000, pct: busy > 0 ? (100 * us) / busy : 0 }))
       .sort((a, b) => b.selfMs - a.selfMs);
-  return { totalMs: total / 1000, busyMs: busy / 1000, samples: kept, byFunction: list(byFunction), byFile: list(byFile), byPackage: list(byPackage) };
+  const byLayer = new Map();
+  for (const [pkg, us] of byPackage) if (pkg !== '(idle)') add(byLayer, layerOf(pkg), us);
+  return {
+    totalMs: total / 1000,
+    busyMs: busy / 1000,
+    samples: kept,
+    byFunction: list(byFunction),
+    byFile: list(byFile),
+    byPackage: list(byPackage),
+    byLayer: list(byLayer),
+  };
 }
 
 function formatSummary(s, top = 25) {
@@ -88,6 +117,7 @@ function formatSummary(s, top = 25) {
     [`${title}`, ...list.slice(0, top).map((r) => `  ${r.pct.toFixed(1).padStart(5)} %  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}`)].join('\n');
   return [
     `samples ${s.samples}, busy ${s.busyMs.toFixed(0)} ms of ${s.totalMs.toFixed(0)} ms`,
+    rows('Self time by layer:', s.byLayer),
     rows('Self time by package:', s.byPackage),
     rows('Self time by file:', s.byFile),
     rows('Self time by function:', s.byFunction),
@@ -110,4 +140,4 @@ if (require.main === module) {
   else console.log(formatSummary(summary, opt('top') ?? 25));
 }
 
-module.exports = { summarize, formatSummary, packageOf };
+module.exports = { summarize, formatSummary, packageOf, layerOf };

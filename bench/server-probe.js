@@ -8,6 +8,7 @@
  * Requests (`{ type: 'bench-probe', id, cmd, ...}`) and their replies (`{ type: 'bench-probe-reply', id, ... }`):
  * - `stats`: `process.cpuUsage()`, `process.memoryUsage()`, Socket.IO namespace counters.
  * - `gc`: full GC (twice, with a turn of the event loop between), then the same as `stats`.
+ * - `heap-snapshot { file }`: full GC, then `v8.writeHeapSnapshot(file)` (for investigations).
  * - `expire-recovery`: runs the in-memory adapter's own connection-state-recovery sweep now
  *   (it runs on a fixed 60-s timer) with `olderThanMs` as the window: packets emitted longer ago
  *   than that are dropped, exactly as the adapter's timer would drop them once the window passed.
@@ -123,6 +124,12 @@ if (typeof process.send === 'function') {
         case 'gc': {
           const gced = await fullGc();
           return reply({ gced, ...stats() });
+        }
+        case 'heap-snapshot': {
+          // For investigations (not used by run-bench): writes a .heapsnapshot next to `dir`.
+          await fullGc();
+          const file = require('node:v8').writeHeapSnapshot(msg.file);
+          return reply({ file });
         }
         case 'expire-recovery':
           return reply({ dropped: expireRecovery(Number(msg.olderThanMs) || 0), ...stats() });

@@ -109,7 +109,7 @@ export class RunStreamController implements BeforeApplicationShutdown {
    * Their clients reconnect with `Last-Event-ID`, to this server once it is back or to another node.
    */
   beforeApplicationShutdown(): void {
-    void this.open;
+    for (const close of [...this.open]) close();
   }
 }
 
