@@ -67,6 +67,23 @@ describeCluster(`two nodes sharing Redis and PostgreSQL${reason ? ` (${reason})`
     expect(fromA).toMatchObject({ status: 'completed', lastSeq: 7 });
   });
 
+  it('streams over SSE on A a run executing on B, every event once, in order', async () => {
+    const henry = user('henry');
+    const { runId } = await httpStart(b, henry, { agent: 'countdown', input: { steps: 8, intervalMs: 30 } });
+    const res = await fetch(`${a.url}/runs/${runId}/stream`, { headers: { authorization: `Bearer ${a.token(henry)}` } });
+    expect(res.status).toBe(200);
+    const body = await res.text(); // the stream ends after the terminal event
+    const ids = [...body.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(ids).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(body).toContain('event: agent_completed');
+  });
+
+  it('reports Redis and the store in /health', async () => {
+    const res = await fetch(`${a.url}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ details: { store: { status: 'up' }, redis: { status: 'up' } } });
+  });
+
   it('cancels from A a run executing on B', async () => {
     const bob = user('bob');
     const onB = await b.connect(bob);
@@ -93,6 +110,8 @@ describeCluster(`two nodes sharing Redis and PostgreSQL${reason ? ` (${reason})`
     const live = recordEvents(onB);
     const started = await command(onB, 'run:start', { agent: 'countdown', input: { steps: 6, intervalMs: 40 } });
     await waitFor(() => ofRun(live, started.runId).length >= 3, 'three events');
+    // B writes its events every 25 ms: what A can replay from the shared store trails by that much.
+    await new Promise((r) => setTimeout(r, 100));
     const onA = await a.connect(carol);
     const replayed: AgentEventEnvelope[] = [];
     for (const type of ['agent_started', 'agent_thinking', 'agent_completed']) onA.on(type, (e: AgentEventEnvelope) => replayed.push(e));
@@ -219,5 +238,24 @@ describeCluster(`two nodes sharing Redis and PostgreSQL${reason ? ` (${reason})`
     expect(terminal.seq).toBe(before[before.length - 1].seq + 1);
     const res = await fetch(`${a.url}/runs/${started.runId}`, { headers: { authorization: `Bearer ${a.token(grace)}` } });
     expect(await res.json()).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
+  });
+});
+
+describe(`a node whose Redis is unreachable${pg ? '' : ` (${reason})`}`, () => {
+  jest.setTimeout(60_000);
+  afterAll(() => stopAllServerProcesses());
+
+  it('starts, reports Redis down in /health and still runs agents for its own sockets', async () => {
+    // Port 1 on loopback: nothing listens there, so every connection attempt is refused.
+    const node = await startServerProcess({ DATABASE_URL: 'sqlite::memory:', REDIS_URL: 'redis://127.0.0.1:1' });
+    const health = await fetch(`${node.url}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ details: { redis: { status: 'down' }, store: { status: 'up' } } });
+    const socket = await node.connect('ivy');
+    const events = recordEvents(socket);
+    const ack = await command(socket, 'run:start', { agent: 'echo', input: { text: 'still here' } });
+    expect(ack.ok).toBe(true);
+    expect(await waitForTerminal(events, ack.runId)).toMatchObject({ type: 'agent_completed', data: { result: 'still here' } });
+    expect(node.output()).toContain('Redis (main) connection error');
   });
 });

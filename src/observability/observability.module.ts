@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../config/app.config';
 import { HealthIndicatorRegistry } from './health/health-indicator.registry';
+import { RedisHealthIndicator } from './health/redis.health';
 import { RunStoreHealthIndicator } from './health/run-store.health';
 import { pinoHttpOptions } from './logging/pino-http.options';
 import { RunLogObserver } from './logging/run-log.observer';
@@ -24,7 +25,7 @@ import { MetricsService } from './metrics/metrics.service';
     }),
     TerminusModule.forRoot({ errorLogStyle: 'json' }),
   ],
-  providers: [MetricsService, RunLogObserver, HealthIndicatorRegistry, RunStoreHealthIndicator],
+  providers: [MetricsService, RunLogObserver, HealthIndicatorRegistry, RunStoreHealthIndicator, RedisHealthIndicator],
   exports: [MetricsService, HealthIndicatorRegistry, TerminusModule],
 })
 export class ObservabilityModule {}

@@ -3,6 +3,7 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { RUN_STORE } from '../../pipeline';
 import type { RunStore } from '../../pipeline';
 import { HealthIndicatorRegistry } from './health-indicator.registry';
+import { withTimeout } from './with-timeout';
 
 /** How long the store may take to answer a ping before it counts as down. */
 export const RUN_STORE_PING_TIMEOUT_MS = 2000;
@@ -29,12 +30,4 @@ export class RunStoreHealthIndicator implements OnModuleInit {
       return check.down({ message: (err as Error)?.message ?? 'The run store does not answer.' });
     }
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`No answer within ${ms} ms.`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { BearerAuthGuard } from '../../../auth/bearer-auth.guard';
 import { CurrentUser } from '../../../auth/current-user.decorator';
 import { AppConfig } from '../../../config/app.config';
-import { PipelineError } from '../../../pipeline';
+import { PipelineError, RunRegistry } from '../../../pipeline';
 import type { AgentEventEnvelope } from '../../../pipeline';
 import { ApiErrors } from '../api-errors.decorator';
 import { RunEventsQueryDto } from '../dto/run-events.dto';
@@ -12,6 +12,8 @@ import { RunEventFollower } from './run-event.follower';
 
 /** A client that reads slower than the run writes is cut off past this; it resumes with Last-Event-ID. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** How often a stream of a run executing on another node reads the shared store for new events. */
+const REMOTE_POLL_MS = 250;
 
 /**
  * `GET /runs/:runId/stream`: a run's events as Server-Sent Events (`id: <seq>`, `event: <type>`,
@@ -30,6 +32,7 @@ export class RunStreamController implements BeforeApplicationShutdown {
   constructor(
     private readonly follower: RunEventFollower,
     private readonly config: AppConfig,
+    private readonly registry: RunRegistry,
   ) {}
 
   @Get(':runId/stream')
@@ -79,8 +82,19 @@ export class RunStreamController implements BeforeApplicationShutdown {
       sentSinceTick = false;
     }, this.config.sseKeepAliveMs);
 
+    // A run executing on another node sends this node nothing: follow it through the shared store.
+    const remotePoll = this.registry.get(runId)
+      ? undefined
+      : setInterval(() => {
+          if (follow.isFinished) return;
+          follow.catchUp().catch((err: unknown) =>
+            this.logger.warn({ msg: `SSE store poll failed: ${(err as Error)?.message}`, runId, userId }),
+          );
+        }, REMOTE_POLL_MS);
+
     const cleanUp = () => {
       clearInterval(keepAlive);
+      if (remotePoll) clearInterval(remotePoll);
       follow.stop();
       this.open.delete(close);
     };
