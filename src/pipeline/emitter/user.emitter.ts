@@ -35,7 +35,7 @@ export class UserEmitter {
   async emitTerminal(event: AgentEventEnvelope): Promise<void> {
     this.writer.append(event);
     try {
-      await this.writer.flush();
+      await this.writer.flushSoon();
     } finally {
       // Published even when the store is failing (the writer keeps retrying): the user must see the end.
       this.publisher.publish(this.room, event);

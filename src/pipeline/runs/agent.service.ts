@@ -85,7 +85,9 @@ export class AgentService {
         input,
       });
       const now = new Date();
-      await this.store.createRun({
+      // Stored with the next group commit (shared with other starts and endings of this turn),
+      // before any of its events: a disk round trip per start would cost more than the run.
+      this.writer.appendRun({
         runId,
         threadId,
         userId,
@@ -95,6 +97,7 @@ export class AgentService {
         nodeId: this.nodeId,
         leaseUntil: new Date(now.getTime() + this.options.runLeaseMs),
       });
+      await this.writer.flushSoon();
       await this.admission.confirmSharedSlot(userId, runId);
       const active = this.registry.get(runId);
       if (active) active.orchestrator = orchestrator;
@@ -110,6 +113,7 @@ export class AgentService {
       return { runId, threadId, done };
     } catch (err) {
       this.registry.remove(runId);
+      this.writer.withdrawRun(runId);
       if (!(err instanceof PipelineError)) {
         this.logger.error({ msg: `Run start failed: ${(err as Error).stack}`, runId, userId, agent: request.agent });
       }

@@ -4,7 +4,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { AgentEventEnvelope } from '../events/agent-event.types';
 import { PIPELINE_DEFAULTS, ResolvedPipelineOptions } from '../pipeline.options';
 import { EventWriteBuffer } from './event-write.buffer';
-import type { NewRun } from './run-store.interface';
+import type { NewRun, WriteBatch } from './run-store.interface';
 import { KyselyRunStore } from './run-store.kysely';
 import type { PipelineDatabase } from './run-store.schema';
 
@@ -14,7 +14,7 @@ import type { PipelineDatabase } from './run-store.schema';
  * (as when the acknowledgement is lost).
  */
 class ScriptedStore extends KyselyRunStore {
-  /** The seqs of each `appendEvents` call, in call order. */
+  /** The seqs of the events of each `write` call, in call order. */
   readonly batches: number[][] = [];
   maxInFlight = 0;
   failBeforeWrite = 0;
@@ -26,7 +26,8 @@ class ScriptedStore extends KyselyRunStore {
     super(new Kysely<PipelineDatabase>({ dialect: new SqliteDialect({ database: new Database(':memory:') }) }));
   }
 
-  override async appendEvents(events: readonly AgentEventEnvelope[]): Promise<void> {
+  override async write(batch: WriteBatch): Promise<void> {
+    const events = batch.events;
     this.batches.push(events.map((e) => e.seq));
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -36,7 +37,7 @@ class ScriptedStore extends KyselyRunStore {
         this.failBeforeWrite--;
         throw new Error('disk full');
       }
-      await super.appendEvents(events);
+      await super.write(batch);
       if (this.failAfterWrite > 0) {
         this.failAfterWrite--;
         throw new Error('connection lost after commit');
@@ -304,5 +305,39 @@ describe('EventWriteBuffer', () => {
       [1, 2, 3],
     ]);
     expect(buffer.pendingCount).toBe(0);
+  });
+});
+
+describe('EventWriteBuffer: runs and group commit', () => {
+  it('writes queued runs before their events, in one write per turn for every flushSoon caller', async () => {
+    const store = new ScriptedStore();
+    await store.migrate();
+    const writes: WriteBatch[] = [];
+    const write = store.write.bind(store);
+    store.write = (batch: WriteBatch) => {
+      writes.push({ runs: [...batch.runs], events: [...batch.events] });
+      return write(batch);
+    };
+    const buffer = new EventWriteBuffer(store, { ...PIPELINE_DEFAULTS, storeFlushIntervalMs: 60_000 });
+    const now = new Date();
+    const run = (runId: string): NewRun => ({ runId, threadId: 't', userId: 'u', agent: 'a', input: null, createdAt: now, nodeId: 'n', leaseUntil: now });
+    buffer.appendRun(run('r1'));
+    buffer.appendRun(run('r2'));
+    await Promise.all([buffer.flushSoon(), buffer.flushSoon(), buffer.flushSoon()]);
+    expect(writes).toHaveLength(1);
+    expect(writes[0].runs.map((r) => r.runId)).toEqual(['r1', 'r2']);
+    expect(await store.getRun('r1')).toMatchObject({ status: 'running' });
+  });
+
+  it('withdraws a run that was refused before it was written', async () => {
+    const store = new ScriptedStore();
+    await store.migrate();
+    const buffer = new EventWriteBuffer(store, { ...PIPELINE_DEFAULTS, storeFlushIntervalMs: 60_000 });
+    const now = new Date();
+    buffer.appendRun({ runId: 'gone', threadId: 't', userId: 'u', agent: 'a', input: null, createdAt: now, nodeId: 'n', leaseUntil: now });
+    expect(buffer.withdrawRun('gone')).toBe(true);
+    await buffer.flush();
+    expect(await store.getRun('gone')).toBeUndefined();
+    expect(buffer.withdrawRun('gone')).toBe(false);
   });
 });

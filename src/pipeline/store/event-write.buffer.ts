@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AgentEventEnvelope } from '../events/agent-event.types';
 import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
-import type { RunStore } from './run-store.interface';
+import type { NewRun, RunStore } from './run-store.interface';
 
 /**
  * Batches event writes so that no event waits for the disk: events are appended in memory and
@@ -14,8 +14,10 @@ import type { RunStore } from './run-store.interface';
 export class EventWriteBuffer {
   private readonly logger = new Logger(EventWriteBuffer.name);
   private pending: AgentEventEnvelope[] = [];
+  private pendingRuns: NewRun[] = [];
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
+  private soon?: Promise<void>;
 
   constructor(
     @Inject(RUN_STORE) private readonly store: RunStore,
@@ -30,6 +32,22 @@ export class EventWriteBuffer {
     }
   }
 
+  /** Queues a new run; it is written before any event, in the next flush (see {@link flushSoon}). */
+  appendRun(run: NewRun): void {
+    this.pendingRuns.push(run);
+  }
+
+  /**
+   * Takes back a run that was refused before it started (and whatever of it is still unwritten).
+   * Returns false if it was already written.
+   */
+  withdrawRun(runId: string): boolean {
+    const before = this.pendingRuns.length;
+    this.pendingRuns = this.pendingRuns.filter((r) => r.runId !== runId);
+    this.pending = this.pending.filter((e) => e.runId !== runId);
+    return this.pendingRuns.length < before;
+  }
+
   /** Writes every event appended so far; resolves once they are stored. */
   flush(): Promise<void> {
     if (this.timer) {
@@ -41,21 +59,42 @@ export class EventWriteBuffer {
     return next;
   }
 
+  /**
+   * Group commit: one flush, at the end of this turn of the event loop, for every caller of this
+   * turn. Runs ending together (the common case under load) share one transaction; a lone run
+   * waits only for a `setImmediate`.
+   */
+  flushSoon(): Promise<void> {
+    if (!this.soon) {
+      this.soon = new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          this.soon = undefined;
+          this.flush().then(resolve, reject);
+        }),
+      );
+    }
+    return this.soon;
+  }
+
   /** Events appended but not yet stored (for health and tests). */
   get pendingCount(): number {
     return this.pending.length;
   }
 
   private async writePending(): Promise<void> {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 && this.pendingRuns.length === 0) return;
     const batch = this.pending;
+    const runs = this.pendingRuns;
     this.pending = [];
+    this.pendingRuns = [];
     try {
-      await this.store.appendEvents(batch);
+      await this.store.write({ runs, events: batch });
     } catch (err) {
       // Keep the batch, in order, ahead of anything appended meanwhile; the next flush retries it.
       this.pending = batch.concat(this.pending);
-      this.logger.error(`Storing ${batch.length} events failed, will retry: ${(err as Error).message}`);
+      this.pendingRuns = runs.concat(this.pendingRuns);
+      const what = runs.length > 0 ? `${runs.length} runs and ${batch.length} events` : `${batch.length} events`;
+      this.logger.error(`Storing ${what} failed, will retry: ${(err as Error).message}`);
       if (!this.timer) {
         this.timer = setTimeout(() => void this.flush().catch(() => undefined), 1000);
         this.timer.unref();

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { PipelineDatabase } from './run-store.schema';
 import { KyselyRunStore } from './run-store.kysely';
+import { withStatementCache } from './sqlite-statement.cache';
 import type { RunStore } from './run-store.interface';
 
 /** Which database a `DATABASE_URL` names. */
@@ -54,7 +55,7 @@ function openSqlite(filename: string): Kysely<PipelineDatabase> {
     database.pragma('synchronous = NORMAL');
   }
   database.pragma('busy_timeout = 5000');
-  return new Kysely<PipelineDatabase>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<PipelineDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
 }
 
 async function openPostgres(connectionString: string): Promise<Kysely<PipelineDatabase>> {

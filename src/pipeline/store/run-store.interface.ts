@@ -36,6 +36,12 @@ export interface ListRunsQuery {
   agent?: string;
 }
 
+/** New runs and events written together, in one transaction, runs first. */
+export interface WriteBatch {
+  runs: readonly NewRun[];
+  events: readonly AgentEventEnvelope[];
+}
+
 /** A run marked `INTERRUPTED`, and the terminal event stored for it. */
 export interface InterruptedRun {
   userId: string;
@@ -63,6 +69,11 @@ export interface RunStore {
    * error, finish time) in the same transaction.
    */
   appendEvents(events: readonly AgentEventEnvelope[]): Promise<void>;
+  /**
+   * Writes new runs, then events (as {@link appendEvents} does), in one transaction. Both are
+   * idempotent, so a batch that failed can be written again.
+   */
+  write(batch: WriteBatch): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** A user's runs, newest first. */
   listRuns(userId: string, query: ListRunsQuery): Promise<RunRecord[]>;

@@ -3,7 +3,7 @@ import type { AgentEventEnvelope, RunStatus } from '../events/agent-event.types'
 import { isTerminalEventType, statusForTerminal } from '../events/agent-event.types';
 import { InCodeMigrationProvider } from './run-store.migrations';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
-import type { InterruptedRun, InterruptScope, ListRunsQuery, NewRun, RunRecord, RunStore } from './run-store.interface';
+import type { InterruptedRun, InterruptScope, ListRunsQuery, NewRun, RunRecord, RunStore, WriteBatch } from './run-store.interface';
 
 /** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
 const INSERT_CHUNK = 200;
@@ -40,23 +40,7 @@ export class KyselyRunStore implements RunStore {
   }
 
   async createRun(run: NewRun): Promise<void> {
-    await this.db
-      .insertInto('runs')
-      .values({
-        run_id: run.runId,
-        thread_id: run.threadId,
-        user_id: run.userId,
-        agent: run.agent,
-        status: 'running',
-        input: JSON.stringify(run.input ?? null),
-        result: null,
-        error: null,
-        created_at: run.createdAt.toISOString(),
-        finished_at: null,
-        node_id: run.nodeId,
-        lease_until: run.leaseUntil.toISOString(),
-      })
-      .execute();
+    await this.db.insertInto('runs').values(runRow(run)).execute();
   }
 
   async deleteRun(runId: string): Promise<void> {
@@ -66,9 +50,21 @@ export class KyselyRunStore implements RunStore {
     });
   }
 
-  async appendEvents(events: readonly AgentEventEnvelope[]): Promise<void> {
-    if (events.length === 0) return;
+  appendEvents(events: readonly AgentEventEnvelope[]): Promise<void> {
+    return this.write({ runs: [], events });
+  }
+
+  async write({ runs, events }: WriteBatch): Promise<void> {
+    if (runs.length === 0 && events.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < runs.length; i += INSERT_CHUNK) {
+        await trx
+          .insertInto('runs')
+          .values(runs.slice(i, i + INSERT_CHUNK).map(runRow))
+          // A retried batch may carry runs already written.
+          .onConflict((oc) => oc.column('run_id').doNothing())
+          .execute();
+      }
       for (let i = 0; i < events.length; i += INSERT_CHUNK) {
         const chunk = events.slice(i, i + INSERT_CHUNK);
         await trx
@@ -216,6 +212,23 @@ export class KyselyRunStore implements RunStore {
           .as('last_seq'),
       );
   }
+}
+
+function runRow(run: NewRun) {
+  return {
+    run_id: run.runId,
+    thread_id: run.threadId,
+    user_id: run.userId,
+    agent: run.agent,
+    status: 'running',
+    input: JSON.stringify(run.input ?? null),
+    result: null,
+    error: null,
+    created_at: run.createdAt.toISOString(),
+    finished_at: null,
+    node_id: run.nodeId,
+    lease_until: run.leaseUntil.toISOString(),
+  };
 }
 
 function toRecord(row: Selectable<RunsTable> & { last_seq: number | string | null }): RunRecord {
