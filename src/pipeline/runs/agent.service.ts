@@ -97,7 +97,9 @@ export class AgentService {
         nodeId: this.nodeId,
         leaseUntil: new Date(now.getTime() + this.options.runLeaseMs),
       });
-      await this.writer.flushSoon();
+      // Alone, this node answers every read of its runs and flushes before reading, so the row can
+      // ride along with the run's first batch. Shared, other nodes count and read it: store it now.
+      if (this.admission.countsAcrossNodes) await this.writer.flushSoon();
       await this.admission.confirmSharedSlot(userId, runId);
       const active = this.registry.get(runId);
       if (active) active.orchestrator = orchestrator;
@@ -143,12 +145,14 @@ export class AgentService {
 
   /** A run of the user's; `RUN_NOT_FOUND` when unknown or someone else's. */
   async getRun(userId: string, runId: string): Promise<RunRecord> {
+    if (this.writer.hasPendingRuns) await this.writer.flush();
     const run = typeof runId === 'string' && runId.length <= 64 ? await this.store.getRun(runId) : undefined;
     if (!run || run.userId !== userId) throw PipelineError.runNotFound(String(runId));
     return run;
   }
 
-  listRuns(userId: string, query: ListRunsQuery): Promise<RunRecord[]> {
+  async listRuns(userId: string, query: ListRunsQuery): Promise<RunRecord[]> {
+    if (this.writer.hasPendingRuns) await this.writer.flush();
     return this.store.listRuns(userId, query);
   }
 

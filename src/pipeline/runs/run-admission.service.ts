@@ -21,7 +21,7 @@ export class RunAdmission {
   ) {}
 
   /** Nodes share a store (scale-out): concurrent runs are also counted across all of them. */
-  private get sharedCount(): boolean {
+  get countsAcrossNodes(): boolean {
     return this.options.redisUrl !== undefined;
   }
 
@@ -52,7 +52,7 @@ export class RunAdmission {
    * Two nodes racing may both refuse, never both admit.
    */
   async confirmSharedSlot(userId: string, runId: string): Promise<void> {
-    if (!this.sharedCount) return;
+    if (!this.countsAcrossNodes) return;
     const running = await this.store.countRunning(userId);
     if (running <= this.options.maxConcurrentRunsPerUser) return;
     await this.store.deleteRun(runId);

@@ -26,6 +26,10 @@ export class EventWriteBuffer {
 
   append(event: AgentEventEnvelope): void {
     this.pending.push(event);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.timer) {
       this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.options.storeFlushIntervalMs);
       this.timer.unref();
@@ -35,6 +39,7 @@ export class EventWriteBuffer {
   /** Queues a new run; it is written before any event, in the next flush (see {@link flushSoon}). */
   appendRun(run: NewRun): void {
     this.pendingRuns.push(run);
+    this.schedule();
   }
 
   /**
@@ -74,6 +79,11 @@ export class EventWriteBuffer {
       );
     }
     return this.soon;
+  }
+
+  /** True while a queued run is not yet stored (reads of runs flush first). */
+  get hasPendingRuns(): boolean {
+    return this.pendingRuns.length > 0;
   }
 
   /** Events appended but not yet stored (for health and tests). */
