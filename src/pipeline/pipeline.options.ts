@@ -25,6 +25,11 @@ export interface AgentPipelineOptions {
   maxInputBytes?: number;
   /** How often buffered events are written to the store, in ms. @default 25 */
   storeFlushIntervalMs?: number;
+  /**
+   * How long a run's end waits for other runs' ends to share its write (group commit), in ms;
+   * `0` writes at the end of the current event-loop turn. @default 2
+   */
+  groupCommitMs?: number;
   /** Set when several nodes share the store and a Redis server (scale-out). */
   redisUrl?: string;
   /** Lease on a node's runs: a run whose node stopped renewing it for this long is marked `INTERRUPTED`. @default 30000 */
@@ -41,6 +46,7 @@ export const PIPELINE_DEFAULTS: ResolvedPipelineOptions = {
   rateLimitRunsPerMinute: 600,
   maxInputBytes: 65_536,
   storeFlushIntervalMs: 25,
+  groupCommitMs: 2,
   runLeaseMs: 30_000,
 };
 

@@ -65,18 +65,20 @@ export class EventWriteBuffer {
   }
 
   /**
-   * Group commit: one flush, at the end of this turn of the event loop, for every caller of this
-   * turn. Runs ending together (the common case under load) share one transaction; a lone run
-   * waits only for a `setImmediate`.
+   * Group commit: one flush, `groupCommitMs` from the first caller, for every caller until then.
+   * Runs ending close together (the common case under load) share one transaction, which costs
+   * far less than one each; a lone run waits only that long.
    */
   flushSoon(): Promise<void> {
     if (!this.soon) {
-      this.soon = new Promise<void>((resolve, reject) =>
-        setImmediate(() => {
+      this.soon = new Promise<void>((resolve, reject) => {
+        const go = () => {
           this.soon = undefined;
           this.flush().then(resolve, reject);
-        }),
-      );
+        };
+        if (this.options.groupCommitMs > 0) setTimeout(go, this.options.groupCommitMs);
+        else setImmediate(go);
+      });
     }
     return this.soon;
   }
