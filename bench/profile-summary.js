@@ -50,7 +50,7 @@ const LAYERS = [
   ['Nest DI / WebSocket layer / rxjs', /^(@nestjs\/core|@nestjs\/common|@nestjs\/websockets|@nestjs\/platform-socket\.io|rxjs|reflect-metadata|iterare|tslib)$/],
   ['validation (class-validator/-transformer)', /^(class-validator|class-transformer|validator|libphonenumber-js|app:pipeline\/validation)$/],
   ['logging and metrics', /^(pino|pino-std-serializers|sonic-boom|nestjs-pino|prom-client|app:observability|fast-redact|thread-stream|tdigest|bintrees)$/],
-  ['app pipeline code', /^app:/],
+  ["the server's own code (app: compiled src/, baseline: bench/)", /^(app:.*|bench)$/],
   ['garbage collector', /^\(garbage collector\)$/],
   ['Node internals, microtasks, timers', /^(node:|runMicrotasks|\(program\)|\(anonymous\)|utf8|createUnsafeArrayBuffer)/],
 ];

@@ -16,8 +16,11 @@
  *
  * Options (CLI `--name=value` or env `BENCH_NAME`): --quick, --reps, --duration (ms), --warmup (ms),
  * --users, --paced-rate, --heap-runs, --heap-recovery-ms, --sockets, --socket-procs, --only, --app-dir (a built app; default: the app
- * compiled into bench/.app when src/ changed), --no-build, --no-profile.
- * Output: tables on stdout, bench/results/latest.json and bench/results/latest.md.
+ * compiled into bench/.app when src/ changed), --app-env=K=V,… (extra env of the app server only),
+ * --no-build, --no-profile.
+ * Output: tables on stdout, bench/results/latest.json and latest.md (quick.* for --quick, partial.*
+ * for --only runs),
+ * profile summaries in bench/results/profile-summary.{app,baseline}.txt.
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -54,6 +57,13 @@ const cfg = {
   only: new Set(String(opt('only', 'echo,paced,mixed,fanout,heap,sockets,di,store,profile')).split(',').filter(Boolean)),
   build: !argv.includes('--no-build'),
   appDir: opt('app-dir', ''),
+  /** Extra environment of the app server only, `K=V,K2=V2` (A/B a setting, e.g. LOG_LEVEL=silent). */
+  appEnv: Object.fromEntries(
+    String(opt('app-env', ''))
+      .split(',')
+      .filter((kv) => kv.includes('='))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')).trim(), kv.slice(kv.indexOf('=') + 1)]),
+  ),
 };
 if (argv.includes('--no-profile') || (QUICK && !argv.some((a) => a.startsWith('--only')))) cfg.only.delete('profile');
 
@@ -133,6 +143,7 @@ class ServerProc {
       RATE_LIMIT_RUNS_PER_MINUTE: '0',
       MAX_CONCURRENT_RUNS_PER_USER: '16',
       ...(recoveryMs !== undefined ? { SOCKET_RECOVERY_MS: String(recoveryMs) } : {}),
+      ...(kind === 'app' ? cfg.appEnv : {}),
     });
     const script = kind === 'app' ? path.join(appDir, 'main.js') : path.join(BENCH_DIR, 'baseline-server.js');
     const child = spawnNode(['--expose-gc', ...nodeArgs, '-r', path.join(BENCH_DIR, 'server-probe.js'), script], { env });
@@ -145,6 +156,13 @@ class ServerProc {
     s.exited = new Promise((resolve) => child.once('exit', (code, signal) => (children.delete(child), resolve({ code, signal }))));
     s.url = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${label} did not start in 60 s:\n${s.out.join('\n')}\n${s.err.join('\n')}`)), 60_000);
+      // The probe reports the port when the server listens; the log line is the fallback.
+      child.on('message', (msg) => {
+        if (msg && msg.type === 'bench-probe-listening') {
+          clearTimeout(timer);
+          resolve(`http://127.0.0.1:${msg.port}`);
+        }
+      });
       const onLine = (line) => {
         const m = line.match(/Listening on (http:\/\/[\w.-]+:\d+)/);
         if (m) {
@@ -623,7 +641,11 @@ async function main() {
         fileLimits: fileLimits(),
       },
       app: { dir: path.relative(ROOT, appDir), commit: git(['rev-parse', '--short', 'HEAD']), srcChangesUncommitted: (git(['status', '--porcelain', 'src']) || '').split('\n').filter(Boolean).length },
-      server: { env: 'RATE_LIMIT_RUNS_PER_MINUTE=0 MAX_CONCURRENT_RUNS_PER_USER=16 DATABASE_URL=sqlite:<fresh file> SOCKET_RECOVERY_MS=<default 120000>', nodeArgs: '--expose-gc -r bench/server-probe.js' },
+      server: {
+        env: 'RATE_LIMIT_RUNS_PER_MINUTE=0 MAX_CONCURRENT_RUNS_PER_USER=16 DATABASE_URL=sqlite:<fresh file> SOCKET_RECOVERY_MS=<default 120000>',
+        appEnv: cfg.appEnv,
+        nodeArgs: '--expose-gc -r bench/server-probe.js',
+      },
       loadavgStart: loadavg(),
     },
     workloads: {},
@@ -644,9 +666,11 @@ async function main() {
   results.meta.seconds = Math.round((Date.now() - started) / 1000);
   const md = `## Benchmark results (${results.meta.mode}, ${results.meta.date})\n\n${cpuModel}, ${os.cpus().length} cores, Node ${process.version}; load average at start ${results.meta.loadavgStart.join(' ')}, at end ${results.meta.loadavgEnd.join(' ')}; ${results.meta.seconds} s.\n\n${render(results)}\n`;
   console.log(`\n${md}`);
-  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(results, (k, v) => (v instanceof Float64Array ? undefined : v), 2)}\n`);
-  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
-  log(`Wrote bench/results/latest.json and latest.md in ${results.meta.seconds} s.`);
+  // Only a complete full run replaces latest.*: --quick writes quick.*, a run of some phases partial.*.
+  const name = argv.some((a) => a.startsWith('--only')) ? 'partial' : QUICK ? 'quick' : 'latest';
+  fs.writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(results, (k, v) => (v instanceof Float64Array ? undefined : v), 2)}\n`);
+  fs.writeFileSync(path.join(RESULTS_DIR, `${name}.md`), md);
+  log(`Wrote bench/results/${name}.json and ${name}.md in ${results.meta.seconds} s.`);
 }
 
 function killChildren() {

@@ -5,6 +5,7 @@
  * Lets the benchmark read a server's own CPU time and memory over the IPC channel the bench opens
  * when it spawns the server, without adding a route to the app. Works for the app and the baseline.
  *
+ * On start it reports `{ type: 'bench-probe-listening', port }` when the server starts listening.
  * Requests (`{ type: 'bench-probe', id, cmd, ...}`) and their replies (`{ type: 'bench-probe-reply', id, ... }`):
  * - `stats`: `process.cpuUsage()`, `process.memoryUsage()`, Socket.IO namespace counters.
  * - `gc`: full GC (twice, with a turn of the event loop between), then the same as `stats`.
@@ -108,6 +109,23 @@ function expireRecovery(olderThanMs) {
 }
 
 if (typeof process.send === 'function') {
+  // Tells the bench the port as soon as the server listens, whatever the server logs (LOG_LEVEL=silent too).
+  const net = require('node:net');
+  const listen = net.Server.prototype.listen;
+  net.Server.prototype.listen = function benchProbeListen(...args) {
+    this.once('listening', () => {
+      const address = this.address();
+      if (address && typeof address === 'object') {
+        try {
+          process.send({ type: 'bench-probe-listening', port: address.port, address: address.address });
+        } catch {
+          /* parent gone */
+        }
+      }
+    });
+    return listen.apply(this, args);
+  };
+
   process.on('message', (msg) => {
     if (!msg || msg.type !== 'bench-probe') return;
     const reply = (body) => {
