@@ -1,6 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import type { Server, ServerOptions } from 'socket.io';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import { isObservable, lastValueFrom, type Observable } from 'rxjs';
+import type { Server, ServerOptions, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app.config';
 
 /**
@@ -40,4 +42,34 @@ export class AgentsSocketAdapter extends IoAdapter {
   get ioServer(): Server | undefined {
     return this.server;
   }
+
+  /**
+   * Binds the gateway's handlers with plain listeners. Nest's default builds an rxjs pipeline per
+   * handler and socket (`fromEvent` → `mergeMap` → `takeUntil(disconnect)`), which costs memory
+   * for every connected socket and time for every command; the behaviour here is the same: the
+   * handler's value (awaited) is the ack, `{ event, data }` is emitted instead, nothing for null.
+   */
+  override bindMessageHandlers(
+    socket: Socket,
+    handlers: MessageMappingProperties[],
+    _transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    for (const { message, callback, isAckHandledManually } of handlers) {
+      socket.on(message as string, (...args: unknown[]) => {
+        const { data, ack } = this.mapPayload(args.length === 1 ? args[0] : args);
+        void settle(callback(data, ack)).then((response) => {
+          if (response === null || response === undefined) return;
+          const { event, data: eventData } = response as { event?: string; data?: unknown };
+          if (event) socket.emit(event, eventData);
+          else if (!isAckHandledManually && typeof ack === 'function') ack(response);
+        });
+      });
+    }
+  }
+}
+
+/** A handler's result as a value; Nest's exception filters have already turned errors into results. */
+async function settle(result: unknown): Promise<unknown> {
+  const value = await result;
+  return isObservable(value) ? lastValueFrom(value, { defaultValue: undefined }) : value;
 }
