@@ -8,6 +8,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
   testEnvironment: 'node',
+  // Lets better-sqlite3 register its error class in every test file's context (see the file).
+  setupFiles: ['<rootDir>/test/support/native-addons.setup.ts'],
   // Builds dist/ once per run for the specs that start `node dist/main.js` (SKIP_BUILD=1 skips it).
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30000,
