@@ -27,7 +27,8 @@ export interface AgentPipelineOptions {
   storeFlushIntervalMs?: number;
   /**
    * How long a run's end waits for other runs' ends to share its write (group commit), in ms;
-   * `0` writes at the end of the current event-loop turn. @default 2
+   * `0` writes at the end of the current event-loop turn, which measured best (docs/performance.md).
+   * @default 0
    */
   groupCommitMs?: number;
   /** Set when several nodes share the store and a Redis server (scale-out). */
@@ -46,7 +47,7 @@ export const PIPELINE_DEFAULTS: ResolvedPipelineOptions = {
   rateLimitRunsPerMinute: 600,
   maxInputBytes: 65_536,
   storeFlushIntervalMs: 25,
-  groupCommitMs: 2,
+  groupCommitMs: 0,
   runLeaseMs: 30_000,
 };
 

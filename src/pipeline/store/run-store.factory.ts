@@ -53,8 +53,6 @@ function openSqlite(filename: string): Kysely<PipelineDatabase> {
     // WAL: readers never wait for the batched writer; NORMAL sync is durable across process crashes.
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
-    // Fewer, larger checkpoints: each one syncs the file, and the WAL grows by a few pages per run.
-    database.pragma('wal_autocheckpoint = 4000');
   }
   database.pragma('busy_timeout = 5000');
   return new Kysely<PipelineDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
