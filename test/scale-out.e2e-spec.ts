@@ -127,14 +127,13 @@ describeCluster(`two nodes sharing Redis and PostgreSQL${reason ? ` (${reason})`
   it('isolates 20 users spread over both nodes, with concurrent runs', async () => {
     const users = Array.from({ length: 20 }, (_, i) => user(`u${i}`));
     const sockets = new Map<string, { socket: Socket; events: AgentEventEnvelope[] }[]>();
-    for (const [i, u] of users.entries()) {
+    for (const u of users) {
       const list = [];
       for (const node of [a, b]) {
         const socket = await node.connect(u);
         list.push({ socket, events: recordEvents(socket) });
       }
       sockets.set(u, list);
-      void i;
     }
     const runsByUser = new Map<string, string[]>();
     await Promise.all(

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { createApp, listen } from '../../src/app.factory';
-import type { AgentEventEnvelope } from '../../src/pipeline';
+import { AGENT_EVENT_TYPES, type AgentEventEnvelope } from '../../src/pipeline';
 
 /** The secret test apps are started with, so tests can sign their own tokens. */
 export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef';
@@ -65,16 +65,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 }
 
 /** Every event type the server emits, for listeners that record everything. */
-export const EVENT_TYPES = [
-  'agent_started',
-  'agent_thinking',
-  'tool_executing',
-  'tool_completed',
-  'agent_message_delta',
-  'agent_completed',
-  'agent_error',
-  'agent_cancelled',
-] as const;
+export const EVENT_TYPES = AGENT_EVENT_TYPES;
 
 /** Records every run event a socket receives. */
 export function recordEvents(socket: Socket): AgentEventEnvelope[] {

@@ -41,7 +41,8 @@ export class RunEventBus {
     for (const listener of this.everyRunListeners) listener(event);
     const set = this.listeners.get(event.runId);
     if (!set) return;
-    for (const listener of [...set]) listener(event);
+    // No copy per event: a Set iterates safely while a listener unsubscribes itself.
+    for (const listener of set) listener(event);
   }
 
   /** Number of runs with followers (for leak checks and metrics). */

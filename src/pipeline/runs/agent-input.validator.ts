@@ -7,10 +7,10 @@ import { validatePayload } from '../validation/validate-payload';
 @Injectable()
 export class AgentInputValidator {
   validate(agent: RegisteredAgent, input: unknown): unknown {
-    const clean = sanitizeJson(input === undefined ? null : input, 'input');
     const inputClass = agent.options.input;
-    if (!inputClass) return clean;
-    const valid = validatePayload(inputClass, clean ?? {}, `input of agent '${agent.options.name}'`, 'input');
+    if (!inputClass) return sanitizeJson(input ?? null, 'input');
+    // validatePayload sanitizes while it validates: one pass over the input, not two.
+    const valid = validatePayload(inputClass, input ?? {}, `input of agent '${agent.options.name}'`, 'input');
     // Agents get a plain object: it is what is stored, replayed and sent back in agent_started.
     return { ...valid };
   }

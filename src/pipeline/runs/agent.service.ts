@@ -161,9 +161,9 @@ export class AgentService {
    * still buffered are written first, so a running run's replay misses nothing emitted so far.
    */
   async replay(userId: string, runId: string, afterSeq = 0): Promise<{ run: RunRecord; events: AgentEventEnvelope[] }> {
-    await this.getRun(userId, runId);
     await this.writer.flush();
     const events = await this.store.getEvents(runId, afterSeq);
+    // The owner check comes after the read (one query fewer) but before anything is returned.
     const run = await this.getRun(userId, runId);
     // lastSeq describes what was replayed: events stored after the read above come live, not here.
     const lastSeq = events.length > 0 ? events[events.length - 1].seq : Math.min(run.lastSeq, afterSeq);

@@ -319,25 +319,32 @@ describe('EventWriteBuffer: runs and group commit', () => {
       return write(batch);
     };
     const buffer = new EventWriteBuffer(store, { ...PIPELINE_DEFAULTS, storeFlushIntervalMs: 60_000 });
-    const now = new Date();
-    const run = (runId: string): NewRun => ({ runId, threadId: 't', userId: 'u', agent: 'a', input: null, createdAt: now, nodeId: 'n', leaseUntil: now });
-    buffer.appendRun(run('r1'));
-    buffer.appendRun(run('r2'));
-    await Promise.all([buffer.flushSoon(), buffer.flushSoon(), buffer.flushSoon()]);
+    const [r1, r2] = [newRun(), newRun()];
+    buffer.appendRun(r1);
+    buffer.append(thinking(r1, 1));
+    const first = buffer.flushSoon();
+    // Later in the same turn (after microtasks that an immediate flush would have used to write).
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    buffer.appendRun(r2);
+    await Promise.all([first, buffer.flushSoon()]);
     expect(writes).toHaveLength(1);
-    expect(writes[0].runs.map((r) => r.runId)).toEqual(['r1', 'r2']);
-    expect(await store.getRun('r1')).toMatchObject({ status: 'running' });
+    expect(writes[0].runs.map((r) => r.runId)).toEqual([r1.runId, r2.runId]);
+    expect(await store.getRun(r1.runId)).toMatchObject({ status: 'running', lastSeq: 1 });
   });
 
   it('withdraws a run that was refused before it was written', async () => {
     const store = new ScriptedStore();
     await store.migrate();
     const buffer = new EventWriteBuffer(store, { ...PIPELINE_DEFAULTS, storeFlushIntervalMs: 60_000 });
-    const now = new Date();
-    buffer.appendRun({ runId: 'gone', threadId: 't', userId: 'u', agent: 'a', input: null, createdAt: now, nodeId: 'n', leaseUntil: now });
-    expect(buffer.withdrawRun('gone')).toBe(true);
+    const [gone, kept] = [newRun(), newRun()];
+    buffer.appendRun(gone);
+    buffer.append(thinking(gone, 1));
+    buffer.appendRun(kept);
+    expect(buffer.withdrawRun(gone.runId)).toBe(true);
+    expect(buffer.pendingCount).toBe(0);
     await buffer.flush();
-    expect(await store.getRun('gone')).toBeUndefined();
-    expect(buffer.withdrawRun('gone')).toBe(false);
+    expect(await store.getRun(gone.runId)).toBeUndefined();
+    expect(await store.getRun(kept.runId)).toMatchObject({ status: 'running' });
+    expect(buffer.withdrawRun(gone.runId)).toBe(false);
   });
 });
