@@ -31,8 +31,10 @@ function maskCredentials(url: string): string {
 /** Opens (and migrates) the store a `DATABASE_URL` names. */
 export async function openRunStore(url: string): Promise<RunStore> {
   const target = parseDatabaseUrl(url);
-  const db = target.kind === 'sqlite' ? openSqlite(target.filename) : await openPostgres(target.connectionString);
-  const store = new KyselyRunStore(db, { dialect: target.kind });
+  const store =
+    target.kind === 'sqlite'
+      ? sqliteStore(target.filename)
+      : new KyselyRunStore(await openPostgres(target.connectionString), { dialect: 'postgres' });
   try {
     await store.migrate();
   } catch (err) {
@@ -42,7 +44,7 @@ export async function openRunStore(url: string): Promise<RunStore> {
   return store;
 }
 
-function openSqlite(filename: string): Kysely<PipelineDatabase> {
+function sqliteStore(filename: string): KyselyRunStore {
   // Loaded lazily so that a PostgreSQL deployment never needs the native SQLite addon.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Database = require('better-sqlite3') as typeof import('better-sqlite3');
@@ -55,7 +57,8 @@ function openSqlite(filename: string): Kysely<PipelineDatabase> {
     database.pragma('synchronous = NORMAL');
   }
   database.pragma('busy_timeout = 5000');
-  return new Kysely<PipelineDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<PipelineDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  return new KyselyRunStore(db, { dialect: 'sqlite', sqlite: database });
 }
 
 async function openPostgres(connectionString: string): Promise<Kysely<PipelineDatabase>> {

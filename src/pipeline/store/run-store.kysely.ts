@@ -1,8 +1,10 @@
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { Kysely, Migrator, Selectable, sql } from 'kysely';
 import type { AgentEventEnvelope, RunStatus } from '../events/agent-event.types';
 import { isTerminalEventType, statusForTerminal } from '../events/agent-event.types';
 import { InCodeMigrationProvider } from './run-store.migrations';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
+import { SqliteBatchWriter } from './sqlite-batch.writer';
 import type { InterruptedRun, InterruptScope, ListRunsQuery, NewRun, RunRecord, RunStore, WriteBatch } from './run-store.interface';
 
 /** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
@@ -18,12 +20,20 @@ export interface KyselyRunStoreOptions {
    * @default 'sqlite'
    */
   dialect?: 'sqlite' | 'postgres';
+  /**
+   * The better-sqlite3 database behind `db`, when it is one: {@link KyselyRunStore.write} then
+   * uses prepared statements on it (see {@link SqliteBatchWriter}) instead of Kysely's builder.
+   */
+  sqlite?: SqliteDatabase;
 }
 
 /**
  * The run store over Kysely. The same queries run on SQLite and PostgreSQL; only the dialect differs.
  */
 export class KyselyRunStore implements RunStore {
+  /** Prepared on the first write: its statements need the migrated tables. */
+  private sqliteWriter?: SqliteBatchWriter;
+
   constructor(
     private readonly db: Kysely<PipelineDatabase>,
     private readonly options: KyselyRunStoreOptions = {},
@@ -54,8 +64,19 @@ export class KyselyRunStore implements RunStore {
     return this.write({ runs: [], events });
   }
 
-  async write({ runs, events }: WriteBatch): Promise<void> {
-    if (runs.length === 0 && events.length === 0) return;
+  async write(batch: WriteBatch): Promise<void> {
+    if (batch.runs.length === 0 && batch.events.length === 0) return;
+    const sqlite = this.options.sqlite;
+    if (sqlite) {
+      // Holding Kysely's connection keeps this transaction from landing inside one of Kysely's
+      // own (they span several awaits on the one SQLite connection).
+      await this.db.connection().execute(async () => {
+        this.sqliteWriter ??= new SqliteBatchWriter(sqlite);
+        this.sqliteWriter.write(batch);
+      });
+      return;
+    }
+    const { runs, events } = batch;
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < runs.length; i += INSERT_CHUNK) {
         await trx

@@ -327,6 +327,22 @@ describe.each(backends)('$name store', (backend) => {
       expect(seqs(await store.getEvents(run.runId, 0))).toEqual([1, 2, 3, 4, 5]);
     });
 
+    it('writes batches while the store is inside a transaction of its own', async () => {
+      // interruptRuns and deleteRun hold a transaction across several awaits; a write issued
+      // meanwhile must wait for it, not open a transaction inside it.
+      const running = await Promise.all([started({}, 1), started({}, 1), started({}, 1)]);
+      const doomed = await started({}, 2);
+      const fresh = Array.from({ length: 4 }, () => newRun());
+      const results = await Promise.all([
+        store.interruptRuns({ kind: 'node', nodeId: 'node-a' }),
+        store.deleteRun(doomed.runId),
+        ...fresh.map((run) => store.write({ runs: [run], events: progress(run, 1, 2) })),
+      ]);
+      expect((results[0] as unknown[]).length).toBeGreaterThanOrEqual(running.length);
+      expect(await store.getRun(doomed.runId)).toBeUndefined();
+      for (const run of fresh) expect(seqs(await store.getEvents(run.runId, 0))).toEqual([1, 2]);
+    });
+
     it('stores a batch larger than one INSERT holds, completely and in order', async () => {
       const run = await started();
       const events = progress(run, 1, 450);
