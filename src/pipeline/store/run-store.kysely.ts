@@ -150,11 +150,25 @@ export class KyselyRunStore implements RunStore {
   }
 
   async renewLeases(nodeId: string, leaseUntil: Date): Promise<void> {
-    await this.db
-      .updateTable('runs')
-      .set({ lease_until: leaseUntil.toISOString() })
-      .where('node_id', '=', nodeId)
-      .where('status', '=', 'running')
+    const renew = this.db.updateTable('runs').set({ lease_until: leaseUntil.toISOString() });
+    if (this.options.dialect !== 'postgres') {
+      // SQLite runs one transaction at a time: nothing to lock around.
+      await renew.where('node_id', '=', nodeId).where('status', '=', 'running').execute();
+      return;
+    }
+    // Rows locked by a concurrent write are runs being finished: skip them rather than wait.
+    // Waiting let this statement and a write that finishes several runs lock the same rows in
+    // opposite orders, and PostgreSQL aborted one of them as a deadlock.
+    await renew
+      .where('run_id', 'in', (eb) =>
+        eb
+          .selectFrom('runs')
+          .select('run_id')
+          .where('node_id', '=', nodeId)
+          .where('status', '=', 'running')
+          .forUpdate()
+          .skipLocked(),
+      )
       .execute();
   }
 

@@ -584,6 +584,32 @@ describe.each(backends)('$name store', (backend) => {
       expect((await store.getRun(a.runId))?.status).toBe('running');
     });
 
+    // PostgreSQL only: SQLite has one writer at a time and no row locks.
+    const onPostgres = backend.kind === 'postgres' ? it : () => undefined;
+    onPostgres('renewLeases does not wait for a run another transaction is finishing', async () => {
+      const lease = new Date(T0 + 10_000);
+      const busy = await started({ nodeId: 'node-a', leaseUntil: lease });
+      const idle = await started({ nodeId: 'node-a', leaseUntil: lease });
+      // Another connection holds busy's row, as a write finishing that run does.
+      const other = new Client({ connectionString: url });
+      await other.connect();
+      try {
+        await other.query('begin');
+        await other.query("update runs set status = 'completed' where run_id = $1", [busy.runId]);
+        const renewed = await Promise.race([
+          store.renewLeases('node-a', new Date(T0 + 60_000)).then(() => 'renewed'),
+          new Promise((resolve) => setTimeout(resolve, 2000, 'waited')),
+        ]);
+        await other.query('rollback');
+        expect(renewed).toBe('renewed');
+        const expired = await store.interruptRuns({ kind: 'lease-expired', now: new Date(T0 + 30_000) });
+        expect(expired.map((i) => i.event.runId)).toEqual([busy.runId]);
+        expect((await store.getRun(idle.runId))?.status).toBe('running');
+      } finally {
+        await other.end();
+      }
+    });
+
     it("{ kind: 'node' } touches only that node's running runs", async () => {
       const mine = await started({ nodeId: 'node-1', userId: 'alice' }, 3);
       const alsoMine = await started({ nodeId: 'node-1', userId: 'bob' });
