@@ -12,10 +12,10 @@
  *   sockets                RSS per 1,000 connected authenticated sockets (`sockets` of them).
  *   di                     DI microbenchmark (bench/di-micro.js).
  *   store                  what persisting a run costs: the app's run store vs prepared statements (bench/store-micro.js).
- *   profile                the app under `node --cpu-prof` during the echo workload, summarised.
+ *   profile                the app under `node --cpu-prof` during the echo workload (or --profile-workload), summarised.
  *
  * Options (CLI `--name=value` or env `BENCH_NAME`): --quick, --reps, --duration (ms), --warmup (ms),
- * --users, --paced-rate, --heap-runs, --heap-recovery-ms, --sockets, --socket-procs, --only, --app-dir (a built app; default: the app
+ * --users, --paced-rate, --profile-workload, --heap-runs, --heap-recovery-ms, --sockets, --socket-procs, --only, --app-dir (a built app; default: the app
  * compiled into bench/.app when src/ changed), --app-env=K=V,… (extra env of the app server only),
  * --no-build, --no-profile.
  * Output: tables on stdout, bench/results/latest.json and latest.md (quick.* for --quick, partial.*
@@ -48,6 +48,8 @@ const cfg = {
   users: num('users', 50),
   /** Start rate of the paced echo workload (runs/s over all users); well below either server's capacity. */
   pacedRate: num('paced-rate', 50),
+  /** The workload the `profile` phase runs under `--cpu-prof`. */
+  profileWorkload: String(opt('profile-workload', 'echo')),
   heapRuns: num('heap-runs', QUICK ? 1_500 : 100_000),
   heapWarmupRuns: num('heap-warmup-runs', QUICK ? 300 : 5_000),
   /** SOCKET_RECOVERY_MS of the heap phase's servers; unset = the default (120000). */
@@ -465,15 +467,17 @@ function storePhase(appDir, results) {
 }
 
 async function profileOne(kind, appDir, dir) {
-  const name = `${kind}-echo.cpuprofile`;
+  const workload = WORKLOADS[cfg.profileWorkload];
+  if (!workload) throw new Error(`--profile-workload: no workload '${cfg.profileWorkload}'`);
+  const name = `${kind}-${cfg.profileWorkload}.cpuprofile`;
   const server = await ServerProc.start(kind, { appDir, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name] });
   const load = LoadProc.start();
   let window;
   try {
-    await load.connect(server.url, WORKLOADS.echo.users());
-    await load.run({ ...WORKLOADS.echo.run, durationMs: cfg.warmupMs });
+    await load.connect(server.url, workload.users());
+    await load.run({ ...workload.run, durationMs: cfg.warmupMs });
     const s0 = await server.probe('stats');
-    const r = await load.run({ ...WORKLOADS.echo.run, durationMs: cfg.durationMs });
+    const r = await load.run({ ...workload.run, durationMs: cfg.durationMs });
     const s1 = await server.probe('stats');
     window = { fromUs: s0.hrtimeUs, toUs: s1.hrtimeUs, runs: r.completed, cpuUsPerRun: (cpuUs(s1) - cpuUs(s0)) / r.completed };
     await load.close();
@@ -503,7 +507,7 @@ async function profilePhase(appDir, results) {
   const dir = path.join(RESULTS_DIR, 'profile');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  log('CPU profiles (node --cpu-prof) of the app and the baseline during the echo workload ...');
+  log(`CPU profiles (node --cpu-prof) of the app and the baseline during the ${cfg.profileWorkload} workload ...`);
   results.profile = await profileOne('app', appDir, dir);
   results.profileBaseline = await profileOne('baseline', appDir, dir);
 }
@@ -606,7 +610,7 @@ function render(results) {
     const frows = p.byFunction.slice(0, 15).map((r) => [r.name, fmt(r.selfMs, 0), fmt(r.pct, 1)]);
     const b = results.profileBaseline;
     const head = `${p.samples} samples, ${fmt(p.busyMs, 0)} ms busy over ${p.window.runs} runs = ${fmt(p.busyUsPerRun, 0)} µs busy per run` + (b ? `; baseline ${fmt(b.busyUsPerRun, 0)} µs` : '');
-    parts.push(`### CPU profile of the app, echo workload (${head})\n\n${table(['package', 'self ms', '% busy'], rows)}\n\n${table(['function', 'self ms', '% busy'], frows)}`);
+    parts.push(`### CPU profile of the app, ${cfg.profileWorkload} workload (${head})\n\n${table(['package', 'self ms', '% busy'], rows)}\n\n${table(['function', 'self ms', '% busy'], frows)}`);
   }
   const t = targets(results);
   if (t.length) parts.push(`### Targets (issue 7)\n\n${table(['target', 'measured', 'met'], t.map((x) => [x.target, x.value, x.met ? 'yes' : 'NO']))}`);

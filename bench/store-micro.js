@@ -16,6 +16,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { randomUUID } = require('node:crypto');
+const { v7: uuidv7 } = require('uuid');
 const { performance } = require('node:perf_hooks');
 
 const args = process.argv.slice(2);
@@ -38,12 +39,15 @@ function runEvents(runId, threadId) {
   ];
 }
 
+let runCount = 0;
+
+/** A run as the app makes them: time-ordered ids, a new thread, one of the echo workload's 50 users. */
 function newRun() {
   const now = new Date();
   return {
-    runId: randomUUID(),
-    threadId: randomUUID(),
-    userId: 'store-user',
+    runId: uuidv7(),
+    threadId: uuidv7(),
+    userId: `store-user-${runCount++ % 50}`,
     agent: 'echo',
     input: { text: 'hello from the benchmark' },
     createdAt: now,
@@ -124,12 +128,12 @@ async function main() {
     await schemaStore.close();
     const prepared = preparedStore(path.join(dir, 'prepared.db'));
     const variants = {
-      'app run store (Kysely), a transaction per run': [appStore, false],
+      'app run store, createRun + appendEvents per run': [appStore, false],
       'prepared statements, a transaction per run': [prepared, false],
       'prepared statements, 50 runs per transaction': [prepared, true],
     };
     // The store's group-commit path, when it has one: 50 runs and their events in one write().
-    if (typeof appStore.write === 'function') variants['app run store, 50 runs per write()'] = [appStore, true];
+    if (typeof appStore.write === 'function') variants['app run store, 50 runs per write() (group commit)'] = [appStore, true];
     const rounds = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
     for (let round = 0; round <= ROUNDS; round++) {
       for (const [name, [store, batched]] of Object.entries(variants)) {

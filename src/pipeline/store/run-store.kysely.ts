@@ -10,6 +10,12 @@ import type { InterruptedRun, InterruptScope, ListRunsQuery, NewRun, RunRecord, 
 /** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
 const INSERT_CHUNK = 200;
 
+/**
+ * `status = 'running'` as a literal, not a bound parameter: only then can SQLite and PostgreSQL
+ * prove that a query's rows are in the partial index `runs_running`.
+ */
+const RUNNING = sql.lit('running');
+
 const INTERRUPTED_MESSAGE = 'The server executing this run stopped before it finished.';
 
 /** Options of {@link KyselyRunStore}. */
@@ -107,7 +113,7 @@ export class KyselyRunStore implements RunStore {
             finished_at: e.ts,
           })
           .where('run_id', '=', e.runId)
-          .where('status', '=', 'running')
+          .where('status', '=', RUNNING)
           .execute();
       }
     });
@@ -144,7 +150,7 @@ export class KyselyRunStore implements RunStore {
       .selectFrom('runs')
       .select((eb) => eb.fn.countAll<string | number>().as('n'))
       .where('user_id', '=', userId)
-      .where('status', '=', 'running')
+      .where('status', '=', RUNNING)
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
@@ -153,7 +159,7 @@ export class KyselyRunStore implements RunStore {
     const renew = this.db.updateTable('runs').set({ lease_until: leaseUntil.toISOString() });
     if (this.options.dialect !== 'postgres') {
       // SQLite runs one transaction at a time: nothing to lock around.
-      await renew.where('node_id', '=', nodeId).where('status', '=', 'running').execute();
+      await renew.where('node_id', '=', nodeId).where('status', '=', RUNNING).execute();
       return;
     }
     // Rows locked by a concurrent write are runs being finished: skip them rather than wait.
@@ -165,7 +171,7 @@ export class KyselyRunStore implements RunStore {
           .selectFrom('runs')
           .select('run_id')
           .where('node_id', '=', nodeId)
-          .where('status', '=', 'running')
+          .where('status', '=', RUNNING)
           .forUpdate()
           .skipLocked(),
       )
@@ -173,7 +179,7 @@ export class KyselyRunStore implements RunStore {
   }
 
   async interruptRuns(scope: InterruptScope): Promise<InterruptedRun[]> {
-    let q = this.selectRuns().where('status', '=', 'running');
+    let q = this.selectRuns().where('status', '=', RUNNING);
     if (scope.kind === 'lease-expired') q = q.where('lease_until', '<', scope.now.toISOString());
     if (scope.kind === 'node') q = q.where('node_id', '=', scope.nodeId);
     const candidates = await q.execute();
@@ -190,7 +196,7 @@ export class KyselyRunStore implements RunStore {
             finished_at: now,
           })
           .where('run_id', '=', row.run_id)
-          .where('status', '=', 'running')
+          .where('status', '=', RUNNING)
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) return undefined;
         const last = await trx

@@ -1,4 +1,4 @@
-import { Kysely, Migration, MigrationProvider } from 'kysely';
+import { Kysely, Migration, MigrationProvider, sql } from 'kysely';
 
 /** Schema history. Append new migrations; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -41,6 +41,31 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('type', 'varchar(32)', (c) => c.notNull())
         .addColumn('envelope', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('events_pk', ['run_id', 'seq'])
+        .execute();
+    },
+  },
+  // Indexes shaped for a write-heavy store: a run's row is inserted and finished within seconds,
+  // so an index entry that moves on every finish, or that lands on another page for every user,
+  // costs a page write per run and user in each commit.
+  '2026-11-27-002-write-friendly-run-indexes': {
+    async up(db: Kysely<any>): Promise<void> {
+      // Only running runs: counted per user (admission) and scanned by recovery and lease renewal.
+      await db.schema.dropIndex('runs_status').ifExists().execute();
+      await db.schema
+        .createIndex('runs_running')
+        .ifNotExists()
+        .on('runs')
+        .column('user_id')
+        .where(sql.ref('status'), '=', sql.lit('running'))
+        .execute();
+      // Thread first: new threads get time-ordered ids, so their entries are appended in one place
+      // instead of one per user. Lookups give both columns, so the order serves them equally.
+      await db.schema.dropIndex('runs_thread').ifExists().execute();
+      await db.schema
+        .createIndex('runs_thread_user')
+        .ifNotExists()
+        .on('runs')
+        .columns(['thread_id', 'user_id', 'created_at'])
         .execute();
     },
   },

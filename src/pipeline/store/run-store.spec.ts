@@ -332,7 +332,7 @@ describe.each(backends)('$name store', (backend) => {
       // meanwhile must wait for it, not open a transaction inside it.
       const running = await Promise.all([started({}, 1), started({}, 1), started({}, 1)]);
       const doomed = await started({}, 2);
-      const fresh = Array.from({ length: 4 }, () => newRun());
+      const fresh = Array.from({ length: 4 }, () => newRun({ nodeId: 'node-b' }));
       const results = await Promise.all([
         store.interruptRuns({ kind: 'node', nodeId: 'node-a' }),
         store.deleteRun(doomed.runId),
@@ -387,6 +387,43 @@ describe.each(backends)('$name store', (backend) => {
       const record = await store.getRun(run.runId);
       expect(record).toMatchObject({ status: 'completed', result, finishedAt: done.ts, lastSeq: 3 });
       expect(record).not.toHaveProperty('error');
+    });
+
+    it('finishes a run whose start and end are written in one batch, and only with its first ending', async () => {
+      const [done, failed, cancelled] = [newRun(), newRun(), newRun()];
+      const late = event(done, 3, 'agent_error', { code: 'TIMEOUT', message: 'too late' });
+      const batch = {
+        runs: [done, failed, cancelled],
+        events: [
+          ...progress(done, 1, 1),
+          ...progress(failed, 1, 1),
+          event(done, 2, 'agent_completed', { result: { n: 1 }, durationMs: 3 }),
+          event(failed, 2, 'agent_error', { code: 'AGENT_FAILED', message: 'boom' }),
+          event(cancelled, 1, 'agent_cancelled', { reason: 'user' }),
+          late,
+        ],
+      };
+      await store.write(batch);
+      // Written again (a retried flush): idempotent.
+      await store.write(batch);
+
+      expect(await store.getRun(done.runId)).toMatchObject({ status: 'completed', result: { n: 1 }, lastSeq: 3 });
+      expect(await store.getRun(done.runId)).not.toHaveProperty('error');
+      expect(await store.getRun(failed.runId)).toMatchObject({
+        status: 'failed',
+        error: { code: 'AGENT_FAILED', message: 'boom' },
+        finishedAt: batch.events[3].ts,
+      });
+      expect(await store.getRun(cancelled.runId)).toMatchObject({ status: 'cancelled', lastSeq: 1 });
+      expect(await store.countRunning('alice')).toBe(0);
+      expect(await store.interruptRuns({ kind: 'all' })).toEqual([]);
+    });
+
+    it('finishes a run stored earlier when a batch carries it again with its ending', async () => {
+      const run = await started({}, 1);
+      await store.write({ runs: [run], events: [event(run, 2, 'agent_completed', { result: 'ok', durationMs: 1 })] });
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'completed', result: 'ok', lastSeq: 2 });
+      expect(await store.countRunning(run.userId)).toBe(0);
     });
 
     it('agent_completed with a null result stores null', async () => {

@@ -1,6 +1,15 @@
 import type { Database, Statement } from 'better-sqlite3';
+import type { AgentEventEnvelope } from '../events/agent-event.types';
 import { isTerminalEventType, statusForTerminal } from '../events/agent-event.types';
 import type { NewRun, WriteBatch } from './run-store.interface';
+
+/** What a terminal event writes into its run's row. */
+interface RunOutcome {
+  status: string;
+  result: string | null;
+  error: string | null;
+  finishedAt: string;
+}
 
 /**
  * The SQLite write path of the run store: every batch in one transaction of statements prepared
@@ -9,7 +18,9 @@ import type { NewRun, WriteBatch } from './run-store.interface';
  * This is the store's hot path (every event of every run goes through it), and on SQLite it is
  * all CPU on the event loop. Kysely builds, freezes and compiles a query tree per call, and a
  * multi-row INSERT has different SQL text for every batch size; prepared single-row statements
- * skip all of that and cost about a third. Reads and PostgreSQL keep using Kysely.
+ * skip all of that. A run that starts and ends within one batch (most short runs under load) is
+ * inserted already finished, so its row is written once and never enters `runs_running`.
+ * Reads and PostgreSQL keep using Kysely.
  */
 export class SqliteBatchWriter {
   private readonly insertRun: Statement;
@@ -18,11 +29,10 @@ export class SqliteBatchWriter {
   private readonly writeAll: (batch: WriteBatch) => void;
 
   constructor(database: Database) {
-    // `or ignore` / `do nothing`: a retried batch may carry rows already written (the batch is
-    // idempotent, see RunStore.write).
+    // `do nothing` on conflict: a retried batch may carry rows already written (RunStore.write).
     this.insertRun = database.prepare(
       `insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until)
-       values (?, ?, ?, ?, 'running', ?, null, null, ?, null, ?, ?) on conflict (run_id) do nothing`,
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (run_id) do nothing`,
     );
     this.insertEvent = database.prepare(
       'insert into events (run_id, seq, type, envelope) values (?, ?, ?, ?) on conflict (run_id, seq) do nothing',
@@ -30,21 +40,7 @@ export class SqliteBatchWriter {
     this.finishRun = database.prepare(
       "update runs set status = ?, result = ?, error = ?, finished_at = ? where run_id = ? and status = 'running'",
     );
-    this.writeAll = database.transaction((batch: WriteBatch) => {
-      for (const run of batch.runs) this.writeRun(run);
-      for (const e of batch.events) {
-        this.insertEvent.run(e.runId, e.seq, e.type, JSON.stringify(e));
-        if (!isTerminalEventType(e.type)) continue;
-        const data = e.data as { result?: unknown; code?: string; message?: string };
-        this.finishRun.run(
-          statusForTerminal(e.type),
-          e.type === 'agent_completed' ? JSON.stringify(data.result ?? null) : null,
-          e.type === 'agent_error' ? JSON.stringify({ code: data.code, message: data.message }) : null,
-          e.ts,
-          e.runId,
-        );
-      }
-    });
+    this.writeAll = database.transaction((batch: WriteBatch) => this.writeBatch(batch));
   }
 
   /** Writes the batch's runs, then its events, in one transaction; throws if it was rolled back. */
@@ -52,16 +48,56 @@ export class SqliteBatchWriter {
     this.writeAll(batch);
   }
 
-  private writeRun(run: NewRun): void {
-    this.insertRun.run(
+  private writeBatch({ runs, events }: WriteBatch): void {
+    // The first terminal event of each run of this batch: that run is inserted finished.
+    let endings: Map<string, RunOutcome> | undefined;
+    if (runs.length > 0) {
+      const fresh = new Set(runs.map((r) => r.runId));
+      for (const e of events) {
+        if (!isTerminalEventType(e.type) || !fresh.has(e.runId)) continue;
+        endings ??= new Map();
+        if (!endings.has(e.runId)) endings.set(e.runId, outcomeOf(e));
+      }
+    }
+    for (const run of runs) {
+      const outcome = endings?.get(run.runId);
+      // Already stored (a batch written again): its row is finished by the UPDATE below instead.
+      if (!this.writeRun(run, outcome) && outcome) endings?.delete(run.runId);
+    }
+    for (const e of events) {
+      this.insertEvent.run(e.runId, e.seq, e.type, JSON.stringify(e));
+      if (!isTerminalEventType(e.type) || endings?.has(e.runId)) continue;
+      const o = outcomeOf(e);
+      this.finishRun.run(o.status, o.result, o.error, o.finishedAt, e.runId);
+    }
+  }
+
+  /** Inserts the run's row; false when a row with its id was already stored. */
+  private writeRun(run: NewRun, outcome: RunOutcome | undefined): boolean {
+    const { changes } = this.insertRun.run(
       run.runId,
       run.threadId,
       run.userId,
       run.agent,
+      outcome?.status ?? 'running',
       JSON.stringify(run.input ?? null),
+      outcome?.result ?? null,
+      outcome?.error ?? null,
       run.createdAt.toISOString(),
+      outcome?.finishedAt ?? null,
       run.nodeId,
       run.leaseUntil.toISOString(),
     );
+    return changes > 0;
   }
+}
+
+function outcomeOf(e: AgentEventEnvelope): RunOutcome {
+  const data = e.data as { result?: unknown; code?: string; message?: string };
+  return {
+    status: statusForTerminal(e.type as Parameters<typeof statusForTerminal>[0]),
+    result: e.type === 'agent_completed' ? JSON.stringify(data.result ?? null) : null,
+    error: e.type === 'agent_error' ? JSON.stringify({ code: data.code, message: data.message }) : null,
+    finishedAt: e.ts,
+  };
 }
