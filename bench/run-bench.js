@@ -264,6 +264,8 @@ function repMetrics(r, s0, s1) {
   const [delP50, delP99] = percentiles(r.deliveryLat);
   const serverCpu = cpuUs(s1) - cpuUs(s0);
   const wallUs = (s1.uptimeMs - s0.uptimeMs) * 1000;
+  // The app's SQLite writer, timed inside the server by the probe (null for the baseline).
+  const store = s0.store && s1.store ? Object.fromEntries(Object.keys(s1.store).map((k) => [k, s1.store[k] - s0.store[k]])) : null;
   return {
     runs: r.completed,
     runsPerSec: r.completed / sec,
@@ -274,6 +276,9 @@ function repMetrics(r, s0, s1) {
     deliveryLatP50: delP50,
     deliveryLatP99: delP99,
     serverCpuUsPerRun: serverCpu / r.completed,
+    storeCpuUsPerRun: store ? store.cpuUs / r.completed : null,
+    storeWallUsPerRun: store ? store.wallUs / r.completed : null,
+    storeRunsPerBatch: store && store.batches > 0 ? store.runs / store.batches : null,
     serverCpuPct: (100 * serverCpu) / wallUs,
     loadCpuPct: (100 * r.clientCpuUs) / (r.wallMs * 1000),
     serverRssMB: s1.mem.rss / MB,
@@ -292,6 +297,9 @@ const METRICS = [
   ['deliveryLatP50', 'event delivery p50 (ms)', 0, 'lower'],
   ['deliveryLatP99', 'event delivery p99 (ms)', 0, 'lower'],
   ['serverCpuUsPerRun', 'server CPU µs/run', 0, 'lower'],
+  ['storeCpuUsPerRun', '  of which the SQLite writer (CPU µs/run)', 0, 'lower'],
+  ['storeWallUsPerRun', 'SQLite writer, event loop held (µs/run)', 0, 'lower'],
+  ['storeRunsPerBatch', 'runs per store transaction', 1, 'higher'],
   ['serverCpuPct', 'server CPU % of a core', 0, 'lower'],
   ['loadCpuPct', 'load process CPU % of a core', 0, 'lower'],
   ['serverRssMB', 'server RSS (MB)', 0, 'lower'],

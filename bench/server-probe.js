@@ -14,6 +14,11 @@
  *   (it runs on a fixed 60-s timer) with `olderThanMs` as the window: packets emitted longer ago
  *   than that are dropped, exactly as the adapter's timer would drop them once the window passed.
  *
+ * - `stats` also carries `store`: batches, runs, events, CPU µs and wall µs the app's SQLite writer
+ *   spent (null for the baseline). The probe wraps `SqliteBatchWriter.prototype.write` of the
+ *   app it preloads (found next to the server's main file), so the store's own cost is measured
+ *   inside the server, per run, instead of being estimated from a profile.
+ *
  * Socket.IO namespaces are found by wrapping `Namespace.prototype._initAdapter` (called once per
  * namespace at creation) in every copy of socket.io the server can load (Nest's platform package
  * carries its own); nothing on the per-event path is touched.
@@ -51,6 +56,36 @@ for (const main of mains) {
 }
 if (mains.size === 0) process.stderr.write('[bench-probe] socket.io not found: no namespace counters\n');
 
+// The app's SQLite writer, when the server is the app: time every batch it writes.
+let store = null;
+try {
+  const main = process.argv[1] ? path.resolve(process.argv[1]) : '';
+  const file = path.join(path.dirname(main), 'pipeline', 'store', 'sqlite-batch.writer.js');
+  if (require('node:fs').existsSync(file)) {
+    const { SqliteBatchWriter } = require(file);
+    const write = SqliteBatchWriter.prototype.write;
+    store = { batches: 0, runs: 0, events: 0, cpuUs: 0, wallUs: 0, maxWallUs: 0 };
+    SqliteBatchWriter.prototype.write = function benchProbeWrite(batch) {
+      const cpu0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      try {
+        return write.call(this, batch);
+      } finally {
+        const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
+        const cpu = process.cpuUsage(cpu0);
+        store.batches++;
+        store.runs += batch.runs.length;
+        store.events += batch.events.length;
+        store.cpuUs += cpu.user + cpu.system;
+        store.wallUs += wallUs;
+        if (wallUs > store.maxWallUs) store.maxWallUs = wallUs;
+      }
+    };
+  }
+} catch (err) {
+  process.stderr.write(`[bench-probe] store writer not hooked: ${err.message}\n`);
+}
+
 function socketStats() {
   const out = [];
   for (const nsp of namespaces) {
@@ -74,6 +109,7 @@ function stats() {
     // CLOCK_MONOTONIC µs, the clock of --cpu-prof samples: lets a profile be cut to a window.
     hrtimeUs: Number(process.hrtime.bigint() / 1000n),
     nsp: socketStats(),
+    store: store && { ...store },
   };
 }
 
