@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { PipelineDatabase } from './run-store.schema';
 import { KyselyRunStore } from './run-store.kysely';
+import { SqliteCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer';
 import { withStatementCache } from './sqlite-statement.cache';
 import type { RunStore } from './run-store.interface';
 
@@ -51,14 +53,21 @@ function sqliteStore(filename: string): KyselyRunStore {
   const memory = filename === ':memory:';
   if (!memory) mkdirSync(dirname(resolve(filename)), { recursive: true });
   const database = new Database(memory ? ':memory:' : resolve(filename));
+  let checkpointer: SqliteCheckpointer | undefined;
   if (!memory) {
     // WAL: readers never wait for the batched writer; NORMAL sync is durable across process crashes.
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
+    // Checkpoints (and their fsync) run on a thread of their own, not inside commits on the event loop.
+    database.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+    const logger = new Logger('RunStore');
+    checkpointer = SqliteCheckpointer.start(database.name, (message) =>
+      logger.warn(`WAL checkpoint failed (the writer checkpoints by itself after ${WRITER_AUTOCHECKPOINT_PAGES} pages): ${message}`),
+    );
   }
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<PipelineDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return new KyselyRunStore(db, { dialect: 'sqlite', sqlite: database });
+  return new KyselyRunStore(db, { dialect: 'sqlite', sqlite: database, checkpointer });
 }
 
 async function openPostgres(connectionString: string): Promise<Kysely<PipelineDatabase>> {

@@ -31,6 +31,8 @@ export interface KyselyRunStoreOptions {
    * uses prepared statements on it (see {@link SqliteBatchWriter}) instead of Kysely's builder.
    */
   sqlite?: SqliteDatabase;
+  /** Stopped by {@link KyselyRunStore.close}, before the database is closed. */
+  checkpointer?: { close(): Promise<void> };
 }
 
 /**
@@ -238,6 +240,7 @@ export class KyselyRunStore implements RunStore {
   }
 
   async close(): Promise<void> {
+    await this.options.checkpointer?.close();
     await this.db.destroy();
   }
 
