@@ -568,6 +568,9 @@ function targets(results) {
 
 function render(results) {
   const parts = [];
+  if (results.failures?.length) {
+    parts.push(`### Phases that FAILED (their figures are missing below)\n\n${results.failures.map((f) => `- ${f.phase}: ${f.message}`).join('\n')}`);
+  }
   for (const [name, w] of Object.entries(results.workloads)) {
     const rows = METRICS.filter(([k]) => !(name !== 'fanout' && k === 'deliveriesPerSec') && !(name !== 'paced' && k === 'skippedStarts')).map(([k, label, d]) => [
       label,
@@ -666,13 +669,27 @@ async function main() {
   if (loadavg()[0] > os.cpus().length * 0.5) {
     log(`WARNING: the machine is busy (load average ${loadavg()[0]} on ${os.cpus().length} cores): throughput and latency will be low and noisy; CPU µs per run and ratios hold up best.`);
   }
+  // A failing phase is reported, and the others still run and are written: a long run is not
+  // thrown away for one part of it. The exit code says that something failed.
+  const failures = [];
+  const phase = async (name, run) => {
+    try {
+      await run();
+    } catch (err) {
+      const message = String((err && err.message) || err).split('\n')[0];
+      failures.push({ phase: name, message });
+      log(`Phase ${name} FAILED: ${(err && err.stack) || err}`);
+    }
+  };
   const names = ['echo', 'paced', 'mixed', 'fanout'].filter((n) => cfg.only.has(n));
-  if (names.length) await throughputPhase(appDir, names, results);
-  if (cfg.only.has('heap')) await heapPhase(appDir, results);
-  if (cfg.only.has('sockets')) await socketsPhase(appDir, results);
-  if (cfg.only.has('di')) diPhase(appDir, results);
-  if (cfg.only.has('store')) storePhase(appDir, results);
-  if (cfg.only.has('profile')) await profilePhase(appDir, results);
+  if (names.length) await phase(names.join(','), () => throughputPhase(appDir, names, results));
+  if (cfg.only.has('heap')) await phase('heap', () => heapPhase(appDir, results));
+  if (cfg.only.has('sockets')) await phase('sockets', () => socketsPhase(appDir, results));
+  if (cfg.only.has('di')) await phase('di', () => diPhase(appDir, results));
+  if (cfg.only.has('store')) await phase('store', () => storePhase(appDir, results));
+  if (cfg.only.has('profile')) await phase('profile', () => profilePhase(appDir, results));
+  results.failures = failures;
+  if (failures.length > 0) process.exitCode = 1;
   results.targets = targets(results);
   results.meta.loadavgEnd = loadavg();
   results.meta.seconds = Math.round((Date.now() - started) / 1000);
@@ -704,7 +721,7 @@ process.on('exit', () => {
 });
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (err) => {
     console.error(err.stack || err);
     process.exit(1);

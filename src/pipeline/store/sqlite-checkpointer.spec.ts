@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import type { AgentEventEnvelope } from '../events/agent-event.types';
@@ -91,6 +92,16 @@ describe('SqliteCheckpointer', () => {
     } finally {
       writer.close();
     }
+  });
+
+  it('keeps the process alive while a store closes, so that what follows close() runs', () => {
+    // The checkpointer's thread does not hold the process open while idle; closing must. Run in
+    // a process of its own (the compiled app, as built by the test setup): there the event loop
+    // would otherwise empty during `await store.close()` and the process end silently.
+    const dist = resolve(__dirname, '..', '..', '..', 'dist', 'pipeline');
+    const script = `require(${JSON.stringify(dist)}).openRunStore(${JSON.stringify(`sqlite:${join(dir, 'close.db')}`)})
+      .then((store) => store.close()).then(() => console.log('closed'))`;
+    expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 }).trim()).toBe('closed');
   });
 
   it('reports a database it cannot open', async () => {

@@ -80,6 +80,8 @@ export class SqliteCheckpointer {
 
   /** Stops the thread and closes its connection; resolves once the thread has exited. */
   async close(): Promise<void> {
+    // Referenced again while it stops: a caller awaiting this must not see the process exit under it.
+    this.worker.ref();
     this.worker.postMessage('close');
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, 5000, 'timeout').unref());
     if ((await Promise.race([this.exited, timeout])) === 'timeout') await this.worker.terminate();
