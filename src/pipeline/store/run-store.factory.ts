@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { PipelineDatabase } from './run-store.schema';
 import { KyselyRunStore } from './run-store.kysely';
-import { SqliteCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer';
+import { SqliteCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite.checkpointer';
 import { withStatementCache } from './sqlite-statement.cache';
 import type { RunStore } from './run-store.interface';
 

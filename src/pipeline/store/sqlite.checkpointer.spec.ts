@@ -7,7 +7,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { AgentEventEnvelope } from '../events/agent-event.types';
 import { openRunStore } from './run-store.factory';
 import type { NewRun } from './run-store.interface';
-import { SqliteCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer';
+import { SqliteCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite.checkpointer';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
