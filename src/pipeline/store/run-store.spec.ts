@@ -1,10 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Client, Pool } from 'pg';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '../events/agent-event.types';
 import { openRunStore, parseDatabaseUrl } from './run-store.factory';
+import { InCodeMigrationProvider } from './run-store.migrations';
 import type { ListRunsQuery, NewRun, RunStore } from './run-store.interface';
 
 /**
@@ -200,6 +203,57 @@ describe.each(backends)('$name store', (backend) => {
         const run = await started();
         const other = await open(url);
         expect(await other.getRun(run.runId)).toBeUndefined();
+      });
+    }
+
+    if (backend.persistent) {
+      it('upgrades a database made by the first release: write-friendly indexes, data kept', async () => {
+        const at = await backend.freshUrl();
+        const target = parseDatabaseUrl(at);
+        if (target.kind === 'sqlite') mkdirSync(dirname(target.filename), { recursive: true });
+        const db: Kysely<any> =
+          target.kind === 'sqlite'
+            ? new Kysely({ dialect: new SqliteDialect({ database: new Database(target.filename) }) })
+            : new Kysely({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: target.connectionString, max: 1 }) }) });
+        const indexes = async (): Promise<string[]> => {
+          const { rows } =
+            target.kind === 'sqlite'
+              ? await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'runs' and sql is not null`.execute(db)
+              : await sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'runs' and schemaname = current_schema() and indexname <> 'runs_pkey'`.execute(db);
+          return rows.map((r) => r.name).sort();
+        };
+        try {
+          const schema =
+            target.kind === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0].s : undefined;
+          const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(), migrationTableSchema: schema });
+          const first = await migrator.migrateTo('2026-11-27-001-runs-and-events');
+          expect(first.error).toBeUndefined();
+          expect(await indexes()).toEqual(['runs_status', 'runs_thread', 'runs_user_created']);
+          const old = newRun({ userId: 'upgrader' });
+          await db
+            .insertInto('runs')
+            .values({
+              run_id: old.runId,
+              thread_id: old.threadId,
+              user_id: old.userId,
+              agent: old.agent,
+              status: 'running',
+              input: JSON.stringify(old.input),
+              created_at: old.createdAt.toISOString(),
+              node_id: old.nodeId,
+              lease_until: old.leaseUntil.toISOString(),
+            })
+            .execute();
+
+          const upgraded = await open(at);
+          expect(await indexes()).toEqual(['runs_running', 'runs_thread_user', 'runs_user_created']);
+          expect(await upgraded.countRunning('upgrader')).toBe(1);
+          expect(await upgraded.listRuns('upgrader', { limit: 5, threadId: old.threadId })).toHaveLength(1);
+          await upgraded.appendEvents([event(old, 1, 'agent_completed', { result: 'ok', durationMs: 1 })]);
+          expect(await upgraded.countRunning('upgrader')).toBe(0);
+        } finally {
+          await db.destroy();
+        }
       });
     }
 
