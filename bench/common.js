@@ -111,11 +111,29 @@ function tail(stream, keep = 60, onLine) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Command line of a microbenchmark: `<appDir> [--ms=N] [--rounds=N] [--json]` (appDir defaults to
+ * dist/). Shared by di-micro.js and store-micro.js.
+ */
+function microArgs(argv = process.argv.slice(2)) {
+  const flag = (name, def) => {
+    const a = argv.find((x) => x.startsWith(`--${name}=`));
+    return a ? Number(a.split('=')[1]) : def;
+  };
+  return {
+    appDir: path.resolve(argv.find((a) => !a.startsWith('--')) ?? path.join(ROOT, 'dist')),
+    ms: flag('ms', 1500),
+    rounds: flag('rounds', 3),
+    json: argv.includes('--json'),
+  };
+}
+
 module.exports = {
   BENCH_DIR,
   ROOT,
   TERMINAL,
   percentiles,
+  microArgs,
   quantileSorted,
   median,
   stripAnsi,

@@ -21,15 +21,9 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { randomUUID } = require('node:crypto');
 
-const args = process.argv.slice(2);
-const flag = (name, def) => {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : def;
-};
-const appDir = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(__dirname, '..', 'dist'));
-const MS = flag('ms', 1500);
-const ROUNDS = flag('rounds', 3);
-const JSON_OUT = args.includes('--json');
+const { microArgs, median } = require('./common');
+
+const { appDir, ms: MS, rounds: ROUNDS, json: JSON_OUT } = microArgs();
 
 async function main() {
   require('reflect-metadata');
@@ -114,7 +108,6 @@ async function main() {
   }
   await app.close();
 
-  const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
   const out = Object.entries(results).map(([name, rounds]) => {
     const opsPerSec = median(rounds.map((r) => r.opsPerSec));
     return { name, opsPerSec, usPerOp: 1e6 / opsPerSec, cpuUsPerOp: median(rounds.map((r) => r.cpuUsPerOp)), rounds };

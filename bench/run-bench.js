@@ -448,30 +448,27 @@ async function socketsPhase(appDir, results) {
   results.sockets = { target: n, fileLimits: fileLimits(), ...out, loadavg: loadavg() };
 }
 
-function diPhase(appDir, results) {
-  log('DI microbenchmark ...');
-  const r = spawnSync(process.execPath, ['--expose-gc', path.join(BENCH_DIR, 'di-micro.js'), appDir, `--ms=${QUICK ? 700 : 1500}`, `--rounds=${QUICK ? 2 : 3}`, '--json'], {
+/** Runs a microbenchmark script as its own process and returns the JSON on its `<marker> ` line. */
+function runMicro(script, marker, appDir, nodeArgs = []) {
+  const r = spawnSync(process.execPath, [...nodeArgs, path.join(BENCH_DIR, script), appDir, `--ms=${QUICK ? 700 : 1500}`, `--rounds=${QUICK ? 2 : 3}`, '--json'], {
     cwd: ROOT,
     env: cleanEnv({}),
     encoding: 'utf8',
     timeout: 180_000,
   });
-  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('DI-RESULT '));
-  if (!line) throw new Error(`di-micro failed:\n${r.stdout}\n${r.stderr}`);
-  results.di = JSON.parse(line.slice('DI-RESULT '.length));
+  const line = (r.stdout || '').split('\n').find((l) => l.startsWith(`${marker} `));
+  if (!line) throw new Error(`${script} failed:\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(line.slice(marker.length + 1));
+}
+
+function diPhase(appDir, results) {
+  log('DI microbenchmark ...');
+  results.di = runMicro('di-micro.js', 'DI-RESULT', appDir, ['--expose-gc']);
 }
 
 function storePhase(appDir, results) {
   log('Store microbenchmark ...');
-  const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'store-micro.js'), appDir, `--ms=${QUICK ? 700 : 1500}`, `--rounds=${QUICK ? 2 : 3}`, '--json'], {
-    cwd: ROOT,
-    env: cleanEnv({}),
-    encoding: 'utf8',
-    timeout: 180_000,
-  });
-  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('STORE-RESULT '));
-  if (!line) throw new Error(`store-micro failed:\n${r.stdout}\n${r.stderr}`);
-  results.store = JSON.parse(line.slice('STORE-RESULT '.length));
+  results.store = runMicro('store-micro.js', 'STORE-RESULT', appDir);
 }
 
 async function profileOne(kind, appDir, dir) {

@@ -19,14 +19,9 @@ const { randomUUID } = require('node:crypto');
 const { v7: uuidv7 } = require('uuid');
 const { performance } = require('node:perf_hooks');
 
-const args = process.argv.slice(2);
-const flag = (name, def) => {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : def;
-};
-const appDir = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(__dirname, '..', 'dist'));
-const MS = flag('ms', 1500);
-const ROUNDS = flag('rounds', 3);
+const { microArgs, median } = require('./common');
+
+const { appDir, ms: MS, rounds: ROUNDS, json: JSON_OUT } = microArgs();
 
 function runEvents(runId, threadId) {
   const ts = new Date().toISOString();
@@ -143,13 +138,12 @@ async function main() {
     }
     await appStore.close();
     prepared.close();
-    const med = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
     const out = Object.entries(rounds).map(([name, rs]) => ({
       name,
-      runsPerSec: med(rs.map((r) => r.runsPerSec)),
-      cpuUsPerRun: med(rs.map((r) => r.cpuUsPerRun)),
+      runsPerSec: median(rs.map((r) => r.runsPerSec)),
+      cpuUsPerRun: median(rs.map((r) => r.cpuUsPerRun)),
     }));
-    if (args.includes('--json')) process.stdout.write(`STORE-RESULT ${JSON.stringify(out)}\n`);
+    if (JSON_OUT) process.stdout.write(`STORE-RESULT ${JSON.stringify(out)}\n`);
     else for (const r of out) console.log(`${r.name.padEnd(48)} ${r.runsPerSec.toFixed(0).padStart(8)} runs/s ${r.cpuUsPerRun.toFixed(1).padStart(8)} µs CPU/run`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

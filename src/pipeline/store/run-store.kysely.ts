@@ -1,8 +1,9 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { Kysely, Migrator, Selectable, sql } from 'kysely';
 import type { AgentEventEnvelope, RunStatus } from '../events/agent-event.types';
-import { isTerminalEventType, statusForTerminal } from '../events/agent-event.types';
+import { isTerminalEventType } from '../events/agent-event.types';
 import { InCodeMigrationProvider } from './run-store.migrations';
+import { outcomeColumns, runRow } from './run-store.rows';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
 import type { InterruptedRun, InterruptScope, ListRunsQuery, NewRun, RunRecord, RunStore, WriteBatch } from './run-store.interface';
@@ -89,7 +90,7 @@ export class KyselyRunStore implements RunStore {
       for (let i = 0; i < runs.length; i += INSERT_CHUNK) {
         await trx
           .insertInto('runs')
-          .values(runs.slice(i, i + INSERT_CHUNK).map(runRow))
+          .values(runs.slice(i, i + INSERT_CHUNK).map((run) => runRow(run)))
           // A retried batch may carry runs already written.
           .onConflict((oc) => oc.column('run_id').doNothing())
           .execute();
@@ -105,15 +106,9 @@ export class KyselyRunStore implements RunStore {
       }
       for (const e of events) {
         if (!isTerminalEventType(e.type)) continue;
-        const data = e.data as { result?: unknown; code?: string; message?: string };
         await trx
           .updateTable('runs')
-          .set({
-            status: statusForTerminal(e.type),
-            result: e.type === 'agent_completed' ? JSON.stringify(data.result ?? null) : null,
-            error: e.type === 'agent_error' ? JSON.stringify({ code: data.code, message: data.message }) : null,
-            finished_at: e.ts,
-          })
+          .set(outcomeColumns(e.type, e))
           .where('run_id', '=', e.runId)
           .where('status', '=', RUNNING)
           .execute();
@@ -256,23 +251,6 @@ export class KyselyRunStore implements RunStore {
           .as('last_seq'),
       );
   }
-}
-
-function runRow(run: NewRun) {
-  return {
-    run_id: run.runId,
-    thread_id: run.threadId,
-    user_id: run.userId,
-    agent: run.agent,
-    status: 'running',
-    input: JSON.stringify(run.input ?? null),
-    result: null,
-    error: null,
-    created_at: run.createdAt.toISOString(),
-    finished_at: null,
-    node_id: run.nodeId,
-    lease_until: run.leaseUntil.toISOString(),
-  };
 }
 
 function toRecord(row: Selectable<RunsTable> & { last_seq: number | string | null }): RunRecord {

@@ -1,15 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { AgentEventEnvelope } from '../events/agent-event.types';
-import { isTerminalEventType, statusForTerminal } from '../events/agent-event.types';
-import type { NewRun, WriteBatch } from './run-store.interface';
-
-/** What a terminal event writes into its run's row. */
-interface RunOutcome {
-  status: string;
-  result: string | null;
-  error: string | null;
-  finishedAt: string;
-}
+import { isTerminalEventType } from '../events/agent-event.types';
+import type { WriteBatch } from './run-store.interface';
+import { outcomeColumns, runRow, type RunOutcomeColumns } from './run-store.rows';
 
 /**
  * The SQLite write path of the run store: every batch in one transaction of statements prepared
@@ -20,7 +12,8 @@ interface RunOutcome {
  * multi-row INSERT has different SQL text for every batch size; prepared single-row statements
  * skip all of that. A run that starts and ends within one batch (most short runs under load) is
  * inserted already finished, so its row is written once and never enters `runs_running`.
- * Reads and PostgreSQL keep using Kysely.
+ * Reads and PostgreSQL keep using Kysely. Rows are made by the same functions as Kysely's path
+ * (`run-store.rows.ts`).
  */
 export class SqliteBatchWriter {
   private readonly insertRun: Statement;
@@ -32,13 +25,15 @@ export class SqliteBatchWriter {
     // `do nothing` on conflict: a retried batch may carry rows already written (RunStore.write).
     this.insertRun = database.prepare(
       `insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (run_id) do nothing`,
+       values (@run_id, @thread_id, @user_id, @agent, @status, @input, @result, @error, @created_at, @finished_at, @node_id, @lease_until)
+       on conflict (run_id) do nothing`,
     );
     this.insertEvent = database.prepare(
       'insert into events (run_id, seq, type, envelope) values (?, ?, ?, ?) on conflict (run_id, seq) do nothing',
     );
     this.finishRun = database.prepare(
-      "update runs set status = ?, result = ?, error = ?, finished_at = ? where run_id = ? and status = 'running'",
+      `update runs set status = @status, result = @result, error = @error, finished_at = @finished_at
+       where run_id = @run_id and status = 'running'`,
     );
     this.writeAll = database.transaction((batch: WriteBatch) => this.writeBatch(batch));
   }
@@ -50,54 +45,23 @@ export class SqliteBatchWriter {
 
   private writeBatch({ runs, events }: WriteBatch): void {
     // The first terminal event of each run of this batch: that run is inserted finished.
-    let endings: Map<string, RunOutcome> | undefined;
+    let endings: Map<string, RunOutcomeColumns> | undefined;
     if (runs.length > 0) {
       const fresh = new Set(runs.map((r) => r.runId));
       for (const e of events) {
-        if (!isTerminalEventType(e.type) || !fresh.has(e.runId)) continue;
-        endings ??= new Map();
-        if (!endings.has(e.runId)) endings.set(e.runId, outcomeOf(e));
+        if (!isTerminalEventType(e.type) || !fresh.has(e.runId) || endings?.has(e.runId)) continue;
+        (endings ??= new Map()).set(e.runId, outcomeColumns(e.type, e));
       }
     }
     for (const run of runs) {
       const outcome = endings?.get(run.runId);
       // Already stored (a batch written again): its row is finished by the UPDATE below instead.
-      if (!this.writeRun(run, outcome) && outcome) endings?.delete(run.runId);
+      if (this.insertRun.run(runRow(run, outcome)).changes === 0 && outcome) endings?.delete(run.runId);
     }
     for (const e of events) {
       this.insertEvent.run(e.runId, e.seq, e.type, JSON.stringify(e));
       if (!isTerminalEventType(e.type) || endings?.has(e.runId)) continue;
-      const o = outcomeOf(e);
-      this.finishRun.run(o.status, o.result, o.error, o.finishedAt, e.runId);
+      this.finishRun.run({ ...outcomeColumns(e.type, e), run_id: e.runId });
     }
   }
-
-  /** Inserts the run's row; false when a row with its id was already stored. */
-  private writeRun(run: NewRun, outcome: RunOutcome | undefined): boolean {
-    const { changes } = this.insertRun.run(
-      run.runId,
-      run.threadId,
-      run.userId,
-      run.agent,
-      outcome?.status ?? 'running',
-      JSON.stringify(run.input ?? null),
-      outcome?.result ?? null,
-      outcome?.error ?? null,
-      run.createdAt.toISOString(),
-      outcome?.finishedAt ?? null,
-      run.nodeId,
-      run.leaseUntil.toISOString(),
-    );
-    return changes > 0;
-  }
-}
-
-function outcomeOf(e: AgentEventEnvelope): RunOutcome {
-  const data = e.data as { result?: unknown; code?: string; message?: string };
-  return {
-    status: statusForTerminal(e.type as Parameters<typeof statusForTerminal>[0]),
-    result: e.type === 'agent_completed' ? JSON.stringify(data.result ?? null) : null,
-    error: e.type === 'agent_error' ? JSON.stringify({ code: data.code, message: data.message }) : null,
-    finishedAt: e.ts,
-  };
 }
