@@ -56,5 +56,10 @@ export async function listen(app: INestApplication): Promise<string> {
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${address.port}`;
   new Logger('Bootstrap').log(`Listening on ${url} (Socket.IO namespace /agents)`);
+  if (config.devAuth && !config.hostExplicit) {
+    new Logger('Bootstrap').warn(
+      `Development auth: listening on ${config.host} only, since anyone can get a token here. Set HOST (e.g. HOST=0.0.0.0) to listen elsewhere, and a JWT setting before you do.`,
+    );
+  }
   return url;
 }

@@ -38,6 +38,7 @@ export class AppModule {
             maxInputBytes: config.maxInputBytes,
             redisUrl: config.redisUrl,
             runLeaseMs: config.runLeaseMs,
+            storeBacklogMaxEvents: config.storeBacklogMaxEvents,
           }),
         }),
         ObservabilityModule,

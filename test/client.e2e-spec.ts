@@ -82,11 +82,11 @@ describe('AgentPipelineClient against the real server', () => {
     });
   });
 
-  // Recovery on: Socket.IO re-sends what the socket missed, and the client's replay may send it
-  // again (copies are dropped). Recovery off (SOCKET_RECOVERY_MS=0): only the replay brings them.
+  // Recovery off (the default): only the client's replay from the store brings what was missed.
+  // Recovery on (SOCKET_RECOVERY_MS > 0): Socket.IO re-sends it too, and the replay's copies are dropped.
   describe.each([
-    ['connection state recovery on', {}, true],
-    ['connection state recovery failing', { SOCKET_RECOVERY_MS: '0' }, false],
+    ['connection state recovery off, the default', {}, false],
+    ['connection state recovery on', { SOCKET_RECOVERY_MS: '120000' }, true],
   ])('after the client transport drops mid-run (%s)', (_name, env: Record<string, string>, recovered: boolean) => {
     let t: TestApp;
     let client: AgentPipelineClient | undefined;

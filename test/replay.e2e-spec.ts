@@ -121,7 +121,9 @@ describe('run:replay (real sockets)', () => {
     expect(ofRun(events, ack.runId)).toHaveLength(original.length);
   });
 
-  it('recovers a briefly broken connection (Socket.IO connection state recovery) without losing an event', async () => {
+  it('recovers a briefly broken connection (Socket.IO connection state recovery, when turned on) without losing an event', async () => {
+    const recovering = await startTestApp({ SOCKET_RECOVERY_MS: '120000' });
+    const t = recovering;
     const socket = io(`${t.url}/agents`, {
       auth: { token: t.token('alice') },
       reconnection: true,
@@ -164,6 +166,7 @@ describe('run:replay (real sockets)', () => {
       expect(whileDown.length).toBeGreaterThanOrEqual(2);
     } finally {
       socket.disconnect();
+      await recovering.close();
     }
   });
 });

@@ -13,13 +13,13 @@ export interface AuthenticatedRequest extends Request {
 export class BearerAuthGuard implements CanActivate {
   constructor(private readonly tokens: TokenService) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) throw new PipelineError('UNAUTHORIZED', 'Send a token as "Authorization: Bearer <token>".');
     try {
-      request.userId = this.tokens.verify(match[1]);
+      request.userId = (await this.tokens.verify(match[1])).userId;
     } catch {
       throw new PipelineError('UNAUTHORIZED', 'The bearer token is invalid or expired.');
     }

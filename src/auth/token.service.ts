@@ -8,6 +8,13 @@ export class TokenRejectedError extends Error {}
 
 const USER_ID_MAX = 128;
 
+/** What a valid token says about its bearer. */
+export interface VerifiedToken {
+  userId: string;
+  /** When the token expires (its `exp`), in ms since the epoch; absent when it has none. */
+  expiresAt?: number;
+}
+
 /**
  * Verifies HS256 JWTs (`sub` = user id, `exp` enforced when present; every other algorithm,
  * `none` included, refused). In development auth it uses a random per-process secret and can
@@ -35,8 +42,8 @@ export class TokenService {
     return this.config.devAuth;
   }
 
-  /** The user id of a valid token; throws {@link TokenRejectedError} otherwise. */
-  verify(token: unknown): string {
+  /** The bearer of a valid token; throws {@link TokenRejectedError} otherwise. */
+  verify(token: unknown): VerifiedToken {
     if (typeof token !== 'string' || token.length === 0 || token.length > 8192) {
       throw new TokenRejectedError('missing or oversized token');
     }
@@ -50,7 +57,8 @@ export class TokenService {
     if (typeof sub !== 'string' || sub.length < 1 || sub.length > USER_ID_MAX) {
       throw new TokenRejectedError('sub must be a user id of 1–128 characters');
     }
-    return sub;
+    const exp = typeof payload === 'object' ? payload.exp : undefined;
+    return typeof exp === 'number' ? { userId: sub, expiresAt: exp * 1000 } : { userId: sub };
   }
 
   /** Signs a token for `userId` (development auth and tests). */

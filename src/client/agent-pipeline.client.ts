@@ -28,7 +28,11 @@ export interface ConnectionStatusChange {
   attempt?: number;
   /** `connected` after a reconnect: whether Socket.IO recovered the session (missed events re-sent). */
   recovered?: boolean;
-  /** `reconnecting` / `disconnected`: Socket.IO's reason (`transport close`, `ping timeout`, …). */
+  /**
+   * `reconnecting` / `disconnected`: why (`transport close`, `ping timeout`, … from Socket.IO;
+   * `session_expired` when the server closed the socket because its token expired;
+   * `too_many_connections` while the user holds `MAX_SOCKETS_PER_USER` sockets elsewhere).
+   */
   reason?: string;
   /** `disconnected` for good: why (`UNAUTHORIZED` when the token is refused at a reconnect). */
   error?: AgentPipelineError;
@@ -40,7 +44,9 @@ export interface AgentPipelineConnectOptions {
   url: string;
   /**
    * The bearer token (JWT), or a function that returns one; a function is called again at every
-   * reconnect, so it can hand out a refreshed token.
+   * reconnect, so it can hand out a refreshed token. When the server ends the session because the
+   * token expired (`session_expired`), a function is asked for a new one; a plain string cannot
+   * be renewed, so the client then stops with `UNAUTHORIZED` (reason `session_expired`).
    */
   token: string | (() => string | Promise<string>);
   /** How long a command waits for its ack before failing with `ACK_TIMEOUT`. @default 30000 */
@@ -229,7 +235,7 @@ export class AgentPipelineClient {
     return new Promise<void>((resolve, reject) => {
       let first = true;
       socket.on('connect', () => {
-        this.setStatus('connected', first ? {} : { recovered: socket.recovered });
+        this.setStatus('connected', first ? {} : { recovered: socket.recovered === true });
         if (first) {
           first = false;
           resolve();
@@ -239,14 +245,24 @@ export class AgentPipelineClient {
       });
       socket.on('connect_error', (err: Error) => {
         const unauthorized = err.message === 'unauthorized';
+        const tooMany = err.message === 'too_many_connections';
         if (first) {
           first = false;
           this.shutDown();
           const error = unauthorized
             ? new AgentPipelineError('UNAUTHORIZED', 'The server refused the token (unauthorized).')
-            : new AgentPipelineError('CONNECT_FAILED', `Could not connect to ${base || 'this origin'}${AGENTS_NAMESPACE}: ${err.message}`);
+            : tooMany
+              ? new AgentPipelineError('TOO_MANY_CONNECTIONS', 'This user already has as many connections as the server allows (MAX_SOCKETS_PER_USER): close another tab or client.')
+              : new AgentPipelineError('CONNECT_FAILED', `Could not connect to ${base || 'this origin'}${AGENTS_NAMESPACE}: ${err.message}`);
           this.setStatus('disconnected', { error });
           reject(error);
+          return;
+        }
+        if (tooMany) {
+          // Refused by the server's middleware, which Socket.IO does not retry: try again once
+          // another connection of this user may have closed.
+          this.setStatus('reconnecting', { reason: 'too_many_connections' });
+          this.scheduleReconnect(socket, options.reconnectionDelayMax ?? 5000);
           return;
         }
         if (unauthorized) {
@@ -258,15 +274,24 @@ export class AgentPipelineClient {
         }
         // Anything else (server down, network): Socket.IO keeps retrying.
       });
+      let sessionExpired = false;
+      (socket as unknown as Socket).on('session_expired', () => {
+        sessionExpired = true;
+      });
       socket.on('disconnect', (reason: string) => {
         if (this.closedByUser || this.socket !== socket) return;
-        this.setStatus('reconnecting', { reason });
-        if (reason === 'io server disconnect') {
-          // The server closed this socket on purpose; Socket.IO leaves reconnecting to the app.
-          this.reconnectTimer = setTimeout(() => {
-            if (!this.closedByUser && this.socket === socket && !socket.connected) socket.connect();
-          }, options.reconnectionDelay ?? 500);
+        const expired = sessionExpired;
+        sessionExpired = false;
+        if (expired && typeof options.token === 'string') {
+          const error = new AgentPipelineError('UNAUTHORIZED', 'The session ended because the token expired. Sign in again (or pass a token function to renew it).');
+          this.shutDown();
+          this.setStatus('disconnected', { reason: 'session_expired', error });
+          this.failAll(error);
+          return;
         }
+        this.setStatus('reconnecting', { reason: expired ? 'session_expired' : reason });
+        // The server closed this socket on purpose; Socket.IO leaves reconnecting to the app.
+        if (reason === 'io server disconnect') this.scheduleReconnect(socket, options.reconnectionDelay ?? 500);
       });
       socket.io.on('reconnect_attempt', (attempt: number) => {
         if (!this.closedByUser && this.socket === socket) this.setStatus('reconnecting', { attempt });
@@ -543,6 +568,14 @@ export class AgentPipelineClient {
     if (typeof ack !== 'object' || ack === null) throw new AgentPipelineError('INTERNAL', `'${event}' was answered with a malformed ack.`);
     if (ack.ok !== true) throw AgentPipelineError.fromBody((ack as { error?: Partial<ErrorBody> }).error);
     return ack as OkAck<E>;
+  }
+
+  /** Reconnects after `delayMs`, for closes Socket.IO does not repair itself (server disconnects, middleware refusals). */
+  private scheduleReconnect(socket: AgentSocket, delayMs: number): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      if (!this.closedByUser && this.socket === socket && !socket.connected) socket.connect();
+    }, delayMs);
   }
 
   private shutDown(): void {

@@ -6,9 +6,11 @@ import { ERROR_CODES } from '../pipeline/events/error-codes';
  * - `CONNECT_FAILED`: the first connection could not be made (server down, wrong URL);
  * - `DISCONNECTED`: the connection closed before a command was answered, or the client was closed;
  * - `ACK_TIMEOUT`: a command got no answer within `ackTimeoutMs`;
- * - `NOT_CONNECTED`: a command was called before `connect()`.
+ * - `NOT_CONNECTED`: a command was called before `connect()`;
+ * - `TOO_MANY_CONNECTIONS`: the user already holds `MAX_SOCKETS_PER_USER` sockets (first connection only;
+ *   later the client keeps retrying).
  */
-export type ClientErrorCode = 'CONNECT_FAILED' | 'DISCONNECTED' | 'ACK_TIMEOUT' | 'NOT_CONNECTED';
+export type ClientErrorCode = 'CONNECT_FAILED' | 'DISCONNECTED' | 'ACK_TIMEOUT' | 'NOT_CONNECTED' | 'TOO_MANY_CONNECTIONS';
 
 /** Every code an {@link AgentPipelineError} can carry: the contract's, then the client's own. */
 export type AgentPipelineErrorCode = ErrorCode | ClientErrorCode;

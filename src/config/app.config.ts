@@ -25,7 +25,10 @@ export interface LlmSettings {
 export class AppConfig {
   readonly production: boolean;
   readonly port: number;
+  /** The listen address: `HOST`, else loopback under development auth and every interface otherwise. */
   readonly host: string;
+  /** True when `HOST` was set (development auth then listens where it says). */
+  readonly hostExplicit: boolean;
   /** Undefined in development auth. */
   readonly jwtSecret?: string;
   readonly databaseUrl: string;
@@ -40,7 +43,12 @@ export class AppConfig {
   readonly corsOrigins: string[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly runLeaseMs: number;
+  /** Connection state recovery window; 0 = off. */
   readonly socketRecoveryMs: number;
+  readonly maxSocketsPerUser: number;
+  /** Unsent bytes of one socket after which it is disconnected as a slow consumer. */
+  readonly socketMaxBufferedBytes: number;
+  readonly storeBacklogMaxEvents: number;
   /** Interval of `: keep-alive` comments on idle SSE streams. */
   readonly sseKeepAliveMs: number;
   /** Present when `LLM_BASE_URL` is set. */
@@ -49,8 +57,9 @@ export class AppConfig {
   constructor(env: EnvironmentVariables) {
     this.production = env.NODE_ENV === 'production';
     this.port = env.PORT;
-    this.host = env.HOST;
     this.jwtSecret = env.JWT_SECRET;
+    this.hostExplicit = env.HOST !== undefined;
+    this.host = env.HOST ?? (this.devAuth ? '127.0.0.1' : '0.0.0.0');
     this.databaseUrl = env.DATABASE_URL;
     this.redisUrl = env.REDIS_URL;
     this.runTimeoutMs = env.RUN_TIMEOUT_MS;
@@ -66,6 +75,9 @@ export class AppConfig {
     this.logLevel = env.LOG_LEVEL;
     this.runLeaseMs = env.RUN_LEASE_MS;
     this.socketRecoveryMs = env.SOCKET_RECOVERY_MS;
+    this.maxSocketsPerUser = env.MAX_SOCKETS_PER_USER;
+    this.socketMaxBufferedBytes = env.SOCKET_MAX_BUFFERED_BYTES;
+    this.storeBacklogMaxEvents = env.STORE_BACKLOG_MAX_EVENTS;
     this.sseKeepAliveMs = env.SSE_KEEPALIVE_MS;
     this.llm = env.LLM_BASE_URL
       ? {

@@ -29,10 +29,12 @@ export class EnvironmentVariables {
   @Max(65535)
   PORT = 3000;
 
-  /** @default '0.0.0.0' */
+  /** Listen address. @default '0.0.0.0'; '127.0.0.1' under development auth (unless set) */
+  @Transform(blankToUndefined)
+  @IsOptional()
   @IsString()
   @MinLength(1)
-  HOST = '0.0.0.0';
+  HOST?: string;
 
   /** HS256 secret; unset outside production enables development auth. */
   @Transform(blankToUndefined)
@@ -107,11 +109,34 @@ export class EnvironmentVariables {
   @Min(100)
   RUN_LEASE_MS = 30_000;
 
-  /** How long a disconnected socket's missed events are kept for connection state recovery. @default 120000 */
+  /**
+   * Socket.IO connection state recovery window (0 = off). Off by default: clients catch up from
+   * the store with `run:replay`, and an in-memory recovery buffer costs event rate × window.
+   * @default 0
+   */
   @Transform(toInt)
-  @IsInt({ message: 'SOCKET_RECOVERY_MS must be an integer >= 0' })
-  @Min(0)
-  SOCKET_RECOVERY_MS = 120_000;
+  @IsInt({ message: 'SOCKET_RECOVERY_MS must be an integer between 0 and 600000' })
+  @Min(0, { message: 'SOCKET_RECOVERY_MS must be an integer between 0 and 600000' })
+  @Max(600_000, { message: 'SOCKET_RECOVERY_MS must be an integer between 0 and 600000' })
+  SOCKET_RECOVERY_MS = 0;
+
+  /** Sockets one user may hold at once (across nodes with Redis). @default 32 */
+  @Transform(toInt)
+  @IsInt({ message: 'MAX_SOCKETS_PER_USER must be a positive integer' })
+  @Min(1, { message: 'MAX_SOCKETS_PER_USER must be a positive integer' })
+  MAX_SOCKETS_PER_USER = 32;
+
+  /** Unsent outgoing bytes after which a socket (a client that stopped reading) is disconnected. @default 4194304 */
+  @Transform(toInt)
+  @IsInt({ message: 'SOCKET_MAX_BUFFERED_BYTES must be an integer of at least 65536' })
+  @Min(65_536, { message: 'SOCKET_MAX_BUFFERED_BYTES must be an integer of at least 65536' })
+  SOCKET_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+  /** Events that may wait in memory while the store is down; beyond it new runs get `UNAVAILABLE`. @default 100000 */
+  @Transform(toInt)
+  @IsInt({ message: 'STORE_BACKLOG_MAX_EVENTS must be a positive integer' })
+  @Min(1, { message: 'STORE_BACKLOG_MAX_EVENTS must be a positive integer' })
+  STORE_BACKLOG_MAX_EVENTS = 100_000;
 
   /** How often an idle Server-Sent Events stream gets a `: keep-alive` comment, in ms. @default 15000 */
   @Transform(toInt)

@@ -33,6 +33,12 @@ export interface AgentPipelineOptions {
   groupCommitMs?: number;
   /** Set when several nodes share the store and a Redis server (scale-out). */
   redisUrl?: string;
+  /**
+   * Events that may wait in memory for the store (while it is down or behind); beyond this many,
+   * new runs are refused with `UNAVAILABLE` while running runs go on and lose nothing.
+   * @default 100000
+   */
+  storeBacklogMaxEvents?: number;
   /** Lease on a node's runs: a run whose node stopped renewing it for this long is marked `INTERRUPTED`. @default 30000 */
   runLeaseMs?: number;
 }
@@ -49,6 +55,7 @@ export const PIPELINE_DEFAULTS: ResolvedPipelineOptions = {
   storeFlushIntervalMs: 25,
   groupCommitMs: 0,
   runLeaseMs: 30_000,
+  storeBacklogMaxEvents: 100_000,
 };
 
 export function resolvePipelineOptions(options: AgentPipelineOptions): ResolvedPipelineOptions {

@@ -178,6 +178,13 @@ class ChatPage {
     if (status === 'disconnected' && change.error && this.token) {
       this.token = undefined;
       sessionStorage.removeItem(TOKEN_KEY);
+      if (change.reason === 'session_expired') {
+        // Ask once for a new token (a development server: the same user name gets a fresh one)
+        // rather than reconnecting with the expired one over and over.
+        this.ui.tokenInput.value = this.user ?? '';
+        this.showLogin('Your session expired: sign in again to continue.');
+        return;
+      }
       this.showLogin(
         change.error.code === 'UNAUTHORIZED'
           ? 'The server no longer accepts your token (it expired, or a development server restarted): sign in again.'

@@ -1,6 +1,13 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { AGENT_EVENT_TYPES, RunEventBus, RunLifecycleHooks, RunRegistry, SocketRoomPublisher } from '../../pipeline';
+import {
+  AGENT_EVENT_TYPES,
+  EventWriteBuffer,
+  RunEventBus,
+  RunLifecycleHooks,
+  RunRegistry,
+  SocketRoomPublisher,
+} from '../../pipeline';
 import type { AgentEventEnvelope, RunEnding, RunLifecycleInfo, RunLifecycleObserver } from '../../pipeline';
 
 /** Names of the pipeline's own metrics (the default process metrics keep their usual names). */
@@ -11,7 +18,16 @@ export const METRIC_NAMES = {
   activeRuns: 'agent_pipeline_active_runs',
   eventsEmitted: 'agent_pipeline_events_emitted_total',
   connectedSockets: 'agent_pipeline_connected_sockets',
+  socketDisconnects: 'agent_pipeline_socket_disconnects_total',
+  socketRefusals: 'agent_pipeline_socket_refusals_total',
+  storeBacklog: 'agent_pipeline_store_backlog_events',
 } as const;
+
+/** Why the server closed a socket on its own. */
+export type SocketDisconnectReason = 'slow_consumer' | 'session_expired';
+
+/** Why the server refused a socket's handshake. */
+export type SocketRefusalReason = 'unauthorized' | 'too_many_connections';
 
 const OUTCOME_LABEL = { completed: 'completed', error: 'failed', cancelled: 'cancelled' } as const;
 
@@ -30,12 +46,15 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
   /** One pre-bound child per event type: counting an event is a property increment, no label lookup. */
   private readonly eventsByType = new Map<string, { inc(): void }>();
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly socketDisconnects: Counter<'reason'>;
+  private readonly socketRefusals: Counter<'reason'>;
 
   constructor(
     private readonly lifecycle: RunLifecycleHooks,
     private readonly bus: RunEventBus,
     runs: RunRegistry,
     sockets: SocketRoomPublisher,
+    writer: EventWriteBuffer,
   ) {
     const registers = [this.registry];
     this.runsStarted = new Counter({
@@ -80,6 +99,26 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
         this.set(sockets.connectedSockets);
       },
     });
+    this.socketDisconnects = new Counter({
+      name: METRIC_NAMES.socketDisconnects,
+      help: 'Sockets this node closed on its own, by reason (slow_consumer: SOCKET_MAX_BUFFERED_BYTES unsent; session_expired: the token expired).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.socketRefusals = new Counter({
+      name: METRIC_NAMES.socketRefusals,
+      help: 'Socket handshakes this node refused, by reason (unauthorized, too_many_connections).',
+      labelNames: ['reason'],
+      registers,
+    });
+    new Gauge({
+      name: METRIC_NAMES.storeBacklog,
+      help: 'Events waiting in memory to be stored (grows while the store is down; new runs are refused at STORE_BACKLOG_MAX_EVENTS).',
+      registers,
+      collect() {
+        this.set(writer.pendingCount);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -100,6 +139,16 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
     const label = OUTCOME_LABEL[outcome.kind];
     this.runsEnded.inc({ agent: run.agent, outcome: label, code: outcome.kind === 'error' ? outcome.code : '' });
     this.runDuration.observe({ agent: run.agent, outcome: label }, durationMs / 1000);
+  }
+
+  /** Counts a socket the server closed on its own. */
+  socketDisconnected(reason: SocketDisconnectReason): void {
+    this.socketDisconnects.inc({ reason });
+  }
+
+  /** Counts a refused socket handshake. */
+  socketRefused(reason: SocketRefusalReason): void {
+    this.socketRefusals.inc({ reason });
   }
 
   /** The Prometheus text exposition of every metric. */

@@ -45,4 +45,7 @@ export interface ClientToServerEvents {
 /** Server → client events: the event name is the event type. */
 export type ServerToClientEvents = {
   [T in keyof AgentEventDataMap]: (event: AgentEventEnvelope<T>) => void;
+} & {
+  /** The socket's token expired: the server disconnects it next; reconnect with a fresh token. */
+  session_expired: (payload: Record<string, never>) => void;
 };

@@ -32,6 +32,9 @@ export interface StartedRun {
   done: Promise<RunEnding>;
 }
 
+/** `Retry-After` of a start refused during shutdown: a restarted or other node answers by then. */
+const SHUTDOWN_RETRY_AFTER_SECONDS = 1;
+
 /** The reason recorded when a user cancels a run. */
 export const USER_CANCEL_REASON = 'user';
 
@@ -68,11 +71,17 @@ export class AgentService {
    */
   async start(userId: string, request: StartRunRequest): Promise<StartedRun> {
     if (!this.accepting) {
-      throw new PipelineError('INTERNAL', 'This server is shutting down and takes no new runs. Retry on another node.');
+      throw new PipelineError(
+        'UNAVAILABLE',
+        'This server is shutting down and takes no new runs. Retry in a moment or on another node.',
+        undefined,
+        SHUTDOWN_RETRY_AFTER_SECONDS,
+      );
     }
     const agent = this.agents.require(request.agent);
     this.admission.checkInputSize(request.input);
     const input = this.inputs.validate(agent, request.input);
+    this.admission.checkStoreBacklog();
     this.admission.checkConcurrency(userId);
     const { runId, threadId } = newRunIdentity(request.threadId);
     // Registered before the first await: concurrent starts see this slot as taken.
@@ -157,12 +166,13 @@ export class AgentService {
   }
 
   /**
-   * A run's stored events after `afterSeq`, with the run as it stands once they are read. Events
-   * still buffered are written first, so a running run's replay misses nothing emitted so far.
+   * A run's stored events after `afterSeq` (at most `limit` of them, for callers that page), with
+   * the run as it stands once they are read. Events still buffered are written first, so a running
+   * run's replay misses nothing emitted so far.
    */
-  async replay(userId: string, runId: string, afterSeq = 0): Promise<{ run: RunRecord; events: AgentEventEnvelope[] }> {
+  async replay(userId: string, runId: string, afterSeq = 0, limit?: number): Promise<{ run: RunRecord; events: AgentEventEnvelope[] }> {
     await this.writer.flush();
-    const events = await this.store.getEvents(runId, afterSeq);
+    const events = await this.store.getEvents(runId, afterSeq, limit);
     // The owner check comes after the read (one query fewer) but before anything is returned.
     const run = await this.getRun(userId, runId);
     // lastSeq describes what was replayed: events stored after the read above come live, not here.

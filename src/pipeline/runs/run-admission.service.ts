@@ -2,10 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PipelineError } from '../errors/pipeline.error';
 import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
+import { EventWriteBuffer } from '../store/event-write.buffer';
 import type { RunStore } from '../store/run-store.interface';
 import { jsonByteLength } from '../validation/json-payload';
 import { RunRateLimiter } from './run-rate.limiter';
 import { RunRegistry } from './run.registry';
+
+/** What `Retry-After` says when the store's backlog is full: the writer retries every second. */
+const STORE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Decides whether a user may start one more run: input size, concurrent runs, start rate.
@@ -18,7 +22,25 @@ export class RunAdmission {
     @Inject(RUN_STORE) private readonly store: RunStore,
     private readonly registry: RunRegistry,
     private readonly rateLimiter: RunRateLimiter,
+    private readonly writer: EventWriteBuffer,
   ) {}
+
+  /**
+   * Throws `UNAVAILABLE` while `STORE_BACKLOG_MAX_EVENTS` events wait for the store (it is down or
+   * far behind). Runs already going keep emitting: only new work is turned away, so memory stops
+   * growing with new runs and nothing accepted is dropped.
+   */
+  checkStoreBacklog(): void {
+    const waiting = this.writer.pendingCount;
+    const limit = this.options.storeBacklogMaxEvents;
+    if (waiting < limit) return;
+    throw new PipelineError(
+      'UNAVAILABLE',
+      `The run store is not keeping up (${waiting} events wait to be stored; the limit is ${limit}, STORE_BACKLOG_MAX_EVENTS). Retry shortly.`,
+      { backlog: waiting, limit },
+      STORE_RETRY_AFTER_SECONDS,
+    );
+  }
 
   /** Nodes share a store (scale-out): concurrent runs are also counted across all of them. */
   get countsAcrossNodes(): boolean {

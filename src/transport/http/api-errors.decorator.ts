@@ -14,6 +14,7 @@ const MEANING: Record<ErrorCode, string> = {
   TOO_MANY_RUNS: 'the caller has MAX_CONCURRENT_RUNS_PER_USER runs going',
   PAYLOAD_TOO_LARGE: 'the body or the input is over MAX_INPUT_BYTES',
   RATE_LIMITED: 'over RATE_LIMIT_RUNS_PER_MINUTE; see the Retry-After header',
+  UNAVAILABLE: 'the server is shutting down, or its store is down with a full backlog; see the Retry-After header',
   INTERNAL: 'an unexpected error; the server logged it',
 };
 
@@ -33,7 +34,7 @@ export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorat
         status,
         type: ErrorBodyDto,
         description: list.map((code) => `\`${code}\`: ${MEANING[code]}`).join('; '),
-        ...(list.includes('RATE_LIMITED')
+        ...(list.includes('RATE_LIMITED') || list.includes('UNAVAILABLE')
           ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } } }
           : {}),
       }),

@@ -42,7 +42,7 @@ export class RunsController {
   })
   @ApiAcceptedResponse({ type: StartedRunDto, description: 'The run is started.' })
   @ApiOkResponse({ type: RunDto, description: 'With `wait=true`: the run once it has ended.' })
-  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED')
+  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED', 'UNAVAILABLE')
   async start(
     @CurrentUser() userId: string,
     @Body() body: StartRunDto,

@@ -8,7 +8,10 @@ import { AppConfig } from '../../config/app.config';
 /**
  * The Socket.IO server of the app: frame size bound to `MAX_INPUT_BYTES` (4× plus room for the
  * envelope, so an oversize input is answered with `PAYLOAD_TOO_LARGE` rather than a dropped
- * connection), connection state recovery, CORS, and an optional adapter (Redis, for scale-out).
+ * connection), CORS, an optional adapter (Redis, for scale-out), and connection state recovery
+ * only when `SOCKET_RECOVERY_MS` asks for it: Socket.IO keeps every broadcast packet for that
+ * window, so its memory is event rate × window. Clients catch up from the store instead
+ * (`run:replay`), which costs nothing while nobody is disconnected.
  */
 export class AgentsSocketAdapter extends IoAdapter {
   private server?: Server;
@@ -26,11 +29,15 @@ export class AgentsSocketAdapter extends IoAdapter {
     const server: Server = super.createIOServer(port, {
       ...options,
       maxHttpBufferSize: this.config.maxSocketFrameBytes,
-      connectionStateRecovery: {
-        maxDisconnectionDuration: this.config.socketRecoveryMs,
-        // A recovered socket keeps its user and room from its original, authenticated handshake.
-        skipMiddlewares: true,
-      },
+      ...(this.config.socketRecoveryMs > 0
+        ? {
+            connectionStateRecovery: {
+              maxDisconnectionDuration: this.config.socketRecoveryMs,
+              // A recovered socket is authenticated and counted again like any other: its token may have expired.
+              skipMiddlewares: false,
+            },
+          }
+        : {}),
       ...(cors ? { cors } : {}),
       ...(this.adapterFactory ? { adapter: this.adapterFactory } : {}),
     });

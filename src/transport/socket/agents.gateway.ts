@@ -10,7 +10,12 @@ import {
 import type { Namespace, Socket } from 'socket.io';
 import { socketAuthMiddleware, type AuthenticatedSocketData } from '../../auth/socket-auth.middleware';
 import { TokenService } from '../../auth/token.service';
+import { MetricsService } from '../../observability/metrics/metrics.service';
 import { AGENTS_NAMESPACE, AgentService, SocketRoomPublisher, validatePayload } from '../../pipeline';
+import { SlowConsumerGuard } from './backpressure/slow-consumer.guard';
+import { SocketReplayWriter } from './backpressure/socket-replay.writer';
+import { SessionExpiryWatcher } from './connections/session-expiry.watcher';
+import { SocketConnectionLimiter } from './connections/socket-connection.limiter';
 import { AgentsListDto } from './dto/agents-list.dto';
 import { RunCancelDto } from './dto/run-cancel.dto';
 import { RunReplayDto } from './dto/run-replay.dto';
@@ -21,7 +26,8 @@ import { SocketAckFilter } from './socket-ack.filter';
 /**
  * The Socket.IO protocol, namespace `/agents` (DESIGN.md). A singleton: it injects no
  * request-scoped provider and asks `AgentService` for everything about runs. Every command is
- * answered with exactly one ack.
+ * answered with exactly one ack. Each connection is authenticated, counted against
+ * `MAX_SOCKETS_PER_USER`, watched for a stalled reader and closed when its token expires.
  */
 @WebSocketGateway({ namespace: AGENTS_NAMESPACE })
 @UseFilters(SocketAckFilter)
@@ -32,15 +38,24 @@ export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly agents: AgentService,
     private readonly tokens: TokenService,
     private readonly publisher: SocketRoomPublisher,
+    private readonly metrics: MetricsService,
+    private readonly limiter: SocketConnectionLimiter,
+    private readonly slowConsumers: SlowConsumerGuard,
+    private readonly sessions: SessionExpiryWatcher,
+    private readonly replays: SocketReplayWriter,
   ) {}
 
   afterInit(namespace: Namespace): void {
-    namespace.use(socketAuthMiddleware(this.tokens));
+    namespace.use(socketAuthMiddleware(this.tokens, () => this.metrics.socketRefused('unauthorized')));
+    namespace.use(this.limiter.middleware());
     this.publisher.attach(namespace);
   }
 
   handleConnection(socket: Socket): void {
-    this.logger.debug(`Socket ${socket.id} of user ${userOf(socket)} connected${socket.recovered ? ' (recovered)' : ''}.`);
+    const { userId, tokenExpiresAt } = socket.data as AuthenticatedSocketData;
+    this.slowConsumers.watch(socket, userId);
+    this.sessions.watch(socket, userId, tokenExpiresAt);
+    this.logger.debug(`Socket ${socket.id} of user ${userId} connected${socket.recovered ? ' (recovered)' : ''}.`);
   }
 
   @SubscribeMessage('run:start')
@@ -65,12 +80,8 @@ export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
   replay(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<AckResponse> {
     return toAck('run:replay', async () => {
       const dto = validatePayload(RunReplayDto, payload, 'run:replay payload');
-      const { run, events } = await this.agents.replay(userOf(socket), dto.runId, dto.afterSeq ?? 0);
-      // To this socket only, in order, before the ack. `local` delivers at once: a plain
-      // socket.emit goes through the adapter when connection state recovery is on, and with the
-      // Redis adapter that would let the ack overtake the events. They are stored; no need to keep them twice.
-      const toThisSocket = socket.nsp.local.to(socket.id);
-      for (const event of events) toThisSocket.emit(event.type, event);
+      // To this socket only, in order, before the ack, paced by how fast the client reads.
+      const { run } = await this.replays.write(socket, userOf(socket), dto.runId, dto.afterSeq ?? 0);
       return { runId: run.runId, status: run.status, lastSeq: run.lastSeq };
     });
   }

@@ -1,0 +1,46 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { MetricsService } from '../../../observability/metrics/metrics.service';
+
+/** The event a socket gets when its token expires, just before it is disconnected (DESIGN.md). */
+export const SESSION_EXPIRED = 'session_expired';
+
+/** Longest delay a Node timer takes; later expiries are looked at again then. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Closes a socket when its token expires: it emits `session_expired` `{}` to it and disconnects
+ * it, so a token's `exp` means the same on a long-lived socket as on an HTTP call. The client
+ * reconnects with a fresh token. One timer per socket, cleared when it disconnects.
+ */
+@Injectable()
+export class SessionExpiryWatcher {
+  private readonly logger = new Logger(SessionExpiryWatcher.name);
+
+  constructor(private readonly metrics: MetricsService) {}
+
+  /** Watches a connected socket whose token expires at `expiresAt` (ms since the epoch); none = never. */
+  watch(socket: Socket, userId: string, expiresAt: number | undefined): void {
+    if (expiresAt === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      const left = expiresAt - Date.now();
+      if (left > MAX_TIMER_MS) {
+        timer = setTimeout(arm, MAX_TIMER_MS);
+        return;
+      }
+      timer = setTimeout(() => this.expire(socket, userId), Math.max(0, left));
+    };
+    arm();
+    socket.once('disconnect', () => clearTimeout(timer));
+  }
+
+  private expire(socket: Socket, userId: string): void {
+    if (!socket.connected) return;
+    this.metrics.socketDisconnected('session_expired');
+    this.logger.debug({ msg: `Token of socket ${socket.id} (user ${userId}) expired: disconnected.`, userId, socketId: socket.id });
+    socket.emit(SESSION_EXPIRED, {});
+    // Not discarded: session_expired is written out before the connection closes.
+    socket.disconnect(true);
+  }
+}
