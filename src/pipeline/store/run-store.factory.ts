@@ -73,7 +73,10 @@ function sqliteStore(filename: string): KyselyRunStore {
 async function openPostgres(connectionString: string): Promise<Kysely<PipelineDatabase>> {
   const { Pool } = await import('pg');
   const pool = new Pool({ connectionString, max: 10 });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // A client losing its connection must not crash the process: the pool reports idle clients
+  // here and replaces them. A client checked out at that moment (mid-write) emits 'error' on
+  // itself, where pg has no listener; its query fails on its own and the writer retries.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<PipelineDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
