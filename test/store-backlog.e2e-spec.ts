@@ -28,7 +28,8 @@ describePg(`a store outage past STORE_BACKLOG_MAX_EVENTS${reason ? ` (${reason})
     t = await startTestApp({ DATABASE_URL: proxied.toString(), STORE_BACKLOG_MAX_EVENTS: String(BACKLOG), RATE_LIMIT_RUNS_PER_MINUTE: '0' });
   });
   afterAll(async () => {
-    await proxy?.restore().catch(() => undefined);
+    // Give the store back first if a failed test left it cut, so the app can flush and close.
+    await proxy?.restore();
     await t?.close();
     await proxy?.close();
     await schema?.drop();

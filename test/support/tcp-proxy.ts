@@ -19,6 +19,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
+      if (server) return resolve();
       server = createServer((client) => {
         const upstream = connect(targetPort, targetHost);
         open.add(client);
