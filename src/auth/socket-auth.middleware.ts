@@ -17,10 +17,10 @@ const logger = new Logger('SocketAuth');
  * as `connect_error` with message `unauthorized`, whatever the reason.
  */
 export function socketAuthMiddleware(tokens: TokenService) {
-  return (socket: Socket, next: (err?: Error) => void): void => {
+  return async (socket: Socket, next: (err?: Error) => void): Promise<void> => {
     try {
       const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-      const userId = tokens.verify(auth?.token);
+      const { userId } = await tokens.verify(auth?.token);
       (socket.data as AuthenticatedSocketData).userId = userId;
       void socket.join(userRoom(userId));
       next();

@@ -1,4 +1,5 @@
 import type { EnvironmentVariables } from './environment.schema';
+import type { JwtAuthSettings } from './jwt-auth.settings';
 
 /** Settings of the LLM `assistant` agent (`LLM_*`); see docs/llm-agent.md. */
 export interface LlmSettings {
@@ -26,8 +27,10 @@ export class AppConfig {
   readonly production: boolean;
   readonly port: number;
   readonly host: string;
-  /** Undefined in development auth. */
+  /** `JWT_SECRET`; undefined in development auth and with a JWKS URL or public key. */
   readonly jwtSecret?: string;
+  /** How tokens are verified (`JWT_*`). */
+  readonly jwt: JwtAuthSettings;
   readonly databaseUrl: string;
   readonly redisUrl?: string;
   readonly runTimeoutMs: number;
@@ -46,11 +49,12 @@ export class AppConfig {
   /** Present when `LLM_BASE_URL` is set. */
   readonly llm?: LlmSettings;
 
-  constructor(env: EnvironmentVariables) {
+  constructor(env: EnvironmentVariables, jwt: JwtAuthSettings) {
     this.production = env.NODE_ENV === 'production';
     this.port = env.PORT;
     this.host = env.HOST;
-    this.jwtSecret = env.JWT_SECRET;
+    this.jwtSecret = jwt.secret;
+    this.jwt = jwt;
     this.databaseUrl = env.DATABASE_URL;
     this.redisUrl = env.REDIS_URL;
     this.runTimeoutMs = env.RUN_TIMEOUT_MS;
@@ -82,9 +86,12 @@ export class AppConfig {
       : undefined;
   }
 
-  /** Development auth: no secret configured, so a random one is made and dev tokens are handed out. */
+  /**
+   * Development auth: none of `JWT_SECRET`, `JWT_JWKS_URL`, `JWT_PUBLIC_KEY` is set, so a random
+   * secret is made and dev tokens are handed out.
+   */
   get devAuth(): boolean {
-    return this.jwtSecret === undefined;
+    return this.jwt.mode === 'development';
   }
 
   /** Largest Socket.IO frame: well above `maxInputBytes`, so an oversize input is answered, not dropped. */
