@@ -3,6 +3,7 @@ import { exportSPKI } from 'jose';
 import { JWKS_TIMINGS } from '../src/auth/jwks.key-set';
 import { TokenService } from '../src/auth/token.service';
 import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
+import { startServerProcess, stopAllServerProcesses, tempDatabase } from './support/server-process';
 import { command, startTestApp, type TestApp, tryConnect, waitFor } from './support/test-app';
 
 const ISSUER = 'https://issuer.test/';
@@ -348,4 +349,54 @@ describe('tokens verified with a public key (JWT_PUBLIC_KEY)', () => {
     expect(body.details).not.toHaveProperty('jwks');
     expect(await (await fetch(`${t.url}/auth/config`)).json()).toEqual({ devAuth: false });
   });
+});
+
+describe('the server process (node dist/main.js) with JWT_* settings', () => {
+  const db = tempDatabase();
+  afterAll(async () => {
+    await stopAllServerProcesses();
+    db.remove();
+  });
+
+  it('refuses to start with a secret and a JWKS URL, naming both settings', async () => {
+    await expect(startServerProcess({ JWT_SECRET: 'a-secret-of-at-least-16-chars', JWT_JWKS_URL: 'https://idp.example.com/jwks.json' })).rejects.toThrow(
+      /JWT_SECRET cannot be combined with JWT_JWKS_URL/,
+    );
+  });
+
+  it('refuses to start with a symmetric algorithm and a JWKS URL', async () => {
+    await expect(startServerProcess({ JWT_SECRET: '', JWT_JWKS_URL: 'https://idp.example.com/jwks.json', JWT_ALGORITHMS: 'HS256' })).rejects.toThrow(
+      /JWT_ALGORITHMS cannot contain HS256 with JWT_JWKS_URL/,
+    );
+  });
+
+  it('starts with the JWKS URL down, says which mode is on, refuses tokens and reports 503 until the keys load', async () => {
+    const jwks = new JwksServer();
+    jwks.keys = [await makeProviderKey('proc-1', 'RS256')];
+    await jwks.start();
+    await jwks.stop();
+    const server = await startServerProcess({ JWT_SECRET: '', JWT_JWKS_URL: jwks.url, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, DATABASE_URL: db.url });
+    try {
+      expect(server.output()).toContain(`Token verification: JWKS URL ${jwks.url}`);
+      expect(server.output()).toContain(`issuer ${ISSUER}`);
+      expect(server.output()).toContain(`audience ${AUDIENCE}`);
+      const token = await signWith(jwks.keys[0], { sub: 'proc-alice', iss: ISSUER, aud: AUDIENCE });
+      for (const transport of bothTransports) expect(await transports[transport](server.url, token)).toBe('refused');
+      const down = await health(server.url);
+      expect(down.status).toBe(503);
+      expect(down.body.error.jwks).toMatchObject({ status: 'down' });
+
+      // The default retry (every 5 s) picks the provider up once it answers.
+      await jwks.start();
+      const deadline = Date.now() + 12_000;
+      while ((await health(server.url)).status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect((await health(server.url)).status).toBe(200);
+      for (const transport of bothTransports) expect(await transports[transport](server.url, token)).toBe('accepted');
+      const exitedEarly = await Promise.race([server.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10))]);
+      expect(exitedEarly).toBe(false);
+    } finally {
+      await server.stop();
+      await jwks.stop();
+    }
+  }, 30_000);
 });
