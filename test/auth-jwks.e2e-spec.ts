@@ -266,6 +266,48 @@ describe('JWKS key rotation and outages', () => {
     }
   });
 
+  it('refreshes the set in the background: a key the provider removed stops working with no unknown kid to trigger it', async () => {
+    JWKS_TIMINGS.refreshMs = 200;
+    const jwks = new JwksServer();
+    jwks.keys = [rsa1, rsa2];
+    await jwks.start();
+    const t = await start(jwks);
+    try {
+      await waitFor(() => t.app.get(TokenService).keySet!.loaded, 'the key set to load');
+      const retired = await signWith(rsa1, { sub: 'bg-alice' });
+      expect(await transports.http(t.url, retired)).toBe('accepted');
+      jwks.keys = [rsa2];
+      const fetches = jwks.fetches;
+      await waitFor(() => jwks.fetches >= fetches + 2, 'two background refreshes');
+      expect(await transports.http(t.url, retired)).toBe('refused');
+      expect(await transports.socket(t.url, await signWith(rsa2, { sub: 'bg-alice' }))).toBe('accepted');
+    } finally {
+      await t.close();
+      await jwks.stop();
+    }
+  });
+
+  it('keeps the known keys through failed background refreshes', async () => {
+    JWKS_TIMINGS.refreshMs = 100;
+    const jwks = new JwksServer();
+    jwks.keys = [rsa1];
+    await jwks.start();
+    const t = await start(jwks);
+    try {
+      const keySet = t.app.get(TokenService).keySet!;
+      await waitFor(() => keySet.loaded, 'the key set to load');
+      await jwks.stop();
+      await waitFor(() => keySet.status().lastError !== undefined, 'a background refresh to fail');
+      await new Promise((r) => setTimeout(r, 350)); // a few more failed refreshes
+      const known = await signWith(rsa1, { sub: 'bg-bob' });
+      for (const transport of bothTransports) expect(await transports[transport](t.url, known)).toBe('accepted');
+      expect(keySet.status()).toMatchObject({ loaded: true, keys: 1 });
+    } finally {
+      await t.close();
+      await jwks.stop();
+    }
+  });
+
   it('refuses every token when the JWKS URL is down at start, without crashing; /health is 503 until the keys load', async () => {
     JWKS_TIMINGS.retryMs = 200;
     const jwks = new JwksServer();
