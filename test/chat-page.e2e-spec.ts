@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { SocketRoomPublisher } from '../src/pipeline';
+import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /** Debian's Chromium (`.ci/run` installs it); the tests say they were skipped when it is absent. */
@@ -93,6 +94,9 @@ describeInBrowser(suiteName, () => {
   it('signs in by user name (development auth) and lists the agents', async () => {
     await page.goto(t.url);
     await expect(page.getByTestId('connection-status').textContent()).resolves.toBe('signed out');
+    // The page asked GET /auth/config and offers sign-in by user name.
+    await page.locator('#login-form[data-dev-auth="true"]').waitFor();
+    expect(await page.getByTestId('token-label').textContent()).toMatch(/^User name/);
     await page.getByTestId('token-input').fill('alice');
     await page.getByTestId('connect').click();
     await expectConnected(page);
@@ -259,11 +263,18 @@ describeInBrowser(`${suiteName}, without development auth`, () => {
   it('answers a user name with advice to paste a token, refuses a bad token, and signs in with a good one', async () => {
     const page = await browser.newPage();
     const scriptErrors: string[] = [];
+    const devTokenRequests: string[] = [];
     page.on('pageerror', (err) => scriptErrors.push(err.message));
+    page.on('request', (req) => req.url().includes('/auth/dev-token') && devTokenRequests.push(req.url()));
     await page.goto(t.url);
+    // Development auth is off: the page asks for an access token only, and no longer offers user names.
+    await page.locator('#login-form[data-dev-auth="false"]').waitFor();
+    expect(await page.getByTestId('token-label').textContent()).toBe('Access token');
+    expect(await page.getByTestId('login-hint').textContent()).not.toMatch(/user name/i);
     await page.getByTestId('token-input').fill('alice');
     await page.getByTestId('connect').click();
     await page.locator('#login-error:has-text("paste an access token")').waitFor();
+    expect(devTokenRequests).toEqual([]);
 
     await page.getByTestId('token-input').fill(`${t.token('alice').slice(0, -4)}AAAA`);
     await page.getByTestId('connect').click();
@@ -273,6 +284,40 @@ describeInBrowser(`${suiteName}, without development auth`, () => {
     await page.getByTestId('connect').click();
     await expectConnected(page);
     expect(await page.locator('#whoami').textContent()).toContain('alice');
+    expect(scriptErrors).toEqual([]);
+  });
+});
+
+describeInBrowser(`${suiteName}, with tokens of an identity provider (JWT_JWKS_URL)`, () => {
+  const jwks = new JwksServer();
+  let t: TestApp;
+  let browser: Browser;
+  let key: ProviderKey;
+  beforeAll(async () => {
+    key = await makeProviderKey('page-key', 'ES256');
+    jwks.keys = [key];
+    await jwks.start();
+    t = await startTestApp({ JWT_SECRET: '', JWT_JWKS_URL: jwks.url, JWT_AUDIENCE: 'chat-page' });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await jwks.stop();
+  });
+
+  it('signs in with a token of the provider, unchanged for the user', async () => {
+    const page = await browser.newPage();
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(err.message));
+    await page.goto(t.url);
+    await page.locator('#login-form[data-dev-auth="false"]').waitFor();
+    await page.getByTestId('token-input').fill(await signWith(key, { sub: 'idp-page-user', aud: 'chat-page' }));
+    await page.getByTestId('connect').click();
+    await expectConnected(page);
+    expect(await page.locator('#whoami').textContent()).toContain('idp-page-user');
+    const runId = await send(page, 'echo', 'hello from the identity provider');
+    await page.locator(`${run(runId)}[data-status="completed"]`).waitFor();
     expect(scriptErrors).toEqual([]);
   });
 });

@@ -44,6 +44,7 @@ describe('OpenAPI document, health and metrics', () => {
           'GET /health',
           'GET /metrics',
           'POST /auth/dev-token',
+          'GET /auth/config',
         ]),
       );
     });

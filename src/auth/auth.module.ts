@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { AuthConfigController } from './auth-config.controller';
 import { BearerAuthGuard } from './bearer-auth.guard';
 import { DevTokenController } from './dev-token.controller';
 import { TokenService } from './token.service';
 
-/** Token verification for sockets and HTTP, and the development token route. */
+/** Token verification for sockets and HTTP, the development token route and `GET /auth/config`. */
 @Module({
-  controllers: [DevTokenController],
+  controllers: [AuthConfigController, DevTokenController],
   providers: [TokenService, BearerAuthGuard],
   exports: [TokenService, BearerAuthGuard],
 })

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { PipelineError } from '../pipeline';
 import { TokenService } from './token.service';
@@ -7,6 +7,8 @@ import { TokenService } from './token.service';
 export interface AuthenticatedRequest extends Request {
   userId: string;
 }
+
+const logger = new Logger('BearerAuth');
 
 /** Requires `Authorization: Bearer <token>`; a missing or bad token is 401 `UNAUTHORIZED`. */
 @Injectable()
@@ -20,7 +22,9 @@ export class BearerAuthGuard implements CanActivate {
     if (!match) throw new PipelineError('UNAUTHORIZED', 'Send a token as "Authorization: Bearer <token>".');
     try {
       request.userId = (await this.tokens.verify(match[1])).userId;
-    } catch {
+    } catch (err) {
+      // The reason stays in the log: telling the caller would help someone probing for a token that passes.
+      logger.debug(`Refused bearer token on ${request.method} ${request.path}: ${(err as Error).message}`);
       throw new PipelineError('UNAUTHORIZED', 'The bearer token is invalid or expired.');
     }
     return true;

@@ -11,10 +11,10 @@ export class DevTokenController {
 
   @Post('dev-token')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Get a token for any user id (development auth only: JWT_SECRET unset).' })
+  @ApiOperation({ summary: 'Get a token for any user id (development auth only: none of JWT_SECRET, JWT_JWKS_URL, JWT_PUBLIC_KEY set).' })
   @ApiOkResponse({ type: DevTokenResponseDto })
   issue(@Body() body: DevTokenRequestDto): DevTokenResponseDto {
-    if (!this.tokens.devAuth) throw new NotFoundException('Development auth is off: JWT_SECRET is set.');
+    if (!this.tokens.devAuth) throw new NotFoundException('Development auth is off: JWT_SECRET, JWT_JWKS_URL or JWT_PUBLIC_KEY is set.');
     return { token: this.tokens.sign(body.userId) };
   }
 }

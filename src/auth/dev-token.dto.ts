@@ -9,6 +9,6 @@ export class DevTokenRequestDto {
 }
 
 export class DevTokenResponseDto {
-  @ApiProperty({ description: 'HS256 JWT with sub = userId, valid 12 hours.' })
+  @ApiProperty({ description: 'HS256 JWT whose user claim (JWT_USER_CLAIM, default sub) is userId, valid 12 hours.' })
   token: string;
 }

@@ -1,4 +1,5 @@
 import type { EnvironmentVariables } from './environment.schema';
+import type { JwtAuthSettings } from './jwt-auth.settings';
 
 /** Settings of the LLM `assistant` agent (`LLM_*`); see docs/llm-agent.md. */
 export interface LlmSettings {
@@ -29,8 +30,10 @@ export class AppConfig {
   readonly host: string;
   /** True when `HOST` was set (development auth then listens where it says). */
   readonly hostExplicit: boolean;
-  /** Undefined in development auth. */
+  /** `JWT_SECRET`; undefined in development auth and with a JWKS URL or public key. */
   readonly jwtSecret?: string;
+  /** How tokens are verified (`JWT_*`). */
+  readonly jwt: JwtAuthSettings;
   readonly databaseUrl: string;
   readonly redisUrl?: string;
   readonly runTimeoutMs: number;
@@ -54,10 +57,11 @@ export class AppConfig {
   /** Present when `LLM_BASE_URL` is set. */
   readonly llm?: LlmSettings;
 
-  constructor(env: EnvironmentVariables) {
+  constructor(env: EnvironmentVariables, jwt: JwtAuthSettings) {
     this.production = env.NODE_ENV === 'production';
     this.port = env.PORT;
-    this.jwtSecret = env.JWT_SECRET;
+    this.jwtSecret = jwt.secret;
+    this.jwt = jwt;
     this.hostExplicit = env.HOST !== undefined;
     this.host = env.HOST ?? (this.devAuth ? '127.0.0.1' : '0.0.0.0');
     this.databaseUrl = env.DATABASE_URL;
@@ -94,9 +98,12 @@ export class AppConfig {
       : undefined;
   }
 
-  /** Development auth: no secret configured, so a random one is made and dev tokens are handed out. */
+  /**
+   * Development auth: none of `JWT_SECRET`, `JWT_JWKS_URL`, `JWT_PUBLIC_KEY` is set, so a random
+   * secret is made and dev tokens are handed out.
+   */
   get devAuth(): boolean {
-    return this.jwtSecret === undefined;
+    return this.jwt.mode === 'development';
   }
 
   /** Largest Socket.IO frame: well above `maxInputBytes`, so an oversize input is answered, not dropped. */

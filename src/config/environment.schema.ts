@@ -43,6 +43,49 @@ export class EnvironmentVariables {
   @MinLength(16, { message: 'JWT_SECRET must be at least 16 characters long' })
   JWT_SECRET?: string;
 
+  /** JWKS URL of an identity provider; asymmetric tokens are verified with its keys. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_JWKS_URL?: string;
+
+  /** A PEM public key (SPKI), instead of a JWKS URL. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_PUBLIC_KEY?: string;
+
+  /** Accepted `iss` values, comma-separated; unset = not checked. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  /** Accepted `aud` values, comma-separated; unset = not checked. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  /** Accepted `alg` values, comma-separated. @default 'HS256' with a secret; 'RS256,PS256,ES256,EdDSA' with public keys */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_ALGORITHMS?: string;
+
+  /** Leeway for `exp` / `nbf`, in seconds. @default 5 */
+  @Transform(toInt)
+  @IsInt({ message: 'JWT_CLOCK_TOLERANCE_S must be an integer between 0 and 3600 (seconds)' })
+  @Min(0, { message: 'JWT_CLOCK_TOLERANCE_S must be an integer between 0 and 3600 (seconds)' })
+  @Max(3600, { message: 'JWT_CLOCK_TOLERANCE_S must be an integer between 0 and 3600 (seconds)' })
+  JWT_CLOCK_TOLERANCE_S = 5;
+
+  /** The claim that holds the user id. @default 'sub' */
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() || 'sub' : value))
+  @IsString()
+  @Matches(/^\S{1,256}$/, { message: 'JWT_USER_CLAIM must be a claim name (1–256 characters, no spaces) such as sub or email' })
+  JWT_USER_CLAIM = 'sub';
+
   /** @default 'sqlite:./data/agent-pipeline.db' */
   @IsString()
   @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, {

@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AppConfig } from './app.config';
 import { EnvironmentVariables } from './environment.schema';
+import { parseJwtAuthSettings } from './jwt-auth.settings';
 
 /** Key under which the validated {@link AppConfig} is kept in `ConfigService`. */
 export const APP_CONFIG_KEY = 'app';
@@ -14,6 +15,11 @@ export function validateEnvironment(raw: Record<string, unknown>): { [APP_CONFIG
   const known = new Set(Object.keys(new EnvironmentVariables()).concat([
     'NODE_ENV',
     'JWT_SECRET',
+    'JWT_JWKS_URL',
+    'JWT_PUBLIC_KEY',
+    'JWT_ISSUER',
+    'JWT_AUDIENCE',
+    'JWT_ALGORITHMS',
     'REDIS_URL',
     'CORS_ORIGINS',
     'LLM_BASE_URL',
@@ -26,14 +32,14 @@ export function validateEnvironment(raw: Record<string, unknown>): { [APP_CONFIG
   const problems = validateSync(env, { skipMissingProperties: false }).flatMap((e) =>
     Object.values(e.constraints ?? {}).map((m) => `  - ${m} (got '${mask(e.property, raw[e.property])}')`),
   );
-  if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
-    problems.push('  - JWT_SECRET is required when NODE_ENV=production (development auth is refused in production)');
-  }
-  if (problems.length > 0) {
+  // What only shows up when the JWT_* variables are taken together (a secret next to a JWKS URL, …).
+  const jwt = parseJwtAuthSettings(env);
+  problems.push(...jwt.problems.map((m) => `  - ${m}`));
+  if (problems.length > 0 || !jwt.settings) {
     throw new Error(`Invalid configuration:\n${problems.join('\n')}\nSee the Configuration section of the README.`);
   }
   // Returned as one object value: @nestjs/config copies only scalar values back into process.env.
-  return { [APP_CONFIG_KEY]: new AppConfig(env) };
+  return { [APP_CONFIG_KEY]: new AppConfig(env, jwt.settings) };
 }
 
 function mask(key: string, value: unknown): string {

@@ -6,7 +6,7 @@
 import { AgentPipelineClient, type ConnectionStatusChange, type RunEvents } from '../client/agent-pipeline.client';
 import { isAgentPipelineError } from '../client/agent-pipeline.error';
 import type { AgentInfo } from '../pipeline/events/socket-protocol.types';
-import { fetchAgents, fetchRuns, requestDevToken, type RunSummary } from './chat-page.api';
+import { fetchAgents, fetchDevAuth, fetchRuns, NO_DEV_TOKENS_MESSAGE, requestDevToken, type RunSummary } from './chat-page.api';
 import { RunView } from './run.view';
 
 const TOKEN_KEY = 'agent-pipeline.token';
@@ -33,6 +33,8 @@ class ChatPage {
   private readonly client = new AgentPipelineClient();
   private token?: string;
   private user = '';
+  /** Whether the server hands out development tokens; undefined until (or unless) it says. */
+  private devAuth?: boolean;
   private readonly shown = new Set<string>();
   private readonly ui = {
     status: byId<HTMLElement>('connection-status'),
@@ -40,6 +42,8 @@ class ChatPage {
     signOut: byId<HTMLButtonElement>('sign-out'),
     login: byId<HTMLElement>('login'),
     loginForm: byId<HTMLFormElement>('login-form'),
+    tokenLabel: byId<HTMLLabelElement>('token-label'),
+    loginHint: byId<HTMLElement>('login-hint'),
     tokenInput: byId<HTMLInputElement>('token-input'),
     connect: byId<HTMLButtonElement>('connect'),
     loginError: byId<HTMLElement>('login-error'),
@@ -75,9 +79,24 @@ class ChatPage {
     });
     this.ui.agentSelect.addEventListener('change', () => this.onAgentChange());
     this.ui.signOut.addEventListener('click', () => this.signOut());
+    void fetchDevAuth().then((devAuth) => this.showAuthMode(devAuth));
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved) void this.signIn(saved, true);
     else this.ui.tokenInput.focus();
+  }
+
+  /** Offers sign-in by user name only on a development server; elsewhere asks for an access token. */
+  private showAuthMode(devAuth: boolean | undefined): void {
+    this.devAuth = devAuth;
+    if (devAuth === undefined) return; // the server does not say: keep offering both
+    this.ui.loginForm.dataset.devAuth = String(devAuth);
+    if (devAuth) {
+      this.ui.tokenLabel.textContent = 'User name or access token';
+      this.ui.loginHint.textContent = 'This is a development server: any user name gets a token. You can also paste a JWT.';
+    } else {
+      this.ui.tokenLabel.textContent = 'Access token';
+      this.ui.loginHint.textContent = 'Paste an access token (a JWT) from the identity provider this server trusts.';
+    }
   }
 
   private async onLogin(): Promise<void> {
@@ -92,6 +111,11 @@ class ChatPage {
     try {
       let token = value;
       if (!looksLikeJwt(value)) {
+        if (this.devAuth === false) {
+          this.ui.loginError.textContent = NO_DEV_TOKENS_MESSAGE;
+          this.ui.tokenInput.focus();
+          return;
+        }
         const outcome = await requestDevToken(value);
         if (!('token' in outcome)) {
           this.ui.loginError.textContent = outcome.message;

@@ -31,6 +31,13 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       PORT: '0',
       HOST: '127.0.0.1',
       JWT_SECRET: TEST_JWT_SECRET,
+      // A shell's identity provider settings must not leak in (blank = unset); tests set their own.
+      JWT_JWKS_URL: '',
+      JWT_PUBLIC_KEY: '',
+      JWT_ISSUER: '',
+      JWT_AUDIENCE: '',
+      JWT_ALGORITHMS: '',
+      JWT_USER_CLAIM: '',
       DATABASE_URL: `sqlite:${join(dir, 'runs.db')}`,
       // Quiet request logs unless TEST_LOGS asks for them (Nest's own logger is off below).
       LOG_LEVEL: process.env.TEST_LOGS ? 'debug' : 'silent',

@@ -4,7 +4,10 @@ import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs
 import type { Response } from 'express';
 import { HealthIndicatorRegistry } from '../../observability/health/health-indicator.registry';
 
-/** `GET /health`: 200 when the process and every registered dependency (store; Redis when set) answer, else 503. */
+/**
+ * `GET /health`: 200 when the process and every registered dependency (store; Redis when set; the
+ * JWKS key set with `JWT_JWKS_URL`) answer, else 503.
+ */
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
@@ -16,7 +19,9 @@ export class HealthController {
   @Get()
   // Documents the 200 and 503 answers and turns caching off.
   @HealthCheck()
-  @ApiOperation({ summary: 'Liveness and readiness: the process, the run store and (when set) Redis answer.' })
+  @ApiOperation({
+    summary: 'Liveness and readiness: the process, the run store, (when set) Redis and (with JWT_JWKS_URL) the signing key set answer.',
+  })
   async check(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     try {
       return await this.health.check(this.checks.all());

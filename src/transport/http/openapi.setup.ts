@@ -16,7 +16,15 @@ export function setupOpenApi(app: INestApplication): void {
         '(namespace `/agents`) and this HTTP API. Errors are always `{ statusCode, code, message, details? }`.',
     )
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 JWT whose `sub` is the user id.' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description:
+        'A JWT whose `JWT_USER_CLAIM` claim (default `sub`) is the user id: HS256 with the server\'s `JWT_SECRET`, or ' +
+        'signed by the identity provider whose keys the server gets from `JWT_JWKS_URL` / `JWT_PUBLIC_KEY`. ' +
+        '`GET /auth/config` says whether `POST /auth/dev-token` hands out development tokens.',
+    })
     .build();
   SwaggerModule.setup(OPENAPI_PATH, app, () => SwaggerModule.createDocument(app, config), {
     jsonDocumentUrl: `${OPENAPI_PATH}-json`,
