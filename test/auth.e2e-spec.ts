@@ -11,6 +11,7 @@ import {
   tryConnect,
   waitForTerminal,
 } from './support/test-app';
+import { startServerProcess } from './support/server-process';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
@@ -193,5 +194,33 @@ describe('POST /auth/dev-token', () => {
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', message: expect.any(String) });
     });
+  });
+});
+
+describe('the listen address under development auth', () => {
+  const boundAddress = (t: TestApp) => (t.app.getHttpServer().address() as { address: string }).address;
+
+  it('binds to loopback when HOST is not set, and says so', async () => {
+    const server = await startServerProcess({ JWT_SECRET: '', HOST: '' });
+    try {
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(server.output()).toContain('Development auth: listening on 127.0.0.1 only');
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it.each([
+    ['development auth, HOST unset', '127.0.0.1', { JWT_SECRET: '', HOST: '' }],
+    ['development auth, HOST=0.0.0.0', '0.0.0.0', { JWT_SECRET: '', HOST: '0.0.0.0' }],
+    ['a JWT secret, HOST unset', '0.0.0.0', { HOST: '' }],
+  ])('%s → the server listens on %s', async (_name, expected: string, env: Record<string, string>) => {
+    const t = await startTestApp(env);
+    try {
+      expect(boundAddress(t)).toBe(expected);
+    } finally {
+      await t.close();
+    }
   });
 });
