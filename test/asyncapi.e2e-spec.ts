@@ -2,7 +2,7 @@ import { MESSAGE_METADATA } from '@nestjs/websockets/constants';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
-import { AGENT_EVENT_TYPES, ERROR_CODES, RUN_STATUSES, type AgentErrorCode, type AgentEventEnvelope } from '../src/pipeline';
+import { AGENT_EVENT_TYPES, CONNECTION_EVENT_TYPES, ERROR_CODES, RUN_STATUSES, type AgentErrorCode, type AgentEventEnvelope } from '../src/pipeline';
 import { AgentsGateway } from '../src/transport/socket/agents.gateway';
 import { recordEvents, startTestApp, waitForTerminal, type TestApp } from './support/test-app';
 
@@ -163,9 +163,9 @@ describe('docs/asyncapi.yaml matches the code', () => {
     }
   });
 
-  it('has exactly the event types of AGENT_EVENT_TYPES, each envelope typed with its own type', () => {
-    expect(sorted(events.map((e) => e.title))).toEqual(sorted(AGENT_EVENT_TYPES));
-    for (const event of events) {
+  it('has exactly the event types of AGENT_EVENT_TYPES and CONNECTION_EVENT_TYPES, each run envelope typed with its own type', () => {
+    expect(sorted(events.map((e) => e.title))).toEqual(sorted([...AGENT_EVENT_TYPES, ...CONNECTION_EVENT_TYPES]));
+    for (const event of events.filter((e) => !(CONNECTION_EVENT_TYPES as readonly string[]).includes(e.title))) {
       const [message] = event.messages.map(messageOf);
       expect(message['x-socketio-event']).toBe(event.title);
       expect(resolveRef(message.payload.$ref).properties.type).toEqual({ const: event.title });

@@ -43,9 +43,16 @@ export interface ClientToServerEvents {
 }
 
 /** Server → client events: the event name is the event type. */
+/**
+ * Events about the connection itself rather than a run: `session_expired` `{}` tells a socket
+ * that its token expired and the server disconnects it next (reconnect with a fresh token).
+ */
+export const CONNECTION_EVENT_TYPES = ['session_expired'] as const;
+
+export type ConnectionEventType = (typeof CONNECTION_EVENT_TYPES)[number];
+
 export type ServerToClientEvents = {
   [T in keyof AgentEventDataMap]: (event: AgentEventEnvelope<T>) => void;
 } & {
-  /** The socket's token expired: the server disconnects it next; reconnect with a fresh token. */
-  session_expired: (payload: Record<string, never>) => void;
+  [T in ConnectionEventType]: (payload: Record<string, never>) => void;
 };
