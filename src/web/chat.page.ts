@@ -203,10 +203,12 @@ class ChatPage {
       this.token = undefined;
       sessionStorage.removeItem(TOKEN_KEY);
       if (change.reason === 'session_expired') {
-        // Ask once for a new token (a development server: the same user name gets a fresh one)
-        // rather than reconnecting with the expired one over and over.
-        this.ui.tokenInput.value = this.user ?? '';
-        this.showLogin('Your session expired: sign in again to continue.');
+        // Ask once for a new token rather than reconnecting with the expired one over and over;
+        // on a development server the same user name gets a fresh one.
+        this.ui.tokenInput.value = this.devAuth ? this.user : '';
+        this.showLogin(
+          this.devAuth ? 'Your session expired: sign in again to continue.' : 'Your session expired: paste a new access token to continue.',
+        );
         return;
       }
       this.showLogin(
