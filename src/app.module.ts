@@ -38,6 +38,8 @@ export class AppModule {
             maxInputBytes: config.maxInputBytes,
             redisUrl: config.redisUrl,
             runLeaseMs: config.runLeaseMs,
+            threadMultitask: config.threadMultitask,
+            maxQueuedRunsPerThread: config.maxQueuedRunsPerThread,
           }),
         }),
         ObservabilityModule,

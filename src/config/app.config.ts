@@ -40,6 +40,8 @@ export class AppConfig {
   readonly corsOrigins: string[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly runLeaseMs: number;
+  readonly threadMultitask: 'reject' | 'enqueue' | 'interrupt';
+  readonly maxQueuedRunsPerThread: number;
   readonly socketRecoveryMs: number;
   /** Interval of `: keep-alive` comments on idle SSE streams. */
   readonly sseKeepAliveMs: number;
@@ -65,6 +67,8 @@ export class AppConfig {
       .filter(Boolean);
     this.logLevel = env.LOG_LEVEL;
     this.runLeaseMs = env.RUN_LEASE_MS;
+    this.threadMultitask = env.THREAD_MULTITASK;
+    this.maxQueuedRunsPerThread = env.MAX_QUEUED_RUNS_PER_THREAD;
     this.socketRecoveryMs = env.SOCKET_RECOVERY_MS;
     this.sseKeepAliveMs = env.SSE_KEEPALIVE_MS;
     this.llm = env.LLM_BASE_URL

@@ -42,10 +42,22 @@ export type { RunLifecycleInfo, RunLifecycleObserver } from './runs/run-lifecycl
 export { RunRateLimiter } from './runs/run-rate.limiter';
 export { RunRecoveryService } from './runs/run-recovery.service';
 export { RunRegistry } from './runs/run.registry';
+export { ThreadQueueScheduler } from './threads/thread-queue.scheduler';
+export type { QueuePlace } from './threads/thread-policy.service';
 export type { ActiveRun } from './runs/run.registry';
 export { SHUTDOWN_CANCEL_REASON } from './runs/run-shutdown.service';
 export { EventWriteBuffer } from './store/event-write.buffer';
-export type { InterruptedRun, ListRunsQuery, NewRun, RunRecord, RunStore } from './store/run-store.interface';
+export type {
+  CancelledQueuedRun,
+  InterruptedRun,
+  ListRunsQuery,
+  NewRun,
+  ReadyThread,
+  RunRecord,
+  RunStore,
+  ThreadRun,
+  ThreadTransaction,
+} from './store/run-store.interface';
 export { openRunStore, parseDatabaseUrl } from './store/run-store.factory';
 export { sanitizeJson, jsonByteLength } from './validation/json-payload';
 export { validatePayload, validationFailed } from './validation/validate-payload';

@@ -6,7 +6,20 @@ import { InCodeMigrationProvider } from './run-store.migrations';
 import { outcomeColumns, runRow } from './run-store.rows';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
-import type { InterruptedRun, InterruptScope, ListRunsQuery, NewRun, RunRecord, RunStore, WriteBatch } from './run-store.interface';
+import { KyselyThreadQueries, KyselyThreadTransaction } from './run-store.threads';
+import type {
+  CancelledQueuedRun,
+  InterruptedRun,
+  InterruptScope,
+  ListRunsQuery,
+  NewRun,
+  ReadyThread,
+  RunRecord,
+  RunStore,
+  ThreadRun,
+  ThreadTransaction,
+  WriteBatch,
+} from './run-store.interface';
 
 /** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
 const INSERT_CHUNK = 200;
@@ -219,6 +232,36 @@ export class KyselyRunStore implements RunStore {
       if (event) stored.push({ userId: row.user_id, event });
     }
     return stored;
+  }
+
+  async withThread<T>(userId: string, threadId: string, work: (tx: ThreadTransaction) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      if (this.options.dialect === 'postgres') {
+        // One lock per user, held to the end of the transaction: the admissions and starts of a
+        // user's threads are serialized across nodes (a per-user lock also keeps the user's
+        // concurrency count exact when two threads start runs at once).
+        await sql`select pg_advisory_xact_lock(hashtextextended(${`agent-pipeline:user:${userId}`}, 0))`.execute(trx);
+      }
+      // SQLite: Kysely holds its one connection for the whole transaction, so nothing else of this
+      // process (the batch writer included) runs in between.
+      return work(new KyselyThreadTransaction(trx, userId, threadId));
+    });
+  }
+
+  cancelQueued(runId: string, reason: string): Promise<CancelledQueuedRun | undefined> {
+    return this.db.transaction().execute((trx) => new KyselyThreadQueries(trx).cancelQueued(runId, reason));
+  }
+
+  threadInFlight(userId: string, threadId: string): Promise<ThreadRun[]> {
+    return new KyselyThreadQueries(this.db).inFlight(userId, threadId);
+  }
+
+  readyThreads(limit: number): Promise<ReadyThread[]> {
+    return new KyselyThreadQueries(this.db).readyThreads(limit);
+  }
+
+  countQueued(): Promise<number> {
+    return new KyselyThreadQueries(this.db).countQueued();
   }
 
   private async currentSchema(): Promise<string> {

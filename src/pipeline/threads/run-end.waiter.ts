@@ -1,0 +1,67 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RunEventBus } from '../emitter/run-event.bus';
+import { isInFlightStatus, isTerminalEventType, type AgentEventEnvelope } from '../events/agent-event.types';
+import type { RunEnding } from '../execution/request-scoped.orchestrator';
+import type { RunOutcome } from '../execution/run-outcome';
+import { RUN_STORE } from '../pipeline.tokens';
+import type { RunStore } from '../store/run-store.interface';
+
+/** How often the store is read for the end of a run that executes on another node. */
+const POLL_MS = 500;
+
+/**
+ * Waits for a run's end wherever it executes: a queued run may start on any node, or be
+ * cancelled before it starts. Local terminal events arrive through the {@link RunEventBus};
+ * the end of a run on another node is read from the shared store.
+ */
+@Injectable()
+export class RunEndWaiter {
+  constructor(
+    private readonly bus: RunEventBus,
+    @Inject(RUN_STORE) private readonly store: RunStore,
+  ) {}
+
+  /** Resolves with the run's ending once its terminal event is stored (never rejects). */
+  wait(runId: string): Promise<RunEnding> {
+    return new Promise<RunEnding>((resolve) => {
+      let settled = false;
+      const finish = (event: AgentEventEnvelope | undefined) => {
+        if (settled) return;
+        settled = true;
+        unsubscribe();
+        clearInterval(poll);
+        resolve(toEnding(event));
+      };
+      const unsubscribe = this.bus.subscribe(runId, (event) => {
+        if (isTerminalEventType(event.type)) finish(event);
+      });
+      const poll = setInterval(() => void this.check(runId).then((ended) => ended && finish(ended.event), () => undefined), POLL_MS);
+      poll.unref();
+    });
+  }
+
+  private async check(runId: string): Promise<{ event?: AgentEventEnvelope } | undefined> {
+    const run = await this.store.getRun(runId);
+    if (run && isInFlightStatus(run.status)) return undefined;
+    if (!run) return {};
+    const events = await this.store.getEvents(runId, Math.max(0, run.lastSeq - 1));
+    return { event: events.find((e) => isTerminalEventType(e.type)) };
+  }
+}
+
+function toEnding(event: AgentEventEnvelope | undefined): RunEnding {
+  const data = (event?.data ?? {}) as { result?: unknown; durationMs?: number; code?: string; message?: string; reason?: string };
+  let outcome: RunOutcome;
+  switch (event?.type) {
+    case 'agent_completed':
+      outcome = { kind: 'completed', result: data.result ?? null };
+      break;
+    case 'agent_error':
+      outcome = { kind: 'error', code: (data.code ?? 'AGENT_FAILED') as 'AGENT_FAILED', message: data.message ?? '' };
+      break;
+    default:
+      // A run deleted before it started ends as cancelled too: it will never produce anything.
+      outcome = { kind: 'cancelled', reason: data.reason ?? 'deleted' };
+  }
+  return { outcome, durationMs: data.durationMs ?? 0 };
+}
