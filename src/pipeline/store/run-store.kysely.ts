@@ -235,15 +235,27 @@ export class KyselyRunStore implements RunStore {
   }
 
   async withThread<T>(userId: string, threadId: string, work: (tx: ThreadTransaction) => Promise<T>): Promise<T> {
+    if (this.options.dialect !== 'postgres') {
+      // Kysely holds its one SQLite connection for the whole callback, so nothing else of this
+      // process (the batch writer included) runs in between; BEGIN IMMEDIATE takes the write lock
+      // first, so another process on the same file waits instead of both reading an empty thread.
+      return this.db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await work(new KyselyThreadTransaction(conn, userId, threadId));
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (err) {
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw err;
+        }
+      });
+    }
     return this.db.transaction().execute(async (trx) => {
-      if (this.options.dialect === 'postgres') {
-        // One lock per user, held to the end of the transaction: the admissions and starts of a
-        // user's threads are serialized across nodes (a per-user lock also keeps the user's
-        // concurrency count exact when two threads start runs at once).
-        await sql`select pg_advisory_xact_lock(hashtextextended(${`agent-pipeline:user:${userId}`}, 0))`.execute(trx);
-      }
-      // SQLite: Kysely holds its one connection for the whole transaction, so nothing else of this
-      // process (the batch writer included) runs in between.
+      // One lock per user, held to the end of the transaction: the admissions and starts of a
+      // user's threads are serialized across nodes (a per-user lock also keeps the user's
+      // concurrency count exact when two threads start runs at once).
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`agent-pipeline:user:${userId}`}, 0))`.execute(trx);
       return work(new KyselyThreadTransaction(trx, userId, threadId));
     });
   }

@@ -142,7 +142,7 @@ export class KyselyThreadTransaction implements ThreadTransaction {
   private readonly queries: KyselyThreadQueries;
 
   constructor(
-    trx: Transaction<PipelineDatabase>,
+    trx: Db,
     private readonly userId: string,
     private readonly threadId: string,
   ) {
