@@ -42,6 +42,16 @@ describe('thread multitask policy (one node)', () => {
     }
   });
 
+  it('queues behind a run that started a new thread (no threadId), right after its ack', async () => {
+    const { socket, events } = await userSocket('nia');
+    const first = await command(socket, 'run:start', short(5));
+    expect(first).toMatchObject({ ok: true, status: 'running' });
+    const second = await command(socket, 'run:start', { agent: 'echo', input: { text: 'next' }, threadId: first.threadId });
+    expect(second).toMatchObject({ ok: true, threadId: first.threadId, status: 'queued' });
+    expect(await waitForTerminal(events, second.runId)).toMatchObject({ type: 'agent_completed', data: { result: 'next' } });
+    expect(span(events, second.runId).start).toBeGreaterThan(span(events, first.runId).end);
+  });
+
   it('enqueue with racing starts: exactly one runs at once, the others wait in one order and never overlap', async () => {
     const { socket, events } = await userSocket('bob');
     const threadId = thread();

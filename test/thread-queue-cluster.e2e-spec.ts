@@ -108,6 +108,20 @@ describeCluster(`thread multitask policy on two nodes${reason ? ` (${reason})` :
     expect(started.ts >= cancelled.ts).toBe(true);
   });
 
+  it('queues on A behind a run B started on a new thread, and starts it once that run ends', async () => {
+    const u = user('noor');
+    const [onA, onB] = [await a.connect(u), await b.connect(u)];
+    const live = recordEvents(onA);
+    const first = await command(onB, 'run:start', { agent: 'countdown', input: { steps: 5, intervalMs: 40 } });
+    const second = await command(onA, 'run:start', { agent: 'echo', input: { text: 'behind' }, threadId: first.threadId });
+    expect([first.status, second.status]).toEqual(['running', 'queued']);
+    expect(await waitForTerminal(live, second.runId, 15_000)).toMatchObject({ type: 'agent_completed', data: { result: 'behind' } });
+    const started = (await events(a, u, second.runId))[0];
+    const ended = (await events(a, u, first.runId)).slice(-1)[0];
+    expect(ended.type).toBe('agent_completed');
+    expect(started.ts >= ended.ts).toBe(true);
+  });
+
   it('cancels from B a run queued on A; the queue then goes on', async () => {
     const u = user('cory');
     const [onA, onB] = [await a.connect(u), await b.connect(u)];

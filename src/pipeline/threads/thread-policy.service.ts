@@ -105,7 +105,7 @@ export class ThreadPolicy {
           const queued = inFlight.filter((r) => r.status === 'queued').length;
           if (queued >= this.options.maxQueuedRunsPerThread) throw this.queueFull(threadId, queued);
           await tx.insert({ ...run, status: 'queued' });
-          return { kind: 'queued' as const };
+          return { kind: 'queued' as const, executing: inFlight.filter((r) => r.status !== 'queued') };
         }
         const cancelled: CancelledQueuedRun[] = [];
         for (const r of inFlight) {
@@ -120,8 +120,15 @@ export class ThreadPolicy {
         if (reserved) this.registry.remove(runId);
         throw err;
       });
+    // After the commit: a run of this thread ending from now on looks at its queue.
+    this.scheduler.watch(userId, threadId);
     if (decision.kind === 'start') return 'start';
-    if (decision.kind === 'queued') return 'queued';
+    if (decision.kind === 'queued') {
+      // The run ahead executes here: its end starts the queue. Otherwise (it executes on another
+      // node, or it ended between the read above and the watch) look once now; the sweep covers the rest.
+      if (decision.executing.length === 0 || decision.executing.some((r) => this.registry.get(r.runId))) return 'queued';
+      return (await this.scheduler.promote(userId, threadId)) === runId ? 'started' : 'queued';
+    }
     for (const ended of decision.cancelled) this.publishEnd(ended);
     await Promise.all(decision.executing.map((r) => this.supersede(r.runId)));
     // The superseded runs' ends already tried (on their nodes); once more here, in case one of

@@ -36,6 +36,13 @@ export class ThreadQueueScheduler implements RunLifecycleObserver, OnApplication
   private unobserve?: () => void;
   /** Threads whose first queued run waits for a concurrency slot of its user, by user. */
   private readonly waitingForSlot = new Map<string, Set<string>>();
+  /**
+   * Threads that had a run admitted or started through their queue on this node, and may still
+   * have queued runs: only their runs' ends look at the queue. Most runs start a thread of their
+   * own and end without costing a store transaction; a queue this node does not know of (its
+   * runs were admitted on another node) is found by the sweep.
+   */
+  private readonly watched = new Set<string>();
 
   constructor(
     @Inject(RUN_STORE) private readonly store: RunStore,
@@ -64,10 +71,15 @@ export class ThreadQueueScheduler implements RunLifecycleObserver, OnApplication
     this.unobserve?.();
   }
 
+  /** Marks a thread whose queue the ends of its runs on this node must look at (the thread policy calls it when it admits a run). */
+  watch(userId: string, threadId: string): void {
+    this.watched.add(threadKey(userId, threadId));
+  }
+
   /** @internal Lifecycle observer: the thread of an ended run may start its next run. */
   runEnded(run: RunLifecycleInfo): void {
     if (this.stopped) return;
-    void this.promote(run.userId, run.threadId);
+    if (this.watched.has(threadKey(run.userId, run.threadId))) void this.promote(run.userId, run.threadId);
     // The user has a slot again: the threads that waited for one may go.
     for (const threadId of this.waitingForSlot.get(run.userId) ?? []) {
       if (threadId !== run.threadId) void this.promote(run.userId, threadId);
@@ -102,10 +114,15 @@ export class ThreadQueueScheduler implements RunLifecycleObserver, OnApplication
       claimed = await this.store.withThread(userId, threadId, async (tx) => {
         const inFlight = await tx.inFlight();
         const head = inFlight[0];
-        if (!head || inFlight.some((r) => r.status !== 'queued')) {
+        if (!inFlight.some((r) => r.status === 'queued')) {
+          // Nothing waits: forgotten inside the transaction, so an admission that queues a run
+          // next (serialized after it) watches the thread again once it has committed.
+          this.watched.delete(threadKey(userId, threadId));
           this.setWaitingForSlot(userId, threadId, false);
           return undefined;
         }
+        // Something still executes on the thread: its end tries again.
+        if (inFlight.some((r) => r.status !== 'queued')) return undefined;
         const limit = this.options.maxConcurrentRunsPerUser;
         const shared = this.options.redisUrl !== undefined;
         if (this.registry.countForUser(userId) >= limit || (shared && (await tx.countExecuting()) >= limit)) {
@@ -132,6 +149,7 @@ export class ThreadQueueScheduler implements RunLifecycleObserver, OnApplication
       return undefined;
     }
     this.setWaitingForSlot(userId, threadId, false);
+    this.watch(userId, threadId);
     await this.launch(userId, threadId, claimed);
     return claimed.runId;
   }
@@ -178,4 +196,8 @@ export class ThreadQueueScheduler implements RunLifecycleObserver, OnApplication
     threads?.delete(threadId);
     if (threads?.size === 0) this.waitingForSlot.delete(userId);
   }
+}
+
+function threadKey(userId: string, threadId: string): string {
+  return `${userId}\u0000${threadId}`;
 }
