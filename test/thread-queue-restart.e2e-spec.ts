@@ -63,4 +63,27 @@ describe('queued runs across a SIGKILL and a restart (real processes)', () => {
     const sorted = Object.values(spans).sort((x, y) => x.start.localeCompare(y.start));
     for (let i = 1; i < sorted.length; i++) expect(sorted[i].start >= sorted[i - 1].end).toBe(true);
   }, 90_000);
+
+  it('a graceful shutdown cancels the running run (shutdown) and leaves the queued one queued, untouched, for the next start', async () => {
+    const node = await startServerProcess({ DATABASE_URL: db.url, SHUTDOWN_GRACE_MS: '100' });
+    const socket = await node.connect('bob');
+    const live = recordEvents(socket);
+    const running = await command(socket, 'run:start', { agent: 'countdown', input: { steps: 10_000, intervalMs: 50 }, threadId: 'g' });
+    const queued = await command(socket, 'run:start', { agent: 'echo', input: { text: 'after the restart' }, threadId: 'g' });
+    expect([running.status, queued.status]).toEqual(['running', 'queued']);
+    await waitFor(() => ofRun(live, running.runId).length >= 2, 'the run to be going');
+    node.kill('SIGTERM');
+    expect((await node.exited).code).toBe(0);
+    expect(ofRun(live, running.runId).slice(-1)[0]).toMatchObject({ type: 'agent_cancelled', data: { reason: 'shutdown' } });
+    expect(ofRun(live, queued.runId)).toEqual([]);
+
+    const next = await startServerProcess({ DATABASE_URL: db.url });
+    const deadline = Date.now() + 10_000;
+    let run = await get(next, 'bob', `/runs/${queued.runId}`);
+    while (run.status !== 'completed' && Date.now() < deadline) {
+      await sleep(50);
+      run = await get(next, 'bob', `/runs/${queued.runId}`);
+    }
+    expect(run).toMatchObject({ status: 'completed', result: 'after the restart', lastSeq: 4 });
+  }, 60_000);
 });
