@@ -40,6 +40,7 @@ export class AppModule {
             runLeaseMs: config.runLeaseMs,
             threadMultitask: config.threadMultitask,
             maxQueuedRunsPerThread: config.maxQueuedRunsPerThread,
+            queueSweepMs: config.threadQueueSweepMs,
           }),
         }),
         ObservabilityModule,

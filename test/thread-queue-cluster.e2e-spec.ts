@@ -159,3 +159,40 @@ describeCluster(`thread multitask policy on two nodes${reason ? ` (${reason})` :
     expect(ofRun(live, waiting.runId).filter((e) => e.type === 'agent_started')).toHaveLength(1);
   });
 });
+
+/** Without the sweep's help: the node queueing a run tells the node executing the run ahead. */
+describeCluster(`thread queue wake-up between two nodes${reason ? ` (${reason})` : ''}`, () => {
+  jest.setTimeout(60_000);
+  let schema: TestSchema;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  const u = `wanda-${uniqueSuffix()}`;
+
+  beforeAll(async () => {
+    schema = await createTestSchema(pg!, 'threadwake');
+    // A sweep once a minute: whatever starts within the test was started by a wake-up.
+    const env = { DATABASE_URL: schema.url, REDIS_URL: redis!, THREAD_QUEUE_SWEEP_MS: '60000' };
+    a = await startServerProcess(env);
+    b = await startServerProcess(env);
+  });
+  afterAll(async () => {
+    await stopAllServerProcesses();
+    await schema?.drop();
+  });
+
+  it('starts a run queued on A as soon as the run ahead of it ends on B, also behind a run that started a new thread', async () => {
+    const [onA, onB] = [await a.connect(u), await b.connect(u)];
+    const live = recordEvents(onA);
+    for (const named of [true, false]) {
+      const first = await command(onB, 'run:start', {
+        agent: 'countdown',
+        input: { steps: 4, intervalMs: 50 },
+        ...(named ? { threadId: `woken-${uniqueSuffix()}` } : {}),
+      });
+      const second = await command(onA, 'run:start', { agent: 'echo', input: { text: 'woken' }, threadId: first.threadId });
+      expect([first.status, second.status]).toEqual(['running', 'queued']);
+      await waitForTerminal(live, first.runId);
+      expect(await waitForTerminal(live, second.runId, 5000)).toMatchObject({ type: 'agent_completed', data: { result: 'woken' } });
+    }
+  });
+});

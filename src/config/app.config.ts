@@ -42,6 +42,7 @@ export class AppConfig {
   readonly runLeaseMs: number;
   readonly threadMultitask: 'reject' | 'enqueue' | 'interrupt';
   readonly maxQueuedRunsPerThread: number;
+  readonly threadQueueSweepMs: number;
   readonly socketRecoveryMs: number;
   /** Interval of `: keep-alive` comments on idle SSE streams. */
   readonly sseKeepAliveMs: number;
@@ -69,6 +70,7 @@ export class AppConfig {
     this.runLeaseMs = env.RUN_LEASE_MS;
     this.threadMultitask = env.THREAD_MULTITASK;
     this.maxQueuedRunsPerThread = env.MAX_QUEUED_RUNS_PER_THREAD;
+    this.threadQueueSweepMs = env.THREAD_QUEUE_SWEEP_MS;
     this.socketRecoveryMs = env.SOCKET_RECOVERY_MS;
     this.sseKeepAliveMs = env.SSE_KEEPALIVE_MS;
     this.llm = env.LLM_BASE_URL

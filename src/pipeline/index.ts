@@ -36,7 +36,7 @@ export type { StartedRun, StartRunRequest } from './runs/agent.service';
 export { NODE_ID } from './runs/node-id.token';
 export { RunAdmission } from './runs/run-admission.service';
 export { RunCommandBus } from './runs/run-command.bus';
-export type { RemoteCancelResult } from './runs/run-command.bus';
+export type { RemoteCancelResult, ThreadWatch } from './runs/run-command.bus';
 export { RunLifecycleHooks } from './runs/run-lifecycle.hooks';
 export type { RunLifecycleInfo, RunLifecycleObserver } from './runs/run-lifecycle.hooks';
 export { RunRateLimiter } from './runs/run-rate.limiter';

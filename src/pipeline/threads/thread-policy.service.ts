@@ -124,9 +124,11 @@ export class ThreadPolicy {
     this.scheduler.watch(userId, threadId);
     if (decision.kind === 'start') return 'start';
     if (decision.kind === 'queued') {
-      // The run ahead executes here: its end starts the queue. Otherwise (it executes on another
-      // node, or it ended between the read above and the watch) look once now; the sweep covers the rest.
+      // The run ahead executes here: its end starts the queue. On another node: that node is told
+      // to watch the thread, and in case the run ended before it could be told, look once now.
+      // The sweep covers what slips between the two.
       if (decision.executing.length === 0 || decision.executing.some((r) => this.registry.get(r.runId))) return 'queued';
+      for (const ahead of decision.executing) this.commands.watchElsewhere({ userId, threadId, runId: ahead.runId });
       return (await this.scheduler.promote(userId, threadId)) === runId ? 'started' : 'queued';
     }
     for (const ended of decision.cancelled) this.publishEnd(ended);

@@ -8,6 +8,7 @@ import type { ResolvedPipelineOptions } from '../pipeline.options';
 import { NODE_ID } from '../runs/node-id.token';
 import { RunLifecycleHooks, type RunLifecycleInfo, type RunLifecycleObserver } from '../runs/run-lifecycle.hooks';
 import { RunRecoveryService } from '../runs/run-recovery.service';
+import { RunCommandBus } from '../runs/run-command.bus';
 import { RunLauncher } from '../runs/run.launcher';
 import { RunRegistry } from '../runs/run.registry';
 import type { RunStore, ThreadRun } from '../store/run-store.interface';
@@ -54,10 +55,17 @@ export class ThreadQueueScheduler implements RunLifecycleObserver, OnApplication
     private readonly recovery: RunRecoveryService,
     private readonly publisher: EventPublisher,
     private readonly bus: RunEventBus,
+    private readonly commands: RunCommandBus,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.unobserve = this.lifecycle.observe(this);
+    const stopObserving = this.lifecycle.observe(this);
+    // Another node queued a run behind one of ours: our run's end starts it.
+    const stopWatching = this.commands.onWatch(({ userId, threadId }) => this.watch(userId, threadId));
+    this.unobserve = () => {
+      stopObserving();
+      stopWatching();
+    };
     await this.recovery.recovered();
     await this.sweep();
     this.timer = setInterval(() => void this.sweep(), this.options.queueSweepMs);
