@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { RunEventBus } from '../emitter/run-event.bus';
 import { isInFlightStatus, isTerminalEventType, type AgentEventEnvelope } from '../events/agent-event.types';
 import type { RunEnding } from '../execution/request-scoped.orchestrator';
@@ -15,7 +15,10 @@ const POLL_MS = 500;
  * the end of a run on another node is read from the shared store.
  */
 @Injectable()
-export class RunEndWaiter {
+export class RunEndWaiter implements OnApplicationShutdown {
+  /** Stops of the waits still going (their runs have not ended). */
+  private readonly waits = new Set<() => void>();
+
   constructor(
     private readonly bus: RunEventBus,
     @Inject(RUN_STORE) private readonly store: RunStore,
@@ -25,19 +28,32 @@ export class RunEndWaiter {
   wait(runId: string): Promise<RunEnding> {
     return new Promise<RunEnding>((resolve) => {
       let settled = false;
-      const finish = (event: AgentEventEnvelope | undefined) => {
-        if (settled) return;
+      const stop = () => {
         settled = true;
         unsubscribe();
         clearInterval(poll);
+        this.waits.delete(stop);
+      };
+      const finish = (event: AgentEventEnvelope | undefined) => {
+        if (settled) return;
+        stop();
         resolve(toEnding(event));
       };
       const unsubscribe = this.bus.subscribe(runId, (event) => {
         if (isTerminalEventType(event.type)) finish(event);
       });
-      const poll = setInterval(() => void this.check(runId).then((ended) => ended && finish(ended.event), () => undefined), POLL_MS);
+      const look = () => void this.check(runId).then((ended) => ended && finish(ended.event), () => undefined);
+      const poll = setInterval(look, POLL_MS);
       poll.unref();
+      this.waits.add(stop);
+      // At once too: the run may have ended before anyone asked.
+      look();
     });
+  }
+
+  /** The store closes: waits still going stay pending (their runs may end on another node). */
+  onApplicationShutdown(): void {
+    for (const stop of [...this.waits]) stop();
   }
 
   private async check(runId: string): Promise<{ event?: AgentEventEnvelope } | undefined> {
