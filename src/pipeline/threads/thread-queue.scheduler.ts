@@ -79,7 +79,10 @@ export class ThreadQueueScheduler implements RunLifecycleObserver, OnApplication
     this.unobserve?.();
   }
 
-  /** Marks a thread whose queue the ends of its runs on this node must look at (the thread policy calls it when it admits a run). */
+  /**
+   * Marks a thread whose queue the ends of its runs on this node must look at: the thread policy
+   * calls it when it admits a run, and other nodes (over the command bus) when they queue one.
+   */
   watch(userId: string, threadId: string): void {
     this.watched.add(threadKey(userId, threadId));
   }
