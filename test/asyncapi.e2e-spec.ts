@@ -219,6 +219,19 @@ describe('docs/asyncapi.yaml matches the code', () => {
       expect(await send('run:start', { agent: 'nope' })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_AGENT' } });
       expect(await send('run:start', { agent: 'echo', input: { text: 5 } })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
       expect(await send('run:replay', { runId: 'missing' })).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
+      // A thread's queue: queued ack, THREAD_BUSY refusal, replay of a queued run, superseded cancel.
+      const long = { agent: 'countdown', input: { steps: 1000, intervalMs: 20 }, threadId: 'asyncapi-thread' };
+      const running = await send('run:start', long);
+      const queued = await send('run:start', { ...long, multitask: 'enqueue' });
+      expect([running.status, queued.status]).toEqual(['running', 'queued']);
+      expect(await send('run:start', { ...long, multitask: 'reject' })).toMatchObject({ ok: false, error: { code: 'THREAD_BUSY' } });
+      expect(await send('run:replay', { runId: queued.runId })).toMatchObject({ ok: true, status: 'queued', lastSeq: 0 });
+      const newest = await send('run:start', { ...long, multitask: 'interrupt' });
+      expect(newest.ok).toBe(true);
+      expect(await waitForTerminal(received, queued.runId)).toMatchObject({ seq: 1, data: { reason: 'superseded' } });
+      await waitForTerminal(received, running.runId);
+      expect((await send('run:cancel', { runId: newest.runId })).ok).toBe(true);
+      await waitForTerminal(received, newest.runId);
     });
 
     it('emits events the document describes, for every demo agent and every terminal kind', async () => {

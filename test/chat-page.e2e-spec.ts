@@ -147,6 +147,26 @@ describeInBrowser(suiteName, () => {
     await page.screenshot({ path: join(OUTPUT_DIR, 'chat-page.png'), fullPage: true });
   });
 
+  it('queues a message sent while the previous answer is still coming, shows it as queued and cancels it', async () => {
+    const busyId = await send(page, 'countdown', '{"steps": 1000, "intervalMs": 50}');
+    await page.locator(`${run(busyId)}[data-status="running"] [data-type="agent_thinking"]`).first().waitFor();
+    const queuedId = await send(page, 'echo', 'waiting my turn');
+    const queued = page.locator(`${run(queuedId)}[data-status="queued"]`);
+    await queued.waitFor();
+    expect(await queued.locator('.badge').textContent()).toContain('queued');
+    expect(await eventTypes(page, run(queuedId))).toEqual([]);
+    const nextId = await send(page, 'echo', 'after the queue');
+    await page.locator(`${run(nextId)}[data-status="queued"]`).waitFor();
+    // Cancelling the queued run ends it without starting it: its only event is agent_cancelled.
+    await queued.locator('[data-testid="cancel-run"]').click();
+    await page.locator(`${run(queuedId)}[data-status="cancelled"]`).waitFor();
+    expect(await eventTypes(page, run(queuedId))).toEqual(['agent_cancelled']);
+    // Cancelling the running one lets the next queued message run.
+    await page.locator(`${run(busyId)} [data-testid="cancel-run"]`).click();
+    await page.locator(`${run(nextId)}[data-status="completed"]`).waitFor();
+    expect(await eventTypes(page, run(nextId))).toEqual(['agent_started', 'agent_thinking', 'agent_message_delta', 'agent_completed']);
+  });
+
   it('shows the past runs after a reload, with their events and results', async () => {
     await page.reload();
     await expectConnected(page);
