@@ -12,8 +12,9 @@
  * are large (see stallOne).
  *
  * Options (`--name=value`): --minutes (10), --users (50), --text-bytes (2048), --stalled (5),
- * --stall-every-s (60), --sample-s (5), --app-dir (dist). Output: a summary on stdout and
- * bench/results/soak.json.
+ * --stall-every-s (60), --sample-s (5), --app-dir (dist), --app-env=K=V,… (extra server settings,
+ * e.g. SOCKET_RECOVERY_MS=120000 to compare), --out (bench/results/soak.json). Output: a summary on
+ * stdout and the JSON file.
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -36,6 +37,13 @@ const cfg = {
   stallEveryS: Number(opt('stall-every-s', 60)),
   sampleS: Number(opt('sample-s', 5)),
   appDir: path.resolve(opt('app-dir', path.join(ROOT, 'dist'))),
+  appEnv: Object.fromEntries(
+    opt('app-env', '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  ),
+  out: path.resolve(opt('out', path.join(BENCH_DIR, 'results', 'soak.json'))),
 };
 const SECRET = randomBytes(24).toString('hex');
 /** Engine.IO's defaults: a client that stops answering is dropped after pingInterval + pingTimeout. */
@@ -64,6 +72,7 @@ async function startServer() {
     JWT_SECRET: SECRET,
     DATABASE_URL: `sqlite:${path.join(dbDir, 'runs.db')}`,
     RATE_LIMIT_RUNS_PER_MINUTE: '0',
+    ...cfg.appEnv,
   });
   const child = spawnNode([main], { env });
   let stdout = [];
@@ -105,7 +114,7 @@ async function stallOne(url, userId) {
 }
 
 async function main() {
-  log(`${cfg.minutes} min: ${cfg.users} users of ${cfg.textBytes}-byte echo back to back + ${cfg.stalled} stalled clients every ${cfg.stallEveryS} s (load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  log(`${cfg.minutes} min${Object.keys(cfg.appEnv).length ? ` (${JSON.stringify(cfg.appEnv)})` : ''}: ${cfg.users} users of ${cfg.textBytes}-byte echo back to back + ${cfg.stalled} stalled clients every ${cfg.stallEveryS} s (load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
   const server = await startServer();
   const load = spawnNode([path.join(BENCH_DIR, 'load.js')], { env: cleanEnv({}), serialization: 'advanced' });
   const loadRpc = ipcClient(load, 'load');
@@ -154,8 +163,8 @@ async function main() {
     clearInterval(sampler);
     samples.push({ s: (Date.now() - t0) / 1000, rssMB: rssOf(server.child.pid) / MB });
     const summary = summarize(result, samples, stalls);
-    fs.mkdirSync(path.join(BENCH_DIR, 'results'), { recursive: true });
-    fs.writeFileSync(path.join(BENCH_DIR, 'results', 'soak.json'), JSON.stringify({ date: new Date().toISOString(), cfg: { ...cfg, appDir: undefined }, summary, samples, stalls }, null, 2));
+    fs.mkdirSync(path.dirname(cfg.out), { recursive: true });
+    fs.writeFileSync(cfg.out, JSON.stringify({ date: new Date().toISOString(), cfg: { ...cfg, appDir: undefined }, summary, samples, stalls }, null, 2));
     print(summary, samples);
     if (summary.failedRuns > 0 || summary.stalledNotDropped > 0) process.exitCode = 1;
   } catch (err) {
