@@ -15,7 +15,7 @@
  *   profile                the app under `node --cpu-prof` during the echo workload (or --profile-workload), summarised.
  *
  * Options (CLI `--name=value` or env `BENCH_NAME`): --quick, --reps, --duration (ms), --warmup (ms),
- * --users, --paced-rate, --profile-workload, --heap-runs, --heap-recovery-ms, --sockets, --socket-procs, --only, --app-dir (a built app; default: the app
+ * --users, --paced-rate, --profile-workload, --heap-runs, --heap-recovery-ms, --recovery-ms (both servers, all phases), --sockets, --socket-procs, --only, --app-dir (a built app; default: the app
  * compiled into bench/.app when src/ changed), --app-env=K=V,… (extra env of the app server only),
  * --no-build, --no-profile.
  * Output: tables on stdout, bench/results/latest.json and latest.md (quick.* for --quick, partial.*
@@ -54,6 +54,8 @@ const cfg = {
   heapWarmupRuns: num('heap-warmup-runs', QUICK ? 300 : 5_000),
   /** SOCKET_RECOVERY_MS of the heap phase's servers; unset = the default (120000). */
   heapRecoveryMs: opt('heap-recovery-ms', '') === '' ? undefined : Number(opt('heap-recovery-ms', '')),
+  // Both servers, every phase: compare with connection state recovery on (off is the default).
+  recoveryMs: opt('recovery-ms', '') === '' ? undefined : Number(opt('recovery-ms', '')),
   sockets: num('sockets', QUICK ? 500 : 5_000),
   socketProcs: num('socket-procs', 2),
   only: new Set(String(opt('only', 'echo,paced,mixed,fanout,heap,sockets,di,store,profile')).split(',').filter(Boolean)),
@@ -128,7 +130,7 @@ const children = new Set();
 
 class ServerProc {
   /** @param {'app'|'baseline'} kind */
-  static async start(kind, { appDir, recoveryMs, nodeArgs = [], label = kind } = {}) {
+  static async start(kind, { appDir, recoveryMs = cfg.recoveryMs, nodeArgs = [], label = kind } = {}) {
     const dbDir = fs.mkdtempSync(path.join(tmpRoot, `${kind}-`));
     const env = cleanEnv({
       PORT: '0',
@@ -340,7 +342,7 @@ async function throughputPhase(appDir, names, results) {
 
 async function heapPhase(appDir, results) {
   log(`Heap: ${cfg.heapRuns} echo runs per server after ${cfg.heapWarmupRuns} warm-up runs (load average ${loadavg().join(' ')}) ...`);
-  const recoveryMs = cfg.heapRecoveryMs;
+  const recoveryMs = cfg.heapRecoveryMs ?? cfg.recoveryMs;
   const [baseline, app] = await Promise.all([ServerProc.start('baseline', { recoveryMs }), ServerProc.start('app', { appDir, recoveryMs })]);
   const out = {};
   try {
@@ -387,7 +389,7 @@ async function heapPhase(appDir, results) {
   } finally {
     await Promise.all([baseline.stop(), app.stop()]);
   }
-  results.heap = { runs: cfg.heapRuns, recoveryWindowMs: cfg.heapRecoveryMs ?? 0, ...out, loadavg: loadavg() };
+  results.heap = { runs: cfg.heapRuns, recoveryWindowMs: cfg.heapRecoveryMs ?? cfg.recoveryMs ?? 0, ...out, loadavg: loadavg() };
 }
 
 async function socketsPhase(appDir, results) {
