@@ -111,7 +111,30 @@ describe('slow consumers (SOCKET_MAX_BUFFERED_BYTES)', () => {
       expect(await slowDisconnects()).toBe(before);
     } finally {
       clearInterval(throttle);
+      // After the last tick's pause, so the socket is left reading.
+      await new Promise((r) => setTimeout(r, 10));
       tcp.resume();
     }
   }, 90_000);
+});
+
+describe('shutdown with a client that stopped reading', () => {
+  it('closes without waiting for the stalled client (a websocket close handshake would wait 30 s)', async () => {
+    const t = await startTestApp({ SHUTDOWN_GRACE_MS: '0' });
+    const socket = await t.connect('stalled-at-shutdown');
+    const events = recordEvents(socket);
+    const ack = await command(socket, 'run:start', { agent: 'echo', input: { text: 'x'.repeat(60_000) } });
+    await waitForTerminal(events, ack.runId);
+    const tcp = tcpOf(socket);
+    tcp.pause();
+    const startedAt = Date.now();
+    try {
+      await t.close();
+      console.log(`shutdown with a stalled client took ${Date.now() - startedAt} ms`);
+      expect(Date.now() - startedAt).toBeLessThan(15_000);
+    } finally {
+      tcp.resume();
+      tcp.destroy();
+    }
+  }, 40_000);
 });

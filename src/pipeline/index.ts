@@ -14,6 +14,8 @@ export type { RegisteredAgent } from './agents/agent.registry';
 export { AgentWebSocketBridge } from './bridge/agent-websocket.bridge';
 export { createRedisClient, REDIS_CLIENT } from './cluster/redis-client.provider';
 export type { ExecutionHandle, RunInit } from './bridge/agent-websocket.bridge';
+export { engineConnection, forceCloseConnection } from './emitter/engine-connection';
+export type { EngineConnection, EnginePacket, EngineTransport } from './emitter/engine-connection';
 export { EventPublisher } from './emitter/event-publisher';
 export { RunEventBus } from './emitter/run-event.bus';
 export type { RunEventListener } from './emitter/run-event.bus';

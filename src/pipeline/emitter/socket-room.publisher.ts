@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
 import type { AgentEventEnvelope } from '../events/agent-event.types';
+import { forceCloseConnection, type EngineConnection } from './engine-connection';
 import { EventPublisher } from './event-publisher';
 
 /**
@@ -36,7 +37,9 @@ export class SocketRoomPublisher extends EventPublisher {
    * events of the runs that ended last; clients still see a transport close and reconnect.
    */
   override async drainAndClose(timeoutMs: number): Promise<void> {
-    const connections = this.namespace ? [...this.namespace.sockets.values()].map((s) => s.conn) : [];
+    const connections = this.namespace ? [...this.namespace.sockets.values()].map((s) => s.conn as unknown as EngineConnection) : [];
+    // Kept apart: a closed connection lets go of its transport, whose websocket may still be in its close handshake.
+    const transports = connections.map((conn) => conn.transport);
     const closed = connections.map(
       (conn) =>
         new Promise<void>((resolve) => {
@@ -49,5 +52,9 @@ export class SocketRoomPublisher extends EventPublisher {
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     await Promise.race([Promise.all(closed), timeout]);
     clearTimeout(timer);
+    // A client that stopped reading never drains nor answers the websocket close handshake: cut
+    // it now, or the HTTP server would wait up to 30 s for it.
+    for (const conn of connections) if (conn.readyState !== 'closed') forceCloseConnection(conn);
+    for (const transport of transports) if (transport?.name === 'websocket') transport.socket?.terminate?.();
   }
 }

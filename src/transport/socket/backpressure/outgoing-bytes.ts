@@ -1,31 +1,5 @@
 import type { Socket } from 'socket.io';
-
-/** The parts of an Engine.IO connection that hold a socket's unsent data (not in its public types). */
-interface EngineConnection {
-  readonly readyState: string;
-  readonly writeBuffer: ReadonlyArray<EnginePacket>;
-  readonly transport: EngineTransport;
-  on(event: 'packetCreate', listener: (packet: EnginePacket) => void): void;
-  on(event: 'flush', listener: () => void): void;
-  close(discard?: boolean): void;
-}
-
-interface EngineTransport {
-  readonly name: string;
-  /** The `ws` WebSocket, for the websocket transport. */
-  readonly socket?: { readonly bufferedAmount?: number; terminate?(): void };
-}
-
-/** A packet as Engine.IO queues it: Socket.IO's encoded packet as a string, or a binary attachment. */
-export interface EnginePacket {
-  readonly type: string;
-  readonly data?: string | ArrayBufferView | ArrayBuffer;
-}
-
-/** The Engine.IO connection under a Socket.IO socket. */
-export function engineConnection(socket: Socket): EngineConnection {
-  return socket.conn as unknown as EngineConnection;
-}
+import { engineConnection, type EngineConnection, type EnginePacket } from '../../../pipeline';
 
 /**
  * Size of a queued packet, in bytes for binary data and in UTF-16 units for text (Socket.IO's

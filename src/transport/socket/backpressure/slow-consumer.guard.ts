@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { AppConfig } from '../../../config/app.config';
 import { MetricsService } from '../../../observability/metrics/metrics.service';
-import { engineConnection, packetSize, pendingOutgoingBytes, transportBufferedBytes } from './outgoing-bytes';
+import { engineConnection, forceCloseConnection } from '../../../pipeline';
+import { packetSize, pendingOutgoingBytes, transportBufferedBytes } from './outgoing-bytes';
 
 /** How often a writer waiting for a socket to drain looks again. */
 const DRAIN_POLL_MS = 10;
@@ -71,11 +72,6 @@ export class SlowConsumerGuard {
       socketId: socket.id,
       pendingBytes,
     });
-    const conn = engineConnection(socket);
-    const transport = conn.transport;
-    // Discard: close now instead of waiting for the unsent data to drain (it never would).
-    conn.close(true);
-    // A websocket's close handshake would wait up to 30 s behind the unsent data; drop it at once.
-    if (transport?.name === 'websocket') transport.socket?.terminate?.();
+    forceCloseConnection(engineConnection(socket));
   }
 }
