@@ -65,8 +65,29 @@ describe('MAX_SOCKETS_PER_USER on one node', () => {
 
 describe('token expiry on a connected socket', () => {
   let t: TestApp;
-  beforeAll(async () => (t = await startTestApp()));
+  // No leeway: the tests below time expiry to the second.
+  beforeAll(async () => (t = await startTestApp({ JWT_CLOCK_TOLERANCE_S: '0' })));
   afterAll(async () => t?.close());
+
+  it('grants a socket the same clock tolerance as the handshake: cut at exp + JWT_CLOCK_TOLERANCE_S', async () => {
+    const lenient = await startTestApp({ JWT_CLOCK_TOLERANCE_S: '2' });
+    const token = expiringToken('lenient-frank', 1);
+    const exp = (jwt.decode(token) as { exp: number }).exp * 1000;
+    const socket = io(`${lenient.url}/agents`, { auth: { token }, transports: ['websocket'], reconnection: false });
+    try {
+      const disconnected = new Promise<number>((resolve) => socket.on('disconnect', () => resolve(Date.now())));
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      const at = await disconnected;
+      console.log(`session expiry with 2 s tolerance: disconnected ${at - exp} ms after exp`);
+      expect(at).toBeGreaterThanOrEqual(exp + 2000);
+    } finally {
+      socket.disconnect();
+      await lenient.close();
+    }
+  });
 
   it('emits session_expired {} and disconnects the socket once its token’s exp passes', async () => {
     const before = await metricValue(t.url, 'agent_pipeline_socket_disconnects_total', { reason: 'session_expired' });
@@ -126,7 +147,7 @@ describe('token expiry on a connected socket', () => {
   });
 
   it('the typed client with a plain token string stops with UNAUTHORIZED (reason session_expired) instead of retrying', async () => {
-    const client = await AgentPipelineClient.connect({ url: t.url, token: expiringToken('static-carol', 1), transports: ['websocket'] });
+    const client = await AgentPipelineClient.connect({ url: t.url, token: expiringToken('static-carol', 2), transports: ['websocket'] });
     const statuses: ConnectionStatusChange[] = [];
     client.onStatus((c) => statuses.push(c));
     await waitFor(() => client.status === 'disconnected', 'the client to stop', 5000);

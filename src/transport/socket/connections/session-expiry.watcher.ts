@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import { AppConfig } from '../../../config/app.config';
 import { MetricsService } from '../../../observability/metrics/metrics.service';
 import type { ConnectionEventType } from '../../../pipeline';
 
@@ -13,19 +14,30 @@ const MAX_TIMER_MS = 2_147_483_647;
  * Closes a socket when its token expires: it emits `session_expired` `{}` to it and disconnects
  * it, so a token's `exp` means the same on a long-lived socket as on an HTTP call. The client
  * reconnects with a fresh token. One timer per socket, cleared when it disconnects.
+ *
+ * The deadline is `exp` plus `JWT_CLOCK_TOLERANCE_S`, the same leeway the handshake grants: a
+ * token the handshake still accepts is never cut at once (which would make a client that
+ * reconnects with it loop).
  */
 @Injectable()
 export class SessionExpiryWatcher {
   private readonly logger = new Logger(SessionExpiryWatcher.name);
+  private readonly toleranceMs: number;
 
-  constructor(private readonly metrics: MetricsService) {}
+  constructor(
+    config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    this.toleranceMs = config.jwt.clockToleranceS * 1000;
+  }
 
   /** Watches a connected socket whose token expires at `expiresAt` (ms since the epoch); none = never. */
   watch(socket: Socket, userId: string, expiresAt: number | undefined): void {
     if (expiresAt === undefined) return;
+    const deadline = expiresAt + this.toleranceMs;
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
-      const left = expiresAt - Date.now();
+      const left = deadline - Date.now();
       if (left > MAX_TIMER_MS) {
         timer = setTimeout(arm, MAX_TIMER_MS);
         return;
