@@ -18,7 +18,7 @@ function translateAll(events: AgentEventEnvelope[], aguiRunId = 'client-run'): A
   return events.flatMap((e) => translator.translate(e));
 }
 
-const started = ['agent_started', { input: { text: 'hi' } }] as const;
+const started: ['agent_started', { input: unknown }] = ['agent_started', { input: { text: 'hi' } }];
 
 describe('AgUiTranslator (our events in AG-UI words)', () => {
   it('maps a text run: RUN_STARTED with the AG-UI run id, one message per messageId, RUN_FINISHED with the result', () => {
