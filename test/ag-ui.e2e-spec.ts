@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { from } from 'rxjs';
 import { FakeLlmServer, textReply, toolCallReply } from '../src/llm/testing/fake-llm.server';
 import { HttpClient } from './support/http-client';
-import { startTestApp, waitFor, type TestApp } from './support/test-app';
+import { ofRun, recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
 
 /** What one `HttpAgent.runAgent()` gave: its events (after the client's own checks), result and new messages. */
 interface AgentRun {
@@ -154,6 +154,8 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
   }
 
   it('echo: RUN_STARTED for the request, one text message with the exact text, RUN_FINISHED with the result', async () => {
+    const socket = await t.connect('alice');
+    const envelopes = recordEvents(socket);
     const threadId = randomUUID();
     const run = await runAgent('echo', { threadId, runId: 'client-run-1', text: 'Hello, AG-UI ✓' });
 
@@ -182,6 +184,9 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
     // An ordinary run of ours on the client's thread: same store, same API.
     const stored = await alice.get(`/runs/${run.runId}`);
     expect(stored.body).toMatchObject({ runId: run.runId, threadId, agent: 'echo', status: 'completed', input: { text: 'Hello, AG-UI ✓' } });
+    // Its envelopes reached the user's socket too.
+    await waitForTerminal(envelopes, run.runId);
+    expect(ofRun(envelopes, run.runId).map((e) => e.type)).toEqual(['agent_started', 'agent_thinking', 'agent_message_delta', 'agent_completed']);
   });
 
   it('calculator: forwardedProps.input as the input, a tool call with JSON args and its result', async () => {
@@ -283,6 +288,15 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
     const badInput = await alice.post('/ag-ui/agents/calculator', { threadId: 't', runId: 'r', messages: [], forwardedProps: { input: { expression: 5 } } });
     expect(badInput).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
 
+    // Interrupt answers have nothing to answer yet.
+    const resume = await alice.post('/ag-ui/agents/echo', {
+      threadId: 't',
+      runId: 'r',
+      messages: [{ id: 'm', role: 'user', content: 'x' }],
+      resume: [{ interruptId: 'i', status: 'resolved', payload: { approved: true } }],
+    });
+    expect(resume).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', details: { fields: [{ field: 'resume' }] } } });
+
     // And the official client sees a failed request, not a stream.
     const viaClient = await runAgent('nope', { text: 'hi' });
     expect(viaClient.events).toEqual([]);
@@ -303,6 +317,18 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
     // The owner can.
     const own = await readAgUi(`${t.url}/ag-ui/runs/${run.runId}/stream`, { Authorization: `Bearer ${t.token('alice')}` });
     expect(types(own)).toEqual(types(run.events));
+  });
+
+  it('documents both routes in the OpenAPI document', async () => {
+    const doc = (await alice.as(undefined).get('/docs-json')).body;
+    const post = doc.paths['/ag-ui/agents/{agent}'].post;
+    expect(post.security).toEqual([{ bearer: [] }]);
+    expect(post.responses['200'].content).toHaveProperty(['text/event-stream']);
+    expect(Object.keys(post.responses)).toEqual(expect.arrayContaining(['400', '401', '404', '413', '429', '503']));
+    const get = doc.paths['/ag-ui/runs/{runId}/stream'].get;
+    expect(get.responses['200'].content).toHaveProperty(['text/event-stream']);
+    expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['400', '401', '404']));
+    expect(get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['runId', 'Last-Event-ID', 'aguiRunId']));
   });
 
   it('every frame carries id: <seq of the source event>', async () => {

@@ -40,6 +40,11 @@ export class SseFollowStreamer implements BeforeApplicationShutdown {
   /** Opens the event stream on `res` and delivers `follow` through `view` until the run ends or the client leaves. */
   stream(req: Request, res: Response, follow: RunFollow, userId: string, view: SseView): void {
     const runId = follow.runId;
+    if (req.socket.destroyed) {
+      // Gone while the run was being looked up: nothing to write to.
+      follow.stop();
+      return;
+    }
     res.status(200);
     for (const [name, value] of Object.entries(view.headers ?? {})) res.setHeader(name, value);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
