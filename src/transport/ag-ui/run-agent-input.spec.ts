@@ -27,6 +27,16 @@ describe('RunAgentInput (the AG-UI request body)', () => {
     expect(validationError(() => parseRunAgentInput(undefined)).code).toBe('VALIDATION_FAILED');
   });
 
+  it('holds threadId to the thread ids of the rest of the API, and bounds runId', () => {
+    for (const threadId of ['', 'a b', 'x'.repeat(129), 'thread/1']) {
+      const err = validationError(() => parseRunAgentInput({ ...base, threadId }));
+      expect(err.details).toEqual({ fields: [{ field: 'threadId', errors: [expect.any(String)] }] });
+    }
+    expect(parseRunAgentInput({ ...base, threadId: 'a_b-c.d:e' + 'x'.repeat(119) }).threadId).toHaveLength(128);
+    expect(validationError(() => parseRunAgentInput({ ...base, runId: '' })).details).toMatchObject({ fields: [{ field: 'runId' }] });
+    expect(validationError(() => parseRunAgentInput({ ...base, runId: 'r'.repeat(257) })).details).toMatchObject({ fields: [{ field: 'runId' }] });
+  });
+
   it("takes forwardedProps.input as the agent's input when present", () => {
     const input = parseRunAgentInput({ ...base, forwardedProps: { input: { expression: '1+1' } }, messages: [{ id: 'm', role: 'user', content: 'ignored' }] });
     expect(agentInputOf(input)).toEqual({ expression: '1+1' });

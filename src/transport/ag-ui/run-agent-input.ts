@@ -9,6 +9,10 @@ const { RunAgentInputSchema } = require('@ag-ui/core/schemas') as Schemas;
 
 /** At most this many validation problems are reported in `details.fields`. */
 const MAX_REPORTED_ISSUES = 20;
+/** The thread ids `POST /runs` and `run:start` accept. */
+const THREAD_ID = /^[\w.:-]{1,128}$/;
+/** The request's own run id is only echoed back in the events; it is bounded all the same. */
+const MAX_RUN_ID_LENGTH = 256;
 
 /**
  * A request body checked against AG-UI's own `RunAgentInput` schema; `VALIDATION_FAILED` (400)
@@ -16,12 +20,27 @@ const MAX_REPORTED_ISSUES = 20;
  */
 export function parseRunAgentInput(body: unknown): RunAgentInput {
   const parsed = RunAgentInputSchema.safeParse(body);
-  if (parsed.success) return parsed.data as RunAgentInput;
-  const fields = parsed.error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => ({
-    field: issue.path.length > 0 ? issue.path.join('.') : '(body)',
-    errors: [issue.message],
-  }));
-  throw new PipelineError('VALIDATION_FAILED', `The body is not a valid AG-UI RunAgentInput: ${fields[0]?.field}: ${fields[0]?.errors[0]}`, {
+  if (parsed.success) {
+    const input = parsed.data as RunAgentInput;
+    // Our own rules for what AG-UI leaves open: a thread id like every thread id of this server.
+    if (!THREAD_ID.test(input.threadId)) {
+      throw invalid([{ field: 'threadId', errors: ['1 to 128 letters, digits, "_", "-", "." or ":"'] }]);
+    }
+    if (input.runId.length === 0 || input.runId.length > MAX_RUN_ID_LENGTH) {
+      throw invalid([{ field: 'runId', errors: [`1 to ${MAX_RUN_ID_LENGTH} characters`] }]);
+    }
+    return input;
+  }
+  throw invalid(
+    parsed.error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => ({
+      field: issue.path.length > 0 ? issue.path.join('.') : '(body)',
+      errors: [issue.message],
+    })),
+  );
+}
+
+function invalid(fields: { field: string; errors: string[] }[]): PipelineError {
+  return new PipelineError('VALIDATION_FAILED', `The body is not a valid AG-UI RunAgentInput: ${fields[0]?.field}: ${fields[0]?.errors[0]}`, {
     fields,
   });
 }
