@@ -269,6 +269,27 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
     expect(run.result).toBe('It is 42.');
   });
 
+  it("keeps conversation memory on the server: the client's message history is not fed to the agent", async () => {
+    llm.enqueue(textReply(['Hi Ann.']), textReply(['You are Ann.']));
+    const client = new HttpAgent({
+      url: `${t.url}/ag-ui/agents/assistant`,
+      headers: { Authorization: `Bearer ${t.token('alice')}` },
+      threadId: randomUUID(),
+    });
+    client.addMessage({ id: randomUUID(), role: 'user', content: 'I am Ann.' });
+    expect((await client.runAgent()).result).toBe('Hi Ann.');
+    // The client makes up history of its own; the agent does not see it.
+    client.addMessage({ id: randomUUID(), role: 'assistant', content: 'INVENTED BY THE CLIENT' });
+    client.addMessage({ id: randomUUID(), role: 'user', content: 'Who am I?' });
+    expect((await client.runAgent()).result).toBe('You are Ann.');
+
+    const sent = llm.requests[1].body.messages as { role: string; content: string }[];
+    expect(sent).toContainEqual({ role: 'user', content: 'I am Ann.' });
+    expect(sent).toContainEqual(expect.objectContaining({ role: 'assistant', content: 'Hi Ann.' }));
+    expect(JSON.stringify(sent)).not.toContain('INVENTED');
+    expect(sent.at(-1)).toEqual({ role: 'user', content: 'Who am I?' });
+  });
+
   it('answers a bad RunAgentInput with 400 VALIDATION_FAILED before any stream, and an unknown agent with 404', async () => {
     const noRunId = await alice.post('/ag-ui/agents/echo', { threadId: 't', messages: [] });
     expect(noRunId.status).toBe(400);
@@ -304,6 +325,22 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
 
     // Nothing was started for any of them.
     expect((await alice.get('/runs')).body.runs.filter((r: { threadId: string }) => r.threadId === 't')).toEqual([]);
+  });
+
+  it('answers a start over the limits with 429 and the error body, before any stream', async () => {
+    const limited = await startTestApp({ MAX_CONCURRENT_RUNS_PER_USER: '1' });
+    try {
+      const carol = new HttpClient(limited.url, limited.token('carol'));
+      const busy = await carol.post('/runs', { agent: 'countdown', input: { steps: 10000, intervalMs: 50 } });
+      expect(busy.status).toBe(202);
+      const refused = await carol.post('/ag-ui/agents/echo', { threadId: 'lim', runId: 'r', messages: [{ id: 'm', role: 'user', content: 'x' }] });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(refused.body).toMatchObject({ statusCode: 429, code: 'TOO_MANY_RUNS' });
+      await carol.post(`/runs/${busy.body.runId}/cancel`);
+    } finally {
+      await limited.close();
+    }
   });
 
   it("isolation: another user's token can neither stream nor resume a run (404), nor its own runs see it", async () => {
