@@ -11,7 +11,7 @@ import { RunEventFollower } from '../http/sse/run-event.follower';
 import { parseLastEventId } from '../http/sse/run-stream.controller';
 import { SseFollowStreamer, type SseView } from '../http/sse/sse-follow.streamer';
 import { AgUiTranslator } from './ag-ui.translator';
-import { agentInputOf, parseRunAgentInput, refuseResumeEntries } from './run-agent-input';
+import { agentInputOf, parseRunAgentInput, refuseResumeEntries } from './run-agent-input.parser';
 
 const EVENT_STREAM = { 'text/event-stream': { schema: { type: 'string' } } };
 

@@ -1,5 +1,5 @@
 import { PipelineError } from '../../pipeline';
-import { agentInputOf, parseRunAgentInput, refuseResumeEntries } from './run-agent-input';
+import { agentInputOf, parseRunAgentInput, refuseResumeEntries } from './run-agent-input.parser';
 
 const base = { threadId: 't', runId: 'r', messages: [], tools: [], context: [], state: {}, forwardedProps: {} };
 
