@@ -1,4 +1,6 @@
+import { enforceEvents, verifyEvents } from '@ag-ui/client';
 import type { AGUIEvent } from '@ag-ui/core';
+import { from } from 'rxjs';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '../../pipeline';
 import { AgUiTranslator } from './ag-ui.translator';
 
@@ -158,6 +160,33 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
     );
     for (const event of out) expect(EventSchema.safeParse(event).error).toBeUndefined();
     expect(out).toContainEqual(expect.objectContaining({ type: 'TOOL_CALL_RESULT', content: 'null' }));
+  });
+
+  it("passes the official client's enforcement and verification unchanged, without a warning", async () => {
+    const warn = jest.spyOn(console, 'warn');
+    try {
+      const events = translateAll(
+        run(
+          started,
+          ['agent_thinking', { thought: 'hmm', step: 1 }],
+          ['agent_message_delta', { messageId: 'a', delta: 'x' }],
+          ['tool_executing', { toolCallId: 't1', tool: 'calc', args: { e: 1 } }],
+          ['tool_completed', { toolCallId: 't1', tool: 'calc', result: 2, durationMs: 1 }],
+          ['agent_message_delta', { messageId: 'b', delta: 'y' }],
+          ['agent_completed', { result: 'ok', durationMs: 2, usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } }],
+        ),
+      );
+      // The client's own RxJS copy: its operators take any subscribable source.
+      const checked = verifyEvents()(enforceEvents()(from(events) as unknown as Parameters<ReturnType<typeof enforceEvents>>[0]));
+      const out = await new Promise<unknown[]>((resolve, reject) => {
+        const seen: unknown[] = [];
+        checked.subscribe({ next: (e) => seen.push(e), error: reject, complete: () => resolve(seen) });
+      });
+      expect(out).toEqual(events);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('has no words for an event type it does not know (a seam, not a crash)', () => {
