@@ -5,6 +5,7 @@ import { DemoAgentsModule } from './demo-agents/demo-agents.module';
 import { LlmModule } from './llm/llm.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { AgentPipelineModule } from './pipeline';
+import { AgUiTransportModule } from './transport/ag-ui/ag-ui-transport.module';
 import { HttpTransportModule } from './transport/http/http-transport.module';
 import { SocketTransportModule } from './transport/socket/socket-transport.module';
 import { WebModule } from './web/web.module';
@@ -47,6 +48,7 @@ export class AppModule {
         ObservabilityModule,
         SocketTransportModule,
         HttpTransportModule,
+        AgUiTransportModule,
         WebModule,
         ...(demoAgents ? [DemoAgentsModule] : []),
         ...(llm ? [LlmModule] : []),

@@ -9,11 +9,14 @@ import { MetricsController } from './metrics.controller';
 import { RunsController } from './runs.controller';
 import { RunEventFollower } from './sse/run-event.follower';
 import { RunStreamController } from './sse/run-stream.controller';
+import { SseFollowStreamer } from './sse/sse-follow.streamer';
 
 /** The HTTP transport: runs over REST and SSE, agents, health, metrics; every error through one filter. */
 @Module({
   imports: [AuthModule, ObservabilityModule],
   controllers: [RunsController, RunStreamController, AgentsController, HealthController, MetricsController],
-  providers: [RunEventFollower, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+  providers: [RunEventFollower, SseFollowStreamer, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+  // Every view of a run (AG-UI, AI SDK) follows and streams it through these.
+  exports: [RunEventFollower, SseFollowStreamer],
 })
 export class HttpTransportModule {}

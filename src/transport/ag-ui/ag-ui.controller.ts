@@ -1,0 +1,127 @@
+import { EventEncoder } from '@ag-ui/encoder';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
+import { CurrentUser } from '../../auth/current-user.decorator';
+import { AgentService, PipelineError } from '../../pipeline';
+import type { AgentEventEnvelope } from '../../pipeline';
+import { ApiErrors } from '../http/api-errors.decorator';
+import { RunEventFollower } from '../http/sse/run-event.follower';
+import { parseLastEventId } from '../http/sse/run-stream.controller';
+import { SseFollowStreamer, type SseView } from '../http/sse/sse-follow.streamer';
+import { AgUiTranslator } from './ag-ui.translator';
+import { agentInputOf, parseRunAgentInput, refuseResumeEntries } from './run-agent-input.parser';
+
+const EVENT_STREAM = { 'text/event-stream': { schema: { type: 'string' } } };
+
+/**
+ * AG-UI over HTTP: `POST /ag-ui/agents/:agent` runs an agent for an AG-UI client (`HttpAgent`)
+ * and answers its events as AG-UI Server-Sent Events; `GET /ag-ui/runs/:runId/stream` gives the
+ * same stream again, resumed after `Last-Event-ID`. A thin view: the run is an ordinary run of
+ * `AgentService`, followed by the shared follower and worded by {@link AgUiTranslator}.
+ *
+ * Run ids: AG-UI's `runId` is the client's name for its request, ours is the run's key in the
+ * store. The stream's `RUN_STARTED` / `RUN_FINISHED` carry the request's `runId` (what the client
+ * correlates with); our id comes back in the `X-Run-Id` header and in `RUN_STARTED.rawEvent.runId`,
+ * and is the one the resume route, `GET /runs/:runId` and `POST /runs/:runId/cancel` take.
+ */
+@ApiTags('ag-ui')
+@ApiBearerAuth()
+@UseGuards(BearerAuthGuard)
+@Controller('ag-ui')
+export class AgUiController {
+  private readonly encoder = new EventEncoder();
+
+  constructor(
+    private readonly agents: AgentService,
+    private readonly follower: RunEventFollower,
+    private readonly streamer: SseFollowStreamer,
+  ) {}
+
+  @Post('agents/:agent')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Run an agent for an AG-UI client',
+    description:
+      'Body: an AG-UI `RunAgentInput`. The agent runs on the input\'s `threadId`; its input is `forwardedProps.input`, else ' +
+      '`{ "text": <last user message> }` (earlier messages are not replayed: memory stays on the server). Answers AG-UI ' +
+      'events as Server-Sent Events, each frame with `id: <seq of the source event>`; our run id is in `X-Run-Id`. ' +
+      'Closing the stream does not cancel the run (`POST /runs/{runId}/cancel` does); see docs/ag-ui.md.',
+  })
+  @ApiParam({ name: 'agent', description: 'An agent name from `GET /agents`.' })
+  @ApiBody({ description: 'AG-UI `RunAgentInput` (`threadId`, `runId`, `messages`, `tools`, `context`, `state`, `forwardedProps`).', schema: { type: 'object' } })
+  @ApiResponse({
+    status: 200,
+    description: 'AG-UI events.',
+    content: EVENT_STREAM,
+    headers: { 'X-Run-Id': { description: 'Our id of the run (for the resume route and cancel).', schema: { type: 'string' } } },
+  })
+  @ApiErrors('UNAUTHORIZED', 'VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL')
+  async run(
+    @CurrentUser() userId: string,
+    @Param('agent') agent: string,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    // Every refusal comes before the stream opens, as an ordinary JSON error answer.
+    const input = parseRunAgentInput(body);
+    refuseResumeEntries(input);
+    const run = await this.agents.start(userId, { agent, input: agentInputOf(input), threadId: input.threadId });
+    const follow = await this.follower.open(userId, run.runId, 0);
+    this.streamer.stream(req, res, follow, userId, this.view(input.runId, 0, { 'X-Run-Id': run.runId }));
+  }
+
+  @Get('runs/:runId/stream')
+  @ApiOperation({
+    summary: "A run's AG-UI stream again, resumed after Last-Event-ID",
+    description:
+      'The AG-UI events of one of the caller\'s runs; with `Last-Event-ID: <seq>` only those after that source event, so ' +
+      'a broken stream continues without a repeat or a gap (a message open at the break goes on without a second start). ' +
+      'Without it, the whole stream from `RUN_STARTED`.',
+  })
+  @ApiParam({ name: 'runId', description: 'Our run id (`X-Run-Id` of the POST).' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The `id` of the last frame received.' })
+  @ApiQuery({
+    name: 'aguiRunId',
+    required: false,
+    description: "The AG-UI `runId` the RUN_* events carry (the original request's); defaults to our run id.",
+  })
+  @ApiResponse({ status: 200, description: 'AG-UI events.', content: EVENT_STREAM })
+  @ApiErrors('UNAUTHORIZED', 'VALIDATION_FAILED', 'RUN_NOT_FOUND', 'INTERNAL')
+  async stream(
+    @CurrentUser() userId: string,
+    @Param('runId') runId: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Query('aguiRunId') aguiRunId: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const afterSeq = lastEventId !== undefined ? parseLastEventId(lastEventId) : 0;
+    if (aguiRunId !== undefined && (typeof aguiRunId !== 'string' || aguiRunId.length === 0 || aguiRunId.length > 256)) {
+      throw new PipelineError('VALIDATION_FAILED', 'aguiRunId must be a string of 1 to 256 characters.', {
+        fields: [{ field: 'aguiRunId', errors: ['must be a string of 1 to 256 characters'] }],
+      });
+    }
+    // From the first event: the ones up to the resume point rebuild the translator's state unsent.
+    const follow = await this.follower.open(userId, runId, 0);
+    this.streamer.stream(req, res, follow, userId, this.view((aguiRunId as string | undefined) ?? runId, afterSeq));
+  }
+
+  /** The AG-UI view of one stream: its own translator; frames of source events after `afterSeq`. */
+  private view(aguiRunId: string, afterSeq: number, headers?: Record<string, string>): SseView {
+    const translator = new AgUiTranslator(aguiRunId);
+    return {
+      name: 'ag-ui',
+      headers,
+      frames: (event: AgentEventEnvelope) => {
+        const events = translator.translate(event);
+        if (event.seq <= afterSeq) return '';
+        let text = '';
+        for (const e of events) text += `id: ${event.seq}\n${this.encoder.encodeSSE(e)}`;
+        return text;
+      },
+    };
+  }
+}
