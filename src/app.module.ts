@@ -5,6 +5,7 @@ import { DemoAgentsModule } from './demo-agents/demo-agents.module';
 import { LlmModule } from './llm/llm.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { AgentPipelineModule } from './pipeline';
+import { AiSdkTransportModule } from './transport/ai-sdk/ai-sdk-transport.module';
 import { HttpTransportModule } from './transport/http/http-transport.module';
 import { SocketTransportModule } from './transport/socket/socket-transport.module';
 import { WebModule } from './web/web.module';
@@ -44,6 +45,7 @@ export class AppModule {
         ObservabilityModule,
         SocketTransportModule,
         HttpTransportModule,
+        AiSdkTransportModule,
         WebModule,
         ...(demoAgents ? [DemoAgentsModule] : []),
         ...(llm ? [LlmModule] : []),

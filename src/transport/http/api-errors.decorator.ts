@@ -11,6 +11,7 @@ const MEANING: Record<ErrorCode, string> = {
   UNKNOWN_AGENT: 'no agent has that name',
   RUN_NOT_FOUND: 'no run with that id belongs to the caller',
   RUN_FINISHED: 'the run has already ended',
+  THREAD_NOT_FOUND: 'the caller has no run on that thread (another user\'s thread included)',
   TOO_MANY_RUNS: 'the caller has MAX_CONCURRENT_RUNS_PER_USER runs going',
   PAYLOAD_TOO_LARGE: 'the body or the input is over MAX_INPUT_BYTES',
   RATE_LIMITED: 'over RATE_LIMIT_RUNS_PER_MINUTE; see the Retry-After header',
