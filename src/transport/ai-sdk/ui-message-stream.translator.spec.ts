@@ -26,7 +26,7 @@ async function messageOf(parts: RunMessageChunk[]): Promise<UIMessage> {
   return last!;
 }
 
-const STARTED = ['agent_started', { input: {} }] as const;
+const STARTED: ['agent_started', { input: unknown }] = ['agent_started', { input: {} }];
 
 describe('UiMessageStreamTranslator', () => {
   it('maps an echo run to one assistant message: start, reasoning, one text part, finish', () => {
