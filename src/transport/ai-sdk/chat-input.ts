@@ -20,8 +20,8 @@ export async function chatInputOf(body: AiSdkChatRequestDto): Promise<unknown> {
   if (text === undefined) {
     throw new PipelineError(
       'VALIDATION_FAILED',
-      'Invalid request: messages hold no user message with a text part, and no input was sent. Send a text message, or the agent input as the body field `input`.',
-      { fields: [{ field: 'messages', errors: ['must end with a user message that has a text part, unless input is sent'] }] },
+      'Invalid request: the last user message has no text part, and no input was sent. Send a text message, or the agent input as the body field `input`.',
+      { fields: [{ field: 'messages', errors: ['the last user message must have a text part, unless input is sent'] }] },
     );
   }
   return { text };
