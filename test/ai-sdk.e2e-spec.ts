@@ -1,4 +1,13 @@
-import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
+import {
+  AbstractChat,
+  DefaultChatTransport,
+  readUIMessageStream,
+  type ChatInit,
+  type ChatState,
+  type ChatStatus,
+  type UIMessage,
+  type UIMessageChunk,
+} from 'ai';
 import { randomUUID } from 'node:crypto';
 import { FakeLlmServer, textReply, toolCallReply } from '../src/llm/testing/fake-llm.server';
 import type { RunMessageMetadata } from '../src/transport/ai-sdk/ui-message-stream.translator';
@@ -18,6 +27,24 @@ function textOf(message: ChatMessage): string {
 
 function reasoningOf(message: ChatMessage): string[] {
   return message.parts.flatMap((p) => (p.type === 'reasoning' ? [p.text] : []));
+}
+
+/** The state `useChat` keeps in React, kept in plain fields: the rest is the AI SDK's own chat. */
+class PlainChatState<M extends UIMessage> implements ChatState<M> {
+  status: ChatStatus = 'ready';
+  error: Error | undefined = undefined;
+  constructor(public messages: M[] = []) {}
+  pushMessage = (message: M) => void (this.messages = this.messages.concat(message));
+  popMessage = () => void (this.messages = this.messages.slice(0, -1));
+  replaceMessage = (index: number, message: M) => void (this.messages = this.messages.map((m, i) => (i === index ? message : m)));
+  snapshot = <T>(thing: T): T => structuredClone(thing);
+}
+
+/** The AI SDK's chat (what `useChat` drives), without React. */
+class PlainChat<M extends UIMessage> extends AbstractChat<M> {
+  constructor(init: ChatInit<M>) {
+    super({ ...init, state: new PlainChatState<M>(init.messages) });
+  }
 }
 
 /** What the AI SDK's own reader builds from a stream, as `useChat` would: every state of the message, and the errors. */
@@ -167,6 +194,43 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
     expect(message.parts.filter((p) => p.type === 'step-start')).toHaveLength(1);
     expect(message.metadata).toMatchObject({ runId, status: 'completed' });
     expect(await runStatus(runId)).toBe('completed');
+  });
+
+  it("through the AI SDK's chat: stop() leaves the run going, resumeStream() shows its whole message once", async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const steps = 5;
+    const chat = new PlainChat<ChatMessage>({ id: chatId, transport: transport('countdown', 'alice', { input: { steps, intervalMs: 120 } }) });
+    const sending = chat.sendMessage({ text: 'count' });
+    await waitFor(() => chat.lastMessage?.role === 'assistant' && reasoningOf(chat.lastMessage).length >= 2, 'two thoughts');
+    await chat.stop();
+    await sending;
+    const runId = chat.lastMessage!.metadata!.runId;
+    expect(reasoningOf(chat.lastMessage!).length).toBeLessThan(steps);
+    expect(await runStatus(runId)).toBe('running');
+
+    await chat.resumeStream();
+    expect(chat.error).toBeUndefined();
+    expect(chat.status).toBe('ready');
+    expect(chat.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(chat.lastMessage!.id).toBe(runId);
+    expect(reasoningOf(chat.lastMessage!)).toEqual(Array.from({ length: steps }, (_, i) => `Step ${i + 1} of ${steps}`));
+    expect(chat.lastMessage!.metadata).toMatchObject({ runId, status: 'completed' });
+
+    // A reload: a new chat holding only what was saved (the user message) picks the same chat up; idle now, so 204.
+    const reloaded = new PlainChat<ChatMessage>({ id: chatId, transport: transport('countdown'), messages: [chat.messages[0]] });
+    await reloaded.resumeStream();
+    expect(reloaded.error).toBeUndefined();
+    expect(reloaded.messages).toHaveLength(1);
+  });
+
+  it("through the AI SDK's chat: a failed run sets the chat's error to the code and message", async () => {
+    const chat = new PlainChat<ChatMessage>({
+      id: `chat-${randomUUID()}`,
+      transport: transport('failing', 'alice', { input: { message: 'Broken on purpose' } }),
+    });
+    await chat.sendMessage({ text: 'go' });
+    expect(chat.status).toBe('error');
+    expect(chat.error?.message).toBe('AGENT_FAILED: Broken on purpose');
   });
 
   it('answers resume with 204 (null to the transport) when the chat has no run in flight', async () => {
