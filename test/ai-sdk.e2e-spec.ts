@@ -321,6 +321,25 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
     expect((await alice.get('/runs?threadId=chat-bad&limit=10')).body.runs.filter((r: { threadId: string }) => r.threadId === 'chat-bad')).toEqual([]);
     expect((await alice.as(undefined).post('/ai-sdk/agents/echo/chat', good)).status).toBe(401);
   });
+
+  it("refuses a chat over the caller's limits like POST /runs: 429 TOO_MANY_RUNS, as a JSON error", async () => {
+    const carol = alice.as(t.token('carol'));
+    const busy: string[] = [];
+    try {
+      // Up to the limit (MAX_CONCURRENT_RUNS_PER_USER), whatever it is set to.
+      for (let i = 0; i < 50; i++) {
+        const started = await carol.post('/runs', { agent: 'countdown', input: { steps: 1000, intervalMs: 50 } });
+        if (started.status !== 202) break;
+        busy.push(started.body.runId);
+      }
+      const res = await carol.post('/ai-sdk/agents/echo/chat', { id: 'chat-full', messages: [userMessage('x')], trigger: 'submit-message' });
+      expect(res.status).toBe(429);
+      expect(res.body).toMatchObject({ statusCode: 429, code: 'TOO_MANY_RUNS' });
+    } finally {
+      for (const runId of busy) await carol.post(`/runs/${runId}/cancel`);
+    }
+    expect(busy.length).toBeGreaterThan(0);
+  });
 });
 
 describe('AI SDK useChat with the assistant (fake LLM)', () => {
