@@ -340,6 +340,19 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
     }
     expect(busy.length).toBeGreaterThan(0);
   });
+
+  it('documents both routes in OpenAPI, with their stream, 204 and error answers', async () => {
+    const doc = (await alice.get('/docs-json')).body;
+    const chat = doc.paths['/ai-sdk/agents/{agent}/chat'].post;
+    const resume = doc.paths['/ai-sdk/agents/{agent}/chat/{chatId}/stream'].get;
+    expect(Object.keys(chat.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '404', '413', '429', '503']));
+    expect(chat.responses['200'].content).toHaveProperty(['text/event-stream']);
+    expect(chat.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/AiSdkChatRequestDto' });
+    expect(doc.components.schemas.AiSdkChatRequestDto.required).toEqual(expect.arrayContaining(['id', 'messages']));
+    expect(Object.keys(resume.responses)).toEqual(expect.arrayContaining(['200', '204', '401', '404']));
+    expect(resume.responses['404'].description).toContain('THREAD_NOT_FOUND');
+    for (const op of [chat, resume]) expect(op.security).toEqual([{ bearer: [] }]);
+  });
 });
 
 describe('AI SDK useChat with the assistant (fake LLM)', () => {
