@@ -56,6 +56,11 @@ export class RunSsePump implements BeforeApplicationShutdown {
    */
   pipe(follow: RunFollow, res: Response, format: RunSseFormat, userId: string): void {
     const runId = follow.runId;
+    // The client left while the run was being started or opened: its 'close' has already fired.
+    if (res.destroyed || res.writableEnded) {
+      follow.stop();
+      return;
+    }
     let sentSinceTick = false;
     const keepAlive = setInterval(() => {
       if (follow.isFinished) return;
