@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import type { Response } from 'express';
 import type { AppConfig } from '../../../config/app.config';
@@ -83,6 +84,7 @@ describe('RunSsePump', () => {
   });
 
   it('cuts off a client that leaves too much unread, without the end text, so it resumes', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const res = new FakeResponse();
     const follow = followOf();
     sut.pipe(follow, res as unknown as Response, format, 'alice');
@@ -92,6 +94,8 @@ describe('RunSsePump', () => {
     follow.receive(event(3, 'agent_completed'));
     expect(res.written).toEqual(['<1>', '<2>']);
     expect(res.ended).toBe(true);
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ msg: expect.stringContaining('too slow'), runId: RUN_ID }));
+    warn.mockRestore();
   });
 
   it('writes keep-alive comments while idle, and ends every open stream, without the end text, at shutdown', () => {
