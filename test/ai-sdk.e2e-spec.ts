@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { FakeLlmServer, textReply, toolCallReply } from '../src/llm/testing/fake-llm.server';
 import type { RunMessageMetadata } from '../src/transport/ai-sdk/ui-message-stream.translator';
 import { HttpClient } from './support/http-client';
+import { startServerProcess, stopAllServerProcesses, type ServerProcess } from './support/server-process';
+import { createTestSchema, postgresUrl, redisUrl, uniqueSuffix, type TestSchema } from './support/shared-services';
 import { startTestApp, waitFor, type TestApp } from './support/test-app';
 
 type ChatMessage = UIMessage<RunMessageMetadata>;
@@ -402,5 +404,74 @@ describe('AI SDK useChat with the assistant (fake LLM)', () => {
     expect(textOf(message)).toBe('The answer is 42.');
     // The user's text reached the model as the run's input.
     expect(server.requests[0].body.messages).toContainEqual({ role: 'user', content: 'What is 6 × 7?' });
+  });
+});
+
+const pg = postgresUrl();
+const redis = redisUrl();
+const clusterSkip = !pg || !redis ? 'skipped: needs PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL; CI sets them)' : '';
+const describeCluster = clusterSkip ? describe.skip : describe;
+
+describeCluster(`AI SDK useChat across two nodes${clusterSkip ? ` (${clusterSkip})` : ''}`, () => {
+  jest.setTimeout(60_000);
+  let schema: TestSchema;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  const user = `ada-${uniqueSuffix()}`;
+
+  beforeAll(async () => {
+    schema = await createTestSchema(pg!, 'aisdk');
+    const env = { DATABASE_URL: schema.url, REDIS_URL: redis!, RUN_LEASE_MS: '1500', SHUTDOWN_GRACE_MS: '200', SSE_KEEPALIVE_MS: '200' };
+    a = await startServerProcess(env);
+    b = await startServerProcess(env);
+  });
+  afterAll(async () => {
+    await stopAllServerProcesses();
+    await schema?.drop();
+  });
+
+  const transportOn = (node: ServerProcess, body?: Record<string, unknown>) =>
+    new DefaultChatTransport<ChatMessage>({
+      api: `${node.url}/ai-sdk/agents/countdown/chat`,
+      headers: { Authorization: `Bearer ${node.token(user)}` },
+      body,
+    });
+
+  it('resumes on node A, and stops from node A, a chat whose run executes on node B', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const live = await transportOn(b, { input: { steps: 1000, intervalMs: 50 } }).sendMessages({
+      chatId,
+      messages: [userMessage('count')],
+      trigger: 'submit-message',
+      messageId: undefined,
+      abortSignal: undefined,
+    });
+    let runId: string | undefined;
+    let liveLast: ChatMessage | undefined;
+    const liveDone = (async () => {
+      for await (const state of readUIMessageStream<ChatMessage>({ stream: live })) {
+        liveLast = state;
+        runId = state.metadata?.runId;
+      }
+    })();
+    await waitFor(() => runId !== undefined && reasoningOf(liveLast!).length >= 3, 'three thoughts on B');
+
+    const resumedStream = await transportOn(a).reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined });
+    expect(resumedStream).not.toBeNull();
+    const resumedDone = readAll(resumedStream!);
+    const cancel = await fetch(`${a.url}/runs/${runId}/cancel`, { method: 'POST', headers: { Authorization: `Bearer ${a.token(user)}` } });
+    expect(cancel.status).toBe(202);
+
+    await liveDone;
+    const resumed = await resumedDone;
+    expect(resumed.messageIds).toEqual([runId]);
+    for (const message of [liveLast!, resumed.message]) expect(message.metadata).toMatchObject({ runId, status: 'cancelled' });
+    const thoughts = reasoningOf(resumed.message);
+    expect(thoughts).toEqual(thoughts.map((_, i) => `Step ${i + 1} of 1000`));
+    expect(thoughts).toEqual(reasoningOf(liveLast!));
+    // Idle now, from either node.
+    for (const node of [a, b]) {
+      expect(await transportOn(node).reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined })).toBeNull();
+    }
   });
 });
