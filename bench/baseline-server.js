@@ -10,7 +10,7 @@
  * - `run:start` → ack `{ ok, runId, threadId }`, then (next macrotask) the demo agents' events with
  *   the same envelopes `{ runId, threadId, seq, type, agent, ts, data }` and per-run `seq`;
  * - `run:cancel` → aborts the run, `agent_cancelled`, ack `{ ok, runId }`;
- * - the same connection-state-recovery setting (`SOCKET_RECOVERY_MS`, default 120000) and frame size.
+ * - the same connection-state-recovery setting (`SOCKET_RECOVERY_MS`, default 0 = off, as the app) and frame size.
  *
  * It does not store events, rate-limit or time out runs: those are costs of the app the benchmark
  * wants to see. Env: PORT (0 = any), HOST, JWT_SECRET (required), SOCKET_RECOVERY_MS, MAX_INPUT_BYTES.
@@ -27,7 +27,7 @@ if (!secret) {
 }
 const port = Number(process.env.PORT ?? 0);
 const host = process.env.HOST ?? '0.0.0.0';
-const recoveryMs = Number(process.env.SOCKET_RECOVERY_MS ?? 120_000);
+const recoveryMs = Number(process.env.SOCKET_RECOVERY_MS ?? 0);
 const maxInputBytes = Number(process.env.MAX_INPUT_BYTES ?? 65_536);
 
 const TERMINAL = new Set(['agent_completed', 'agent_error', 'agent_cancelled']);
@@ -164,7 +164,7 @@ const httpServer = http.createServer((req, res) => {
 });
 const io = new Server(httpServer, {
   maxHttpBufferSize: maxInputBytes * 4 + 16 * 1024,
-  connectionStateRecovery: { maxDisconnectionDuration: recoveryMs, skipMiddlewares: true },
+  ...(recoveryMs > 0 ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs, skipMiddlewares: true } } : {}),
 });
 const nsp = io.of('/agents');
 

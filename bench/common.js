@@ -111,6 +111,15 @@ function tail(stream, keep = 60, onLine) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The environment of a bench child: the shell's, less every server setting (each run sets its own). */
+function cleanEnv(extra) {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (/^(PORT|HOST|JWT_.*|DATABASE_URL|REDIS_URL|RUN_TIMEOUT_MS|SHUTDOWN_GRACE_MS|MAX_CONCURRENT_RUNS_PER_USER|RATE_LIMIT_RUNS_PER_MINUTE|MAX_INPUT_BYTES|DEMO_AGENTS|CORS_ORIGINS|LOG_LEVEL|SOCKET_.*|MAX_SOCKETS_PER_USER|STORE_BACKLOG_MAX_EVENTS|NODE_ENV|NODE_OPTIONS|OPENAI_.*|LLM_.*)$/.test(k)) delete env[k];
+  }
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
 /**
  * Command line of a microbenchmark: `<appDir> [--ms=N] [--rounds=N] [--json]` (appDir defaults to
  * dist/). Shared by di-micro.js and store-micro.js.
@@ -129,6 +138,7 @@ function microArgs(argv = process.argv.slice(2)) {
 }
 
 module.exports = {
+  cleanEnv,
   BENCH_DIR,
   ROOT,
   TERMINAL,

@@ -272,6 +272,30 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
     expect(await runStatus(runId!)).toBe('cancelled');
   });
 
+  it("queues a message sent while the chat's answer runs (enqueue): its stream waits its turn, resume shows it; reject is 409", async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const first = await readAll(
+      await send('countdown', chatId, 'count', { body: { input: { steps: 1000, intervalMs: 50 } } }),
+      (m) => m.metadata?.runId !== undefined,
+    );
+    const firstRunId = first.message.metadata!.runId;
+    const second = readAll(await send('echo', chatId, 'after you', { body: { multitask: 'enqueue' } }));
+    await expect(send('echo', chatId, 'now!', { body: { multitask: 'reject' } })).rejects.toThrow(/THREAD_BUSY/);
+    const resumedStream = await transport('echo').reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined });
+    expect(resumedStream).not.toBeNull();
+    const resumed = readAll(resumedStream!);
+
+    expect((await alice.post(`/runs/${firstRunId}/cancel`)).status).toBe(202);
+    for (const read of [await second, await resumed]) {
+      expect(read.errors).toEqual([]);
+      expect(read.messageIds).toHaveLength(1);
+      expect(read.message.id).not.toBe(firstRunId);
+      expect(textOf(read.message)).toBe('after you');
+      expect(read.message.metadata).toMatchObject({ threadId: chatId, agent: 'echo', status: 'completed' });
+    }
+    expect((await second).message.id).toBe((await resumed).message.id);
+  });
+
   it("answers another user's resume with 404, even while the chat's run is in flight", async () => {
     const chatId = `chat-${randomUUID()}`;
     const abort = new AbortController();

@@ -2,7 +2,7 @@ import { MESSAGE_METADATA } from '@nestjs/websockets/constants';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
-import { AGENT_EVENT_TYPES, ERROR_CODES, RUN_STATUSES, type AgentErrorCode, type AgentEventEnvelope } from '../src/pipeline';
+import { AGENT_EVENT_TYPES, CONNECTION_EVENT_TYPES, ERROR_CODES, RUN_STATUSES, type AgentErrorCode, type AgentEventEnvelope } from '../src/pipeline';
 import { AgentsGateway } from '../src/transport/socket/agents.gateway';
 import { recordEvents, startTestApp, waitForTerminal, type TestApp } from './support/test-app';
 
@@ -163,9 +163,9 @@ describe('docs/asyncapi.yaml matches the code', () => {
     }
   });
 
-  it('has exactly the event types of AGENT_EVENT_TYPES, each envelope typed with its own type', () => {
-    expect(sorted(events.map((e) => e.title))).toEqual(sorted(AGENT_EVENT_TYPES));
-    for (const event of events) {
+  it('has exactly the event types of AGENT_EVENT_TYPES and CONNECTION_EVENT_TYPES, each run envelope typed with its own type', () => {
+    expect(sorted(events.map((e) => e.title))).toEqual(sorted([...AGENT_EVENT_TYPES, ...CONNECTION_EVENT_TYPES]));
+    for (const event of events.filter((e) => !(CONNECTION_EVENT_TYPES as readonly string[]).includes(e.title))) {
       const [message] = event.messages.map(messageOf);
       expect(message['x-socketio-event']).toBe(event.title);
       expect(resolveRef(message.payload.$ref).properties.type).toEqual({ const: event.title });
@@ -219,6 +219,19 @@ describe('docs/asyncapi.yaml matches the code', () => {
       expect(await send('run:start', { agent: 'nope' })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_AGENT' } });
       expect(await send('run:start', { agent: 'echo', input: { text: 5 } })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
       expect(await send('run:replay', { runId: 'missing' })).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
+      // A thread's queue: queued ack, THREAD_BUSY refusal, replay of a queued run, superseded cancel.
+      const long = { agent: 'countdown', input: { steps: 1000, intervalMs: 20 }, threadId: 'asyncapi-thread' };
+      const running = await send('run:start', long);
+      const queued = await send('run:start', { ...long, multitask: 'enqueue' });
+      expect([running.status, queued.status]).toEqual(['running', 'queued']);
+      expect(await send('run:start', { ...long, multitask: 'reject' })).toMatchObject({ ok: false, error: { code: 'THREAD_BUSY' } });
+      expect(await send('run:replay', { runId: queued.runId })).toMatchObject({ ok: true, status: 'queued', lastSeq: 0 });
+      const newest = await send('run:start', { ...long, multitask: 'interrupt' });
+      expect(newest.ok).toBe(true);
+      expect(await waitForTerminal(received, queued.runId)).toMatchObject({ seq: 1, data: { reason: 'superseded' } });
+      await waitForTerminal(received, running.runId);
+      expect((await send('run:cancel', { runId: newest.runId })).ok).toBe(true);
+      await waitForTerminal(received, newest.runId);
     });
 
     it('emits events the document describes, for every demo agent and every terminal kind', async () => {

@@ -30,7 +30,7 @@ describe('run:cancel (real sockets)', () => {
 
   async function startCountdown(): Promise<string> {
     const ack = await command(alice, 'run:start', { agent: 'countdown', input: { steps: 1000, intervalMs: 50 } });
-    expect(ack).toEqual({ ok: true, runId: expect.any(String), threadId: expect.any(String) });
+    expect(ack).toEqual({ ok: true, runId: expect.any(String), threadId: expect.any(String), status: 'running' });
     // Mid-run: a few thinking steps are out.
     await waitFor(() => ofRun(aliceEvents, ack.runId).filter((e) => e.type === 'agent_thinking').length >= 3, 'three thinking steps');
     return ack.runId;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { SocketRoomPublisher } from '../src/pipeline';
 import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
-import { startTestApp, type TestApp } from './support/test-app';
+import * as jwt from 'jsonwebtoken';
+import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
 
 /** Debian's Chromium (`.ci/run` installs it); the tests say they were skipped when it is absent. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -146,6 +147,26 @@ describeInBrowser(suiteName, () => {
     await page.screenshot({ path: join(OUTPUT_DIR, 'chat-page.png'), fullPage: true });
   });
 
+  it('queues a message sent while the previous answer is still coming, shows it as queued and cancels it', async () => {
+    const busyId = await send(page, 'countdown', '{"steps": 1000, "intervalMs": 50}');
+    await page.locator(`${run(busyId)}[data-status="running"] [data-type="agent_thinking"]`).first().waitFor();
+    const queuedId = await send(page, 'echo', 'waiting my turn');
+    const queued = page.locator(`${run(queuedId)}[data-status="queued"]`);
+    await queued.waitFor();
+    expect(await queued.locator('.badge').textContent()).toContain('queued');
+    expect(await eventTypes(page, run(queuedId))).toEqual([]);
+    const nextId = await send(page, 'echo', 'after the queue');
+    await page.locator(`${run(nextId)}[data-status="queued"]`).waitFor();
+    // Cancelling the queued run ends it without starting it: its only event is agent_cancelled.
+    await queued.locator('[data-testid="cancel-run"]').click();
+    await page.locator(`${run(queuedId)}[data-status="cancelled"]`).waitFor();
+    expect(await eventTypes(page, run(queuedId))).toEqual(['agent_cancelled']);
+    // Cancelling the running one lets the next queued message run.
+    await page.locator(`${run(busyId)} [data-testid="cancel-run"]`).click();
+    await page.locator(`${run(nextId)}[data-status="completed"]`).waitFor();
+    expect(await eventTypes(page, run(nextId))).toEqual(['agent_started', 'agent_thinking', 'agent_message_delta', 'agent_completed']);
+  });
+
   it('shows the past runs after a reload, with their events and results', async () => {
     await page.reload();
     await expectConnected(page);
@@ -284,6 +305,33 @@ describeInBrowser(`${suiteName}, without development auth`, () => {
     await page.getByTestId('connect').click();
     await expectConnected(page);
     expect(await page.locator('#whoami').textContent()).toContain('alice');
+    expect(scriptErrors).toEqual([]);
+  });
+
+  it('asks for a new token once the session expires, instead of reconnecting with the old one', async () => {
+    const page = await browser.newPage();
+    const scriptErrors: string[] = [];
+    const sockets: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(err.message));
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    await page.goto(t.url);
+    await page.locator('#login-form[data-dev-auth="false"]').waitFor();
+    const shortLived = jwt.sign({ sub: 'expiring-erin', exp: Math.floor(Date.now() / 1000) + 3 }, TEST_JWT_SECRET, { algorithm: 'HS256' });
+    await page.getByTestId('token-input').fill(shortLived);
+    await page.getByTestId('connect').click();
+    await expectConnected(page);
+
+    await page.locator('#login-error:has-text("session expired")').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('connection-status').textContent()).toBe('signed out');
+    const opened = sockets.length;
+    await page.waitForTimeout(1500);
+    // No reconnect loop with the expired token.
+    expect(sockets.length).toBe(opened);
+    expect(await page.getByTestId('token-input').inputValue()).toBe('');
+
+    await page.getByTestId('token-input').fill(t.token('expiring-erin'));
+    await page.getByTestId('connect').click();
+    await expectConnected(page);
     expect(scriptErrors).toEqual([]);
   });
 });

@@ -70,6 +70,51 @@ describe('AgentPipelineClient against the real server', () => {
       await expect(run.cancel()).rejects.toMatchObject({ code: 'RUN_FINISHED' });
     });
 
+    it('waits through the thread queue: run() reports queued, then yields the whole run once it starts', async () => {
+      const threadId = 'client-queue';
+      const first = client.run('countdown', { steps: 3, intervalMs: 100 }, { threadId });
+      const second = client.run('echo', { text: 'second' }, { threadId });
+      expect((await first.started).status).toBe('running');
+      expect(await second.started).toEqual({ runId: expect.any(String), threadId, status: 'queued' });
+      const firstEvents: AnyAgentEvent[] = [];
+      const secondEvents: AnyAgentEvent[] = [];
+      await Promise.all([
+        (async () => {
+          for await (const e of first) firstEvents.push(e);
+        })(),
+        (async () => {
+          for await (const e of second) secondEvents.push(e);
+        })(),
+      ]);
+      expect(firstEvents.map((e) => e.type).slice(-1)).toEqual(['agent_completed']);
+      expect(expectWellFormedRun(secondEvents, { runId: (await second.started).runId, threadId, agent: 'echo' })).toEqual([
+        'agent_started',
+        'agent_thinking',
+        'agent_message_delta',
+        'agent_completed',
+      ]);
+      expect(secondEvents[0].ts >= firstEvents[firstEvents.length - 1].ts).toBe(true);
+    });
+
+    it('follows a queued run (replay says queued, no events yet) until it runs; cancels another while queued', async () => {
+      const threadId = 'client-follow-queue';
+      const busy = await client.startRun('countdown', { steps: 10_000, intervalMs: 20 }, { threadId });
+      const waiting = await client.startRun('echo', { text: 'followed' }, { threadId });
+      const doomed = client.run('echo', { text: 'never' }, { threadId });
+      expect([busy.status, waiting.status, (await doomed.started).status]).toEqual(['running', 'queued', 'queued']);
+      await expect(client.replay(waiting.runId)).resolves.toMatchObject({ status: 'queued', lastSeq: 0, events: [] });
+      const followed = client.follow(waiting.runId);
+      await doomed.cancel();
+      const doomedEvents: AnyAgentEvent[] = [];
+      for await (const e of doomed) doomedEvents.push(e);
+      expect(doomedEvents).toEqual([expect.objectContaining({ seq: 1, type: 'agent_cancelled', data: { reason: 'user' } })]);
+      await client.cancel(busy.runId);
+      const events: AnyAgentEvent[] = [];
+      for await (const e of followed) events.push(e);
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+      expect(events[3]).toMatchObject({ type: 'agent_completed', data: { result: 'followed' } });
+    });
+
     it('follows a finished run from its stored events, and from afterSeq', async () => {
       const { runId } = await client.startRun('echo', { text: 'again' });
       const all: AnyAgentEvent[] = [];

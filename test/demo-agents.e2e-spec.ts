@@ -28,7 +28,7 @@ async function run(
   threadId?: string,
 ): Promise<{ ack: { ok: true; runId: string; threadId: string }; events: AgentEventEnvelope[]; types: string[] }> {
   const ack = await command(s.socket, 'run:start', { agent, input, ...(threadId === undefined ? {} : { threadId }) });
-  expect(ack).toEqual({ ok: true, runId: expect.any(String), threadId: expect.any(String) });
+  expect(ack).toEqual({ ok: true, runId: expect.any(String), threadId: expect.any(String), status: 'running' });
   await waitForTerminal(s.events, ack.runId);
   // Anything emitted after the terminal event would be written before this ack.
   await roundTrip(s.socket);

@@ -80,9 +80,12 @@ describe('OpenAPI document, health and metrics', () => {
       );
       expect(schemas.StartRunDto.required).toEqual(['agent']);
       expect(Object.keys(schemas.RunDto.properties).sort()).toEqual(
-        ['agent', 'createdAt', 'error', 'finishedAt', 'input', 'lastSeq', 'result', 'runId', 'status', 'threadId'].sort(),
+        ['agent', 'createdAt', 'error', 'finishedAt', 'input', 'lastSeq', 'queuePosition', 'queuedBehind', 'result', 'runId', 'status', 'threadId'].sort(),
       );
-      expect(schemas.RunDto.properties.status.enum).toEqual(['running', 'completed', 'failed', 'cancelled']);
+      expect(schemas.RunDto.properties.status.enum).toEqual(['queued', 'running', 'completed', 'failed', 'cancelled']);
+      expect(schemas.StartRunDto.properties.multitask.enum).toEqual(['reject', 'enqueue', 'interrupt']);
+      expect(schemas.StartedRunDto.properties.status.enum).toEqual(['running', 'queued']);
+      expect(schemas.ErrorBodyDto.properties.code.enum).toContain('THREAD_BUSY');
       expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
       const listParams = doc.paths['/runs'].get.parameters.map((p: any) => p.name);
       expect(listParams).toEqual(expect.arrayContaining(['limit', 'status']));
@@ -159,6 +162,28 @@ describe('OpenAPI document, health and metrics', () => {
       while (metricValue(after, 'agent_pipeline_connected_sockets') !== 0 && Date.now() < deadline) after = await scrape();
       expect(metricValue(after, 'agent_pipeline_connected_sockets')).toBe(0);
       expect(metricValue(after, 'agent_pipeline_active_runs')).toBe(0);
+    });
+
+    it('reports the queued runs of every thread, and how long started runs waited in the queue', async () => {
+      const before = await scrape();
+      expect(metricValue(before, 'agent_pipeline_queued_runs')).toBe(0);
+      const threadId = 'metrics-queue';
+      const first = await http.post('/runs', { agent: 'countdown', input: { steps: 1, intervalMs: 60_000 }, threadId });
+      const queued = [];
+      for (let i = 0; i < 2; i++) queued.push(await http.post('/runs', { agent: 'echo', input: { text: `q${i}` }, threadId }));
+      expect(queued.map((r) => r.body.status)).toEqual(['queued', 'queued']);
+      expect(metricValue(await scrape(), 'agent_pipeline_queued_runs')).toBe(2);
+      await new Promise((r) => setTimeout(r, 200));
+      await http.post(`/runs/${first.body.runId}/cancel`);
+      let after = await scrape();
+      const deadline = Date.now() + 10_000;
+      while (metricValue(after, 'agent_pipeline_queued_runs') !== 0 && Date.now() < deadline) after = await scrape();
+      expect(metricValue(after, 'agent_pipeline_queued_runs')).toBe(0);
+      const delta = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
+      expect(delta('agent_pipeline_queue_wait_seconds_count', { agent: 'echo' })).toBe(2);
+      // Both waited at least the 200 ms the first run held the thread.
+      expect(delta('agent_pipeline_queue_wait_seconds_bucket', { agent: 'echo', le: '0.1' })).toBe(0);
+      expect(after).toMatch(/# TYPE agent_pipeline_queue_wait_seconds histogram/);
     });
 
     it('includes the default process metrics', async () => {

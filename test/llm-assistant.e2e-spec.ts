@@ -266,6 +266,39 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
     ]);
   });
 
+  it('answers two quick messages on one thread one after the other, the second seeing the first exchange', async () => {
+    let releaseFirst!: () => void;
+    const gate = new Promise<void>((resolve) => (releaseFirst = resolve));
+    // The first answer is still streaming when the second message arrives ("double texting").
+    server.enqueue(textReply(['Hello ', 'Grace.'], { beforePart: (i) => (i === 1 ? gate : undefined) }), textReply(['You are Grace.']));
+    const threadId = 'double-text';
+    const first = await command(socket, 'run:start', { agent: 'assistant', input: { text: 'I am Grace.' }, threadId });
+    await waitFor(() => ofRun(events, first.runId).some((e) => e.type === 'agent_message_delta'), 'the first answer to be streaming');
+    const second = await command(socket, 'run:start', { agent: 'assistant', input: { text: 'Who am I?' }, threadId });
+    expect([first.status, second.status]).toEqual(['running', 'queued']);
+    // While the first answer streams, the model has been asked once: the second message waits.
+    expect(server.requests).toHaveLength(1);
+    releaseFirst();
+    expect(await waitForTerminal(events, first.runId)).toMatchObject({ type: 'agent_completed', data: { result: 'Hello Grace.' } });
+    expect(await waitForTerminal(events, second.runId)).toMatchObject({ type: 'agent_completed', data: { result: 'You are Grace.' } });
+    expect(server.requests.map((r) => r.body.messages)).toEqual([
+      [
+        { role: 'system', content: SYSTEM_PROMPT },
+        { role: 'user', content: 'I am Grace.' },
+      ],
+      [
+        { role: 'system', content: SYSTEM_PROMPT },
+        { role: 'user', content: 'I am Grace.' },
+        { role: 'assistant', content: 'Hello Grace.' },
+        { role: 'user', content: 'Who am I?' },
+      ],
+    ]);
+    const started = ofRun(events, second.runId)[0];
+    const firstEnd = ofRun(events, first.runId).slice(-1)[0];
+    expect(started).toMatchObject({ type: 'agent_started', seq: 1 });
+    expect(events.indexOf(started)).toBeGreaterThan(events.indexOf(firstEnd));
+  });
+
   it('closes the provider connection at once when the run is cancelled mid-stream', async () => {
     server.enqueue(stallingReply([chunk({ role: 'assistant', content: 'Once upon a time' })]));
     const ack = await command(socket, 'run:start', { agent: 'assistant', input: { text: 'Tell me a long story' } });

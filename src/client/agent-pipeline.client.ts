@@ -1,9 +1,11 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import {
   AGENT_EVENT_TYPES,
+  isInFlightStatus,
   type AgentEventEnvelope,
   type AgentEventType,
   type AnyAgentEvent,
+  type MultitaskPolicy,
   type RunStatus,
 } from '../pipeline/events/agent-event.types';
 import {
@@ -11,6 +13,7 @@ import {
   type AgentInfo,
   type ClientToServerEvents,
   type ServerToClientEvents,
+  type StartedRunStatus,
 } from '../pipeline/events/socket-protocol.types';
 import type { ErrorBody } from '../pipeline/events/error-codes';
 import { AgentPipelineError, isAgentPipelineError } from './agent-pipeline.error';
@@ -69,12 +72,21 @@ export interface AgentPipelineConnectOptions {
 export interface StartRunOptions {
   /** Continue this conversation; a new thread id is made when absent. */
   threadId?: string;
+  /**
+   * What the server does when the thread has a run in flight: `reject` (the start fails with
+   * `THREAD_BUSY`), `enqueue` (the run waits for the runs before it; {@link AgentPipelineClient.run}
+   * keeps waiting through the queue) or `interrupt` (the runs in flight are cancelled with reason
+   * `superseded`). The server's `THREAD_MULTITASK` when absent.
+   */
+  multitask?: MultitaskPolicy;
 }
 
 /** The ids of a started run. */
 export interface StartedRunInfo {
   runId: string;
   threadId: string;
+  /** `queued` while the run waits for the runs before it on its thread; its events come once it starts. */
+  status: StartedRunStatus;
 }
 
 /** The answer of {@link AgentPipelineClient.replay}. */
@@ -346,8 +358,14 @@ export class AgentPipelineClient {
    * events sent between this ack and a later {@link follow} are replayed, but `run()` needs no replay.
    */
   async startRun(agent: string, input?: unknown, options: StartRunOptions = {}): Promise<StartedRunInfo> {
-    const ack = await this.command('run:start', { agent, input, ...(options.threadId !== undefined ? { threadId: options.threadId } : {}) });
-    return { runId: ack.runId, threadId: ack.threadId };
+    const ack = await this.command('run:start', {
+      agent,
+      input,
+      ...(options.threadId !== undefined ? { threadId: options.threadId } : {}),
+      ...(options.multitask !== undefined ? { multitask: options.multitask } : {}),
+    });
+    // A server without thread queues does not say: its runs always start at once.
+    return { runId: ack.runId, threadId: ack.threadId, status: ack.status ?? 'running' };
   }
 
   /** Cancels a run (`run:cancel`); `RUN_FINISHED` when it had already ended, `RUN_NOT_FOUND` when unknown. */
@@ -523,12 +541,13 @@ export class AgentPipelineClient {
   private async afterReplay(tracker: RunTracker, ack: OkAck<'run:replay'>): Promise<void> {
     if (!this.trackers.has(tracker)) return;
     const { sequencer } = tracker;
-    const short = ack.lastSeq > sequencer.lastSeq || (ack.status !== 'running' && !sequencer.ended);
+    const ended = !isInFlightStatus(ack.status);
+    const short = ack.lastSeq > sequencer.lastSeq || (ended && !sequencer.ended);
     if (!short) {
       tracker.fruitlessReplays = 0;
       return;
     }
-    if (ack.status !== 'running' && ack.lastSeq <= sequencer.lastSeq) {
+    if (ended && ack.lastSeq <= sequencer.lastSeq) {
       const { events } = await this.replay(tracker.runId, ack.lastSeq - 1);
       const terminal = events.find((e) => e.seq === ack.lastSeq);
       const adopted = terminal && sequencer.adoptTerminal(terminal);

@@ -46,6 +46,9 @@ export class AppConfig {
   readonly corsOrigins: string[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly runLeaseMs: number;
+  readonly threadMultitask: 'reject' | 'enqueue' | 'interrupt';
+  readonly maxQueuedRunsPerThread: number;
+  readonly threadQueueSweepMs: number;
   /** Connection state recovery window; 0 = off. */
   readonly socketRecoveryMs: number;
   readonly maxSocketsPerUser: number;
@@ -78,6 +81,9 @@ export class AppConfig {
       .filter(Boolean);
     this.logLevel = env.LOG_LEVEL;
     this.runLeaseMs = env.RUN_LEASE_MS;
+    this.threadMultitask = env.THREAD_MULTITASK;
+    this.maxQueuedRunsPerThread = env.MAX_QUEUED_RUNS_PER_THREAD;
+    this.threadQueueSweepMs = env.THREAD_QUEUE_SWEEP_MS;
     this.socketRecoveryMs = env.SOCKET_RECOVERY_MS;
     this.maxSocketsPerUser = env.MAX_SOCKETS_PER_USER;
     this.socketMaxBufferedBytes = env.SOCKET_MAX_BUFFERED_BYTES;

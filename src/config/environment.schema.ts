@@ -188,6 +188,24 @@ export class EnvironmentVariables {
   @Max(3_600_000, { message: 'SSE_KEEPALIVE_MS must be an integer between 10 and 3600000' })
   SSE_KEEPALIVE_MS = 15_000;
 
+  /** What `run:start` on a busy thread does when the command does not say. @default 'enqueue' */
+  @IsIn(['reject', 'enqueue', 'interrupt'], { message: 'THREAD_MULTITASK must be one of reject, enqueue, interrupt' })
+  THREAD_MULTITASK: 'reject' | 'enqueue' | 'interrupt' = 'enqueue';
+
+  /** Queued runs one thread may hold; one more is refused with THREAD_BUSY. @default 10 */
+  @Transform(toInt)
+  @IsInt({ message: 'MAX_QUEUED_RUNS_PER_THREAD must be an integer between 1 and 10000' })
+  @Min(1, { message: 'MAX_QUEUED_RUNS_PER_THREAD must be an integer between 1 and 10000' })
+  @Max(10_000, { message: 'MAX_QUEUED_RUNS_PER_THREAD must be an integer between 1 and 10000' })
+  MAX_QUEUED_RUNS_PER_THREAD = 10;
+
+  /** How often a node looks in the store for queued runs whose thread is free (a dead node's, say). @default 1000 */
+  @Transform(toInt)
+  @IsInt({ message: 'THREAD_QUEUE_SWEEP_MS must be an integer between 50 and 3600000' })
+  @Min(50, { message: 'THREAD_QUEUE_SWEEP_MS must be an integer between 50 and 3600000' })
+  @Max(3_600_000, { message: 'THREAD_QUEUE_SWEEP_MS must be an integer between 50 and 3600000' })
+  THREAD_QUEUE_SWEEP_MS = 1000;
+
   /** OpenAI-compatible API base URL (usually ending in `/v1`); set = the `assistant` agent is registered. */
   @Transform(blankToUndefined)
   @IsOptional()

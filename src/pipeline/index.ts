@@ -36,16 +36,28 @@ export type { StartedRun, StartRunRequest } from './runs/agent.service';
 export { NODE_ID } from './runs/node-id.token';
 export { RunAdmission } from './runs/run-admission.service';
 export { RunCommandBus } from './runs/run-command.bus';
-export type { RemoteCancelResult } from './runs/run-command.bus';
+export type { RemoteCancelResult, ThreadWatch } from './runs/run-command.bus';
 export { RunLifecycleHooks } from './runs/run-lifecycle.hooks';
 export type { RunLifecycleInfo, RunLifecycleObserver } from './runs/run-lifecycle.hooks';
 export { RunRateLimiter } from './runs/run-rate.limiter';
 export { RunRecoveryService } from './runs/run-recovery.service';
 export { RunRegistry } from './runs/run.registry';
+export { ThreadQueueScheduler } from './threads/thread-queue.scheduler';
+export type { QueuePlace } from './threads/thread-policy.service';
 export type { ActiveRun } from './runs/run.registry';
 export { SHUTDOWN_CANCEL_REASON } from './runs/run-shutdown.service';
 export { EventWriteBuffer } from './store/event-write.buffer';
-export type { InterruptedRun, ListRunsQuery, NewRun, RunRecord, RunStore } from './store/run-store.interface';
+export type {
+  CancelledQueuedRun,
+  InterruptedRun,
+  ListRunsQuery,
+  NewRun,
+  ReadyThread,
+  RunRecord,
+  RunStore,
+  ThreadRun,
+  ThreadTransaction,
+} from './store/run-store.interface';
 export { openRunStore, parseDatabaseUrl } from './store/run-store.factory';
 export { sanitizeJson, jsonByteLength } from './validation/json-payload';
 export { validatePayload, validationFailed } from './validation/validate-payload';

@@ -31,6 +31,10 @@ import { RunRateLimiter } from './runs/run-rate.limiter';
 import { RunRecoveryService } from './runs/run-recovery.service';
 import { RunShutdownService } from './runs/run-shutdown.service';
 import { RunRegistry } from './runs/run.registry';
+import { RunLauncher } from './runs/run.launcher';
+import { RunEndWaiter } from './threads/run-end.waiter';
+import { ThreadPolicy } from './threads/thread-policy.service';
+import { ThreadQueueScheduler } from './threads/thread-queue.scheduler';
 import { EventWriteBuffer } from './store/event-write.buffer';
 import { openRunStore } from './store/run-store.factory';
 import { RunStoreLifecycle } from './store/run-store.lifecycle';
@@ -70,6 +74,10 @@ const providers: Provider[] = [
       redis ? new RedisRunCommandBus(redis, registry, nodeId) : new RunCommandBus(),
   },
   RunLifecycleHooks,
+  RunLauncher,
+  RunEndWaiter,
+  ThreadQueueScheduler,
+  ThreadPolicy,
   AgentService,
   RunRecoveryService,
   RunShutdownService,
@@ -106,6 +114,7 @@ const providers: Provider[] = [
     RunAdmission,
     RunCommandBus,
     RunLifecycleHooks,
+    ThreadQueueScheduler,
   ],
 })
 export class AgentPipelineModule extends AgentPipelineConfigurableModule {}

@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { MultitaskPolicy } from './events/agent-event.types';
 
 /** Options of {@link AgentPipelineModule}. */
 export interface AgentPipelineOptions {
@@ -41,6 +42,20 @@ export interface AgentPipelineOptions {
   storeBacklogMaxEvents?: number;
   /** Lease on a node's runs: a run whose node stopped renewing it for this long is marked `INTERRUPTED`. @default 30000 */
   runLeaseMs?: number;
+  /**
+   * What a start on a thread that has a run in flight does when the start does not say
+   * (`THREAD_MULTITASK`): refuse it (`reject`), queue it (`enqueue`) or cancel the runs in flight (`interrupt`).
+   * @default 'enqueue'
+   */
+  threadMultitask?: MultitaskPolicy;
+  /** Queued runs a thread may hold; one more is refused with `THREAD_BUSY`. @default 10 */
+  maxQueuedRunsPerThread?: number;
+  /**
+   * How often a node looks in the store for queued runs whose thread is free (their node died, or
+   * their user was at the concurrency limit when the thread freed), in ms.
+   * @default 1000
+   */
+  queueSweepMs?: number;
 }
 
 export type ResolvedPipelineOptions = Required<Omit<AgentPipelineOptions, 'redisUrl'>> & { redisUrl?: string };
@@ -56,6 +71,9 @@ export const PIPELINE_DEFAULTS: ResolvedPipelineOptions = {
   groupCommitMs: 0,
   runLeaseMs: 30_000,
   storeBacklogMaxEvents: 100_000,
+  threadMultitask: 'enqueue',
+  maxQueuedRunsPerThread: 10,
+  queueSweepMs: 1000,
 };
 
 export function resolvePipelineOptions(options: AgentPipelineOptions): ResolvedPipelineOptions {

@@ -36,6 +36,11 @@ class ChatPage {
   /** Whether the server hands out development tokens; undefined until (or unless) it says. */
   private devAuth?: boolean;
   private readonly shown = new Set<string>();
+  /**
+   * The thread of this session's conversation: messages sent while an answer is still coming wait
+   * for it (the server queues them on the thread) instead of running beside it.
+   */
+  private readonly threadId = `chat-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   private readonly ui = {
     status: byId<HTMLElement>('connection-status'),
     whoami: byId<HTMLElement>('whoami'),
@@ -203,10 +208,12 @@ class ChatPage {
       this.token = undefined;
       sessionStorage.removeItem(TOKEN_KEY);
       if (change.reason === 'session_expired') {
-        // Ask once for a new token (a development server: the same user name gets a fresh one)
-        // rather than reconnecting with the expired one over and over.
-        this.ui.tokenInput.value = this.user ?? '';
-        this.showLogin('Your session expired: sign in again to continue.');
+        // Ask once for a new token rather than reconnecting with the expired one over and over;
+        // on a development server the same user name gets a fresh one.
+        this.ui.tokenInput.value = this.devAuth ? this.user : '';
+        this.showLogin(
+          this.devAuth ? 'Your session expired: sign in again to continue.' : 'Your session expired: paste a new access token to continue.',
+        );
         return;
       }
       this.showLogin(
@@ -281,11 +288,11 @@ class ChatPage {
     const view = this.newView({ agent, message: text });
     this.ui.conversation.append(view.element);
     view.element.scrollIntoView({ block: 'nearest' });
-    const run = this.client.run(agent, toInput(text));
+    const run = this.client.run(agent, toInput(text), { threadId: this.threadId, multitask: 'enqueue' });
     run.started.then(
-      ({ runId }) => {
+      ({ runId, status }) => {
         this.shown.add(runId);
-        view.started(runId);
+        view.started(runId, status);
         this.rememberRun({ runId, agent, createdAt: new Date().toISOString() });
       },
       (err: unknown) => {

@@ -65,19 +65,22 @@ export class RunView {
     this.element = el('article', { class: 'run', 'data-testid': 'run-pending', 'data-status': 'pending', 'aria-busy': 'true' }, ...body);
   }
 
-  /** The server accepted the run: it becomes a `data-testid="run"` with its id, running, cancellable. */
-  started(runId: string): void {
+  /**
+   * The server accepted the run: it becomes a `data-testid="run"` with its id, cancellable, and
+   * `running` or `queued` (waiting for the runs before it on its thread) as the server said.
+   */
+  started(runId: string, status: 'running' | 'queued' = 'running'): void {
     this.runId = runId;
     this.element.dataset.testid = 'run';
     this.element.dataset.runId = runId;
-    if (this.status === 'pending') this.setStatus('running');
+    if (this.status === 'pending') this.setStatus(status);
   }
 
   /** Shows a past run's status and result from its record, until (or instead of) its events. */
   applyRecord(record: { status: RunStatus; result?: unknown; error?: { code: string; message: string } }): void {
-    if (this.status !== 'pending' && this.status !== 'running') return;
-    if (record.status === 'running') {
-      this.setStatus('running');
+    if (!this.running) return;
+    if (record.status === 'running' || record.status === 'queued') {
+      this.setStatus(record.status);
       return;
     }
     this.setStatus(record.status);
@@ -119,6 +122,8 @@ export class RunView {
     if (this.summary) this.summary.textContent = `Events (${this.eventCount})`;
     switch (event.type) {
       case 'agent_started':
+        // A queued run's wait is over.
+        if (this.status === 'queued' || this.status === 'pending') this.setStatus('running');
         if (this.inputBox.hidden && event.data.input !== undefined) this.showInput(event.data.input);
         this.item(event, 'Started ', el('code', {}, event.agent));
         break;
@@ -153,9 +158,9 @@ export class RunView {
     }
   }
 
-  /** Whether the run is still going (as far as this view knows). */
+  /** Whether the run is still going or waiting to (as far as this view knows). */
   get running(): boolean {
-    return this.status === 'running' || this.status === 'pending';
+    return this.status === 'running' || this.status === 'queued' || this.status === 'pending';
   }
 
   private item(event: AnyAgentEvent, ...children: (Node | string)[]): void {
@@ -194,8 +199,9 @@ export class RunView {
   private setStatus(status: ViewStatus): void {
     this.status = status;
     this.element.dataset.status = status;
-    this.badge.textContent = status;
-    if (status === 'running') {
+    this.badge.textContent = status === 'queued' ? 'queued: waits for the run before it' : status;
+    // Queued runs can be cancelled too: they end without starting.
+    if (status === 'running' || status === 'queued') {
       this.element.setAttribute('aria-busy', 'true');
       if (!this.cancelButton) {
         this.cancelButton = el(

@@ -1,14 +1,15 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
   AGENT_EVENT_TYPES,
   EventWriteBuffer,
+  RUN_STORE,
   RunEventBus,
   RunLifecycleHooks,
   RunRegistry,
   SocketRoomPublisher,
 } from '../../pipeline';
-import type { AgentEventEnvelope, RunEnding, RunLifecycleInfo, RunLifecycleObserver } from '../../pipeline';
+import type { AgentEventEnvelope, RunEnding, RunLifecycleInfo, RunLifecycleObserver, RunStore } from '../../pipeline';
 
 /** Names of the pipeline's own metrics (the default process metrics keep their usual names). */
 export const METRIC_NAMES = {
@@ -21,6 +22,8 @@ export const METRIC_NAMES = {
   socketDisconnects: 'agent_pipeline_socket_disconnects_total',
   socketRefusals: 'agent_pipeline_socket_refusals_total',
   storeBacklog: 'agent_pipeline_store_backlog_events',
+  queuedRuns: 'agent_pipeline_queued_runs',
+  queueWait: 'agent_pipeline_queue_wait_seconds',
 } as const;
 
 /** Why the server closed a socket on its own. */
@@ -43,6 +46,7 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
   private readonly runsStarted: Counter<'agent'>;
   private readonly runsEnded: Counter<'agent' | 'outcome' | 'code'>;
   private readonly runDuration: Histogram<'agent' | 'outcome'>;
+  private readonly queueWait: Histogram<'agent'>;
   /** One pre-bound child per event type: counting an event is a property increment, no label lookup. */
   private readonly eventsByType = new Map<string, { inc(): void }>();
   private readonly unsubscribe: Array<() => void> = [];
@@ -54,6 +58,7 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
     private readonly bus: RunEventBus,
     runs: RunRegistry,
     sockets: SocketRoomPublisher,
+    @Inject(RUN_STORE) store: RunStore,
     writer: EventWriteBuffer,
   ) {
     const registers = [this.registry];
@@ -99,6 +104,22 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
         this.set(sockets.connectedSockets);
       },
     });
+    this.queueWait = new Histogram({
+      name: METRIC_NAMES.queueWait,
+      help: 'How long runs started on this node waited queued on their thread, in seconds, by agent.',
+      labelNames: ['agent'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+      registers,
+    });
+    new Gauge({
+      name: METRIC_NAMES.queuedRuns,
+      help: 'Runs queued on their thread, waiting to start (read from the run store: every node of a cluster reports the same queue).',
+      registers,
+      async collect() {
+        // While the store is down the gauge reads NaN (unknown) rather than failing the whole scrape.
+        this.set(await store.countQueued().catch(() => NaN));
+      },
+    });
     this.socketDisconnects = new Counter({
       name: METRIC_NAMES.socketDisconnects,
       help: 'Sockets this node closed on its own, by reason (slow_consumer: SOCKET_MAX_BUFFERED_BYTES unsent; session_expired: the token expired).',
@@ -139,6 +160,10 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
     const label = OUTCOME_LABEL[outcome.kind];
     this.runsEnded.inc({ agent: run.agent, outcome: label, code: outcome.kind === 'error' ? outcome.code : '' });
     this.runDuration.observe({ agent: run.agent, outcome: label }, durationMs / 1000);
+  }
+
+  runDequeued(run: RunLifecycleInfo, waitedMs: number): void {
+    this.queueWait.observe({ agent: run.agent }, waitedMs / 1000);
   }
 
   /** Counts a socket the server closed on its own. */

@@ -1,7 +1,7 @@
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
-import { RemoteCancelResult, RunCommandBus } from '../runs/run-command.bus';
+import { RemoteCancelResult, RunCommandBus, type ThreadWatch } from '../runs/run-command.bus';
 import type { RunRegistry } from '../runs/run.registry';
 
 const COMMANDS = 'agent-pipeline:commands';
@@ -13,6 +13,10 @@ interface CancelCommand {
   replyTo: string;
   runId: string;
   reason: string;
+}
+
+interface WatchCommand extends ThreadWatch {
+  type: 'watch';
 }
 
 interface CancelReply {
@@ -78,6 +82,14 @@ export class RedisRunCommandBus extends RunCommandBus implements OnModuleInit, O
     });
   }
 
+  override watchElsewhere(watch: ThreadWatch): void {
+    const command: WatchCommand = { type: 'watch', userId: watch.userId, threadId: watch.threadId, runId: watch.runId };
+    this.redis.publish(COMMANDS, JSON.stringify(command)).catch((err: Error) => {
+      // The sweep starts the queue anyway, a little later.
+      this.logger.warn(`Could not send a thread watch to the other nodes: ${err.message}`);
+    });
+  }
+
   private async onMessage(channel: string, message: string): Promise<void> {
     let parsed: unknown;
     try {
@@ -90,7 +102,11 @@ export class RedisRunCommandBus extends RunCommandBus implements OnModuleInit, O
       this.waiting.get(reply.requestId)?.(reply.result);
       return;
     }
-    const command = parsed as CancelCommand;
+    const command = parsed as CancelCommand | WatchCommand;
+    if (command.type === 'watch') {
+      if (this.registry.get(command.runId)?.userId === command.userId) this.deliverWatch(command);
+      return;
+    }
     if (command.type !== 'cancel') return;
     const active = this.registry.get(command.runId);
     if (!active?.orchestrator) return; // not ours: the node that runs it answers

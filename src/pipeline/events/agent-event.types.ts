@@ -61,10 +61,37 @@ export function isTerminalEventType(type: string): type is TerminalEventType {
   return type === 'agent_completed' || type === 'agent_error' || type === 'agent_cancelled';
 }
 
-/** The run status a terminal event leads to. */
-export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+/**
+ * Where a run stands. `queued`: stored, waiting for the runs before it on its thread (it has no
+ * events yet); `running`: executing on a node; then one of the ended statuses its terminal event
+ * leads to.
+ */
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'cancelled'];
+export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+
+/**
+ * The statuses of a run that has not ended: it holds its thread (multitask policy) and may still
+ * emit events. The one definition of "in flight": a new in-flight status (`waiting`, an open
+ * interrupt) joins this list and every check follows.
+ */
+export const IN_FLIGHT_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+
+/** The in-flight statuses of a run that has started (it executes on a node and counts toward the user's concurrency). */
+export const EXECUTING_STATUSES: readonly RunStatus[] = ['running'];
+
+/** True while the run has not ended (see {@link IN_FLIGHT_STATUSES}). */
+export function isInFlightStatus(status: string): boolean {
+  return (IN_FLIGHT_STATUSES as readonly string[]).includes(status);
+}
+
+/** What `run:start` does on a thread that has a run in flight (DESIGN.md, "Runs and threads"). */
+export type MultitaskPolicy = 'reject' | 'enqueue' | 'interrupt';
+
+export const MULTITASK_POLICIES: readonly MultitaskPolicy[] = ['reject', 'enqueue', 'interrupt'];
+
+/** The reason of `agent_cancelled` when a later run on the thread, started with `interrupt`, ended this one. */
+export const SUPERSEDED_CANCEL_REASON = 'superseded';
 
 export function statusForTerminal(type: TerminalEventType): RunStatus {
   switch (type) {

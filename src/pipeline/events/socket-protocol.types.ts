@@ -2,7 +2,7 @@
  * The Socket.IO protocol of namespace `/agents`: commands, their payloads and acks.
  * Shared with clients: no server-only imports here.
  */
-import type { AgentEventDataMap, AgentEventEnvelope, RunStatus } from './agent-event.types';
+import type { AgentEventDataMap, AgentEventEnvelope, MultitaskPolicy, RunStatus } from './agent-event.types';
 import type { ErrorBody } from './error-codes';
 
 /** The Socket.IO namespace of the agent protocol. */
@@ -18,6 +18,8 @@ export interface RunStartPayload {
   agent: string;
   input?: unknown;
   threadId?: string;
+  /** What to do when the thread has a run in flight; the server's `THREAD_MULTITASK` when absent. */
+  multitask?: MultitaskPolicy;
 }
 export interface RunCancelPayload {
   runId: string;
@@ -29,7 +31,9 @@ export interface RunReplayPayload {
 
 export type Ack<T> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
 
-export type RunStartAck = Ack<{ runId: string; threadId: string }>;
+/** `running`, or `queued` when the run waits for the runs before it on its thread. */
+export type StartedRunStatus = Extract<RunStatus, 'queued' | 'running'>;
+export type RunStartAck = Ack<{ runId: string; threadId: string; status: StartedRunStatus }>;
 export type RunCancelAck = Ack<{ runId: string }>;
 export type RunReplayAck = Ack<{ runId: string; status: RunStatus; lastSeq: number }>;
 export type AgentsListAck = Ack<{ agents: AgentInfo[] }>;
@@ -43,9 +47,16 @@ export interface ClientToServerEvents {
 }
 
 /** Server → client events: the event name is the event type. */
+/**
+ * Events about the connection itself rather than a run: `session_expired` `{}` tells a socket
+ * that its token expired and the server disconnects it next (reconnect with a fresh token).
+ */
+export const CONNECTION_EVENT_TYPES = ['session_expired'] as const;
+
+export type ConnectionEventType = (typeof CONNECTION_EVENT_TYPES)[number];
+
 export type ServerToClientEvents = {
   [T in keyof AgentEventDataMap]: (event: AgentEventEnvelope<T>) => void;
 } & {
-  /** The socket's token expired: the server disconnects it next; reconnect with a fresh token. */
-  session_expired: (payload: Record<string, never>) => void;
+  [T in ConnectionEventType]: (payload: Record<string, never>) => void;
 };

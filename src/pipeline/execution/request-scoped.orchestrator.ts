@@ -51,6 +51,9 @@ export class RequestScopedOrchestrator {
    * terminal event. Never rejects; resolves with how the run ended.
    */
   execute(agent: AgentHandler): Promise<RunEnding> {
+    // Cancelled between its start and its execution (a later run on the thread superseded it):
+    // its terminal event is out; the agent never runs and no timer is left behind.
+    if (this.ending) return this.done;
     const { context, notifier } = this.createExecutionContext();
     notifier.sendAgentStarted(context.input);
     this.timer = setTimeout(

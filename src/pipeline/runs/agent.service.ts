@@ -1,20 +1,21 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AgentRegistry } from '../agents/agent.registry';
-import { AgentWebSocketBridge } from '../bridge/agent-websocket.bridge';
 import { PipelineError } from '../errors/pipeline.error';
-import type { AgentEventEnvelope } from '../events/agent-event.types';
-import type { AgentInfo } from '../events/socket-protocol.types';
-import type { RunEnding } from '../execution/request-scoped.orchestrator';
+import { isInFlightStatus, type AgentEventEnvelope, type MultitaskPolicy } from '../events/agent-event.types';
+import type { AgentInfo, StartedRunStatus } from '../events/socket-protocol.types';
+import type { RequestScopedOrchestrator, RunEnding } from '../execution/request-scoped.orchestrator';
 import { newRunIdentity } from '../execution/run-identity';
 import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 import { EventWriteBuffer } from '../store/event-write.buffer';
 import type { ListRunsQuery, RunRecord, RunStore } from '../store/run-store.interface';
+import { RunEndWaiter } from '../threads/run-end.waiter';
+import { ThreadPolicy, type QueuePlace } from '../threads/thread-policy.service';
 import { AgentInputValidator } from './agent-input.validator';
 import { NODE_ID } from './node-id.token';
 import { RunAdmission } from './run-admission.service';
 import { RunCommandBus } from './run-command.bus';
-import { RunLifecycleHooks } from './run-lifecycle.hooks';
+import { RunLauncher } from './run.launcher';
 import { RunRegistry } from './run.registry';
 
 /** What a caller asks to run. */
@@ -22,14 +23,18 @@ export interface StartRunRequest {
   agent: string;
   input?: unknown;
   threadId?: string;
+  /** What to do when the thread has a run in flight; `THREAD_MULTITASK` when absent. */
+  multitask?: MultitaskPolicy;
 }
 
-/** A started run. */
+/** A started (or queued) run. */
 export interface StartedRun {
   runId: string;
   threadId: string;
-  /** Settles when the run's terminal event is stored and published. */
-  done: Promise<RunEnding>;
+  /** `queued` when it waits for the runs before it on its thread. */
+  status: StartedRunStatus;
+  /** Settles when the run's terminal event is stored and published, wherever it executes. */
+  readonly done: Promise<RunEnding>;
 }
 
 /** `Retry-After` of a start refused during shutdown: a restarted or other node answers by then. */
@@ -49,7 +54,7 @@ export class AgentService {
 
   constructor(
     private readonly agents: AgentRegistry,
-    private readonly bridge: AgentWebSocketBridge,
+    private readonly launcher: RunLauncher,
     private readonly registry: RunRegistry,
     private readonly admission: RunAdmission,
     private readonly inputs: AgentInputValidator,
@@ -58,7 +63,8 @@ export class AgentService {
     @Inject(RUN_STORE) private readonly store: RunStore,
     @Inject(NODE_ID) private readonly nodeId: string,
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
-    private readonly lifecycle: RunLifecycleHooks,
+    private readonly threads: ThreadPolicy,
+    private readonly endings: RunEndWaiter,
   ) {}
 
   listAgents(): AgentInfo[] {
@@ -82,17 +88,16 @@ export class AgentService {
     this.admission.checkInputSize(request.input);
     const input = this.inputs.validate(agent, request.input);
     this.admission.checkStoreBacklog();
+    // A named thread may have runs in flight: its multitask policy decides. A new thread cannot.
+    if (request.threadId !== undefined) return this.startOnThread(userId, request, input);
     this.admission.checkConcurrency(userId);
     const { runId, threadId } = newRunIdentity(request.threadId);
     // Registered before the first await: concurrent starts see this slot as taken.
     this.registry.add({ runId, userId, agent: request.agent, threadId });
     try {
       await this.admission.consumeRate(userId);
-      const { orchestrator, agent: handler } = await this.bridge.createExecution(userId, request.agent, {
-        runId,
-        threadId,
-        input,
-      });
+      const run = { runId, userId, agent: request.agent, threadId, input };
+      const execution = await this.launcher.prepare(run);
       const now = new Date();
       // Stored with the next group commit (shared with other starts and endings of this turn),
       // before any of its events: a disk round trip per start would cost more than the run.
@@ -110,18 +115,7 @@ export class AgentService {
       // ride along with the run's first batch. Shared, other nodes count and read it: store it now.
       if (this.admission.countsAcrossNodes) await this.writer.flushSoon();
       await this.admission.confirmSharedSlot(userId, runId);
-      const active = this.registry.get(runId);
-      if (active) active.orchestrator = orchestrator;
-      const done = orchestrator.done;
-      const info = { runId, userId, agent: request.agent, threadId };
-      void done.then((ending) => {
-        this.registry.remove(runId);
-        this.lifecycle.ended(info, ending);
-      });
-      this.lifecycle.started(info);
-      // Next macrotask: the caller's ack is written to the socket before agent_started.
-      setImmediate(() => void orchestrator.execute(handler));
-      return { runId, threadId, done };
+      return { runId, threadId, status: 'running', done: this.launcher.launch(run, execution) };
     } catch (err) {
       this.registry.remove(runId);
       this.writer.withdrawRun(runId);
@@ -132,18 +126,53 @@ export class AgentService {
     }
   }
 
+  /** A start on a thread the caller named: runs now, waits in the thread's queue, or is refused. */
+  private async startOnThread(userId: string, request: StartRunRequest, input: unknown): Promise<StartedRun> {
+    const { runId, threadId } = newRunIdentity(request.threadId);
+    const run = { runId, userId, agent: request.agent, threadId, input };
+    await this.admission.consumeRate(userId);
+    const admitted = await this.threads.admit(run, request.multitask ?? this.options.threadMultitask);
+    if (admitted === 'start') {
+      try {
+        return { runId, threadId, status: 'running', done: this.launcher.launch(run, await this.launcher.prepare(run)) };
+      } catch (err) {
+        this.registry.remove(runId);
+        // Stored as running, never started: it goes, so it holds neither its thread nor a slot.
+        await this.store.deleteRun(runId).catch(() => undefined);
+        this.logger.error({ msg: `Run start failed: ${(err as Error).stack}`, runId, userId, agent: request.agent });
+        throw err;
+      }
+    }
+    const local = this.registry.get(runId)?.orchestrator;
+    let done: Promise<RunEnding> | undefined = local?.done;
+    const waiter = this.endings;
+    return {
+      runId,
+      threadId,
+      status: admitted === 'queued' ? 'queued' : 'running',
+      // Made on first use: a caller that never waits (the socket gateway) leaves nothing behind.
+      get done() {
+        return (done ??= waiter.wait(runId));
+      },
+    };
+  }
+
   /**
    * Cancels one of the user's runs; resolves once `agent_cancelled` is stored and published.
    * `RUN_NOT_FOUND` for unknown runs and other users' runs alike; `RUN_FINISHED` for ended runs.
    */
   async cancel(userId: string, runId: string, reason = USER_CANCEL_REASON): Promise<{ runId: string; status: 'cancelled' }> {
     const active = this.registry.get(runId);
-    if (active && active.userId === userId && active.orchestrator) {
-      if (await active.orchestrator.cancel(reason)) return { runId, status: 'cancelled' };
+    if (active && active.userId === userId && active.orchestrator) return this.cancelHere(active.orchestrator, runId, reason);
+    const run = await this.getRun(userId, runId);
+    if (run.status === 'queued') {
+      if (await this.threads.cancelQueued(runId, reason)) return { runId, status: 'cancelled' };
+      // It started a moment ago, maybe on this node: cancel it where it executes.
+      const started = await this.registry.orchestratorSoon(runId);
+      if (started) return this.cancelHere(started, runId, reason);
+    } else if (!isInFlightStatus(run.status)) {
       throw this.finished(runId);
     }
-    const run = await this.getRun(userId, runId);
-    if (run.status !== 'running') throw this.finished(runId);
     const remote = await this.commands.cancelElsewhere(runId, reason);
     if (remote === 'cancelled') return { runId, status: 'cancelled' };
     if (remote === 'finished') throw this.finished(runId);
@@ -152,12 +181,28 @@ export class AgentService {
     throw new PipelineError('RUN_FINISHED', `Run '${runId}' cannot be cancelled: it is not executing on any node.`);
   }
 
+  private async cancelHere(
+    orchestrator: RequestScopedOrchestrator,
+    runId: string,
+    reason: string,
+  ): Promise<{ runId: string; status: 'cancelled' }> {
+    if (await orchestrator.cancel(reason)) return { runId, status: 'cancelled' };
+    throw this.finished(runId);
+  }
+
   /** A run of the user's; `RUN_NOT_FOUND` when unknown or someone else's. */
   async getRun(userId: string, runId: string): Promise<RunRecord> {
     if (this.writer.hasPendingRuns) await this.writer.flush();
     const run = typeof runId === 'string' && runId.length <= 64 ? await this.store.getRun(runId) : undefined;
     if (!run || run.userId !== userId) throw PipelineError.runNotFound(String(runId));
     return run;
+  }
+
+  /** Like {@link getRun}, with the place of a queued run on its thread (`queuePosition`, `queuedBehind`). */
+  async describeRun(userId: string, runId: string): Promise<RunRecord & Partial<QueuePlace>> {
+    const run = await this.getRun(userId, runId);
+    const place = await this.threads.queuePlace(run);
+    return place ? { ...run, ...place } : run;
   }
 
   async listRuns(userId: string, query: ListRunsQuery): Promise<RunRecord[]> {

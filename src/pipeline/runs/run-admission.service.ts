@@ -85,7 +85,8 @@ export class RunAdmission {
     return this.rateLimiter.consume(userId);
   }
 
-  private tooMany(active: number): PipelineError {
+  /** The `TOO_MANY_RUNS` refusal for a user who has `active` runs going. */
+  tooMany(active: number): PipelineError {
     const limit = this.options.maxConcurrentRunsPerUser;
     return new PipelineError(
       'TOO_MANY_RUNS',

@@ -18,6 +18,8 @@ export interface RunLifecycleObserver {
   runStarted?(run: RunLifecycleInfo): void;
   /** The run's terminal event is stored and published. */
   runEnded?(run: RunLifecycleInfo, ending: RunEnding): void;
+  /** A queued run left its thread's queue to start on this node, after waiting `waitedMs`. */
+  runDequeued?(run: RunLifecycleInfo, waitedMs: number): void;
 }
 
 /**
@@ -44,6 +46,11 @@ export class RunLifecycleHooks {
   /** @internal Called by `AgentService`. */
   ended(run: RunLifecycleInfo, ending: RunEnding): void {
     for (const observer of this.observers) this.call(run, () => observer.runEnded?.(run, ending));
+  }
+
+  /** @internal Called by the thread queue when this node starts a queued run. */
+  dequeued(run: RunLifecycleInfo, waitedMs: number): void {
+    for (const observer of this.observers) this.call(run, () => observer.runDequeued?.(run, waitedMs));
   }
 
   private call(run: RunLifecycleInfo, notify: () => void): void {

@@ -16,6 +16,7 @@ import { NODE_ID } from './node-id.token';
 export class RunRecoveryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RunRecoveryService.name);
   private timer?: NodeJS.Timeout;
+  private recovery?: Promise<void>;
 
   constructor(
     @Inject(RUN_STORE) private readonly store: RunStore,
@@ -26,14 +27,23 @@ export class RunRecoveryService implements OnApplicationBootstrap, OnApplication
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.options.redisUrl) {
-      this.announce(await this.store.interruptRuns({ kind: 'all' }));
-      return;
-    }
-    await this.sweep();
+    await this.recovered();
+    if (!this.options.redisUrl) return;
     const every = Math.max(50, Math.floor(this.options.runLeaseMs / 3));
     this.timer = setInterval(() => void this.sweep(), every);
     this.timer.unref();
+  }
+
+  /**
+   * Resolves once the runs a stopped process left running are closed: alone, all of them; among
+   * several nodes, those whose lease had expired at the first sweep. The thread queue waits for
+   * it before starting queued runs, so a queued run never waits behind a dead run. Idempotent.
+   */
+  recovered(): Promise<void> {
+    this.recovery ??= this.options.redisUrl
+      ? this.sweep()
+      : this.store.interruptRuns({ kind: 'all' }).then((interrupted) => this.announce(interrupted));
+    return this.recovery;
   }
 
   onApplicationShutdown(): void {

@@ -44,6 +44,19 @@ export class RunRegistry {
     return this.runs.get(runId);
   }
 
+  /**
+   * The orchestrator of a run of this node, waiting up to `timeoutMs` while the run is still being
+   * created; undefined when the run is not (or no longer) here.
+   */
+  async orchestratorSoon(runId: string, timeoutMs = 2000): Promise<RequestScopedOrchestrator | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const run = this.runs.get(runId);
+      if (!run || run.orchestrator || Date.now() >= deadline) return run?.orchestrator;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   /** Runs of one user on this node, including runs still being created. */
   countForUser(userId: string): number {
     return this.byUser.get(userId)?.size ?? 0;

@@ -27,6 +27,51 @@ export interface NewRun {
   createdAt: Date;
   nodeId: string;
   leaseUntil: Date;
+  /** `running` unless said; a `queued` run waits on its thread (see {@link RunStore.withThread}). */
+  status?: 'queued' | 'running';
+  /** Order on the thread; set by {@link ThreadTransaction.insert}. @default 0 */
+  threadSeq?: number;
+}
+
+/** A run in flight on a thread, as the thread's multitask policy sees it. */
+export interface ThreadRun {
+  runId: string;
+  agent: string;
+  status: RunStatus;
+  /** Order on the thread: lower first. */
+  threadSeq: number;
+  /** The node executing it (for a queued run: the node that admitted it). */
+  nodeId: string;
+  createdAt: string;
+}
+
+/** A thread that has queued runs and nothing executing: its first queued run may start. */
+export interface ReadyThread {
+  userId: string;
+  threadId: string;
+}
+
+/**
+ * The reads and writes of one thread inside {@link RunStore.withThread}: they see each other's
+ * effects, and no other `withThread` of the same user runs in between, on any node.
+ */
+export interface ThreadTransaction {
+  /** The thread's runs in flight (queued or executing), in thread order. */
+  inFlight(): Promise<ThreadRun[]>;
+  /** The user's runs executing on any node (all threads). */
+  countExecuting(): Promise<number>;
+  /** Stores `run` as the last of the thread (its `threadSeq` is assigned here); returns that seq. */
+  insert(run: NewRun): Promise<number>;
+  /** Turns a queued run into a running one on `nodeId`; false when it is no longer queued. */
+  claim(runId: string, nodeId: string, leaseUntil: Date): Promise<boolean>;
+  /** See {@link RunStore.cancelQueued}. */
+  cancelQueued(runId: string, reason: string): Promise<CancelledQueuedRun | undefined>;
+}
+
+/** A queued run ended without starting, and its one stored event. */
+export interface CancelledQueuedRun {
+  userId: string;
+  event: AgentEventEnvelope<'agent_cancelled'>;
 }
 
 export interface ListRunsQuery {
@@ -87,6 +132,23 @@ export interface RunStore {
    * Returns the terminal events it stored, with the user each run belongs to.
    */
   interruptRuns(scope: InterruptScope): Promise<InterruptedRun[]>;
+  /**
+   * Runs `work` in one transaction over the thread `(userId, threadId)`. Transactions of the same
+   * user never overlap, on one node or several (PostgreSQL: an advisory lock per user; SQLite: its
+   * one writer), so two starts on one thread come out in a defined order.
+   */
+  withThread<T>(userId: string, threadId: string, work: (tx: ThreadTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Ends a queued run without starting it: status `cancelled`, and its only event, `agent_cancelled`
+   * at seq 1, stored. Undefined when the run is not (or no longer) queued.
+   */
+  cancelQueued(runId: string, reason: string): Promise<CancelledQueuedRun | undefined>;
+  /** The thread's runs in flight, in thread order (a plain read, for queue positions). */
+  threadInFlight(userId: string, threadId: string): Promise<ThreadRun[]>;
+  /** Threads with queued runs and no run executing, oldest queue first, at most `limit`. */
+  readyThreads(limit: number): Promise<ReadyThread[]>;
+  /** Queued runs of every user and thread. */
+  countQueued(): Promise<number>;
   /** Answers when the database does. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,7 +6,20 @@ import { InCodeMigrationProvider } from './run-store.migrations';
 import { outcomeColumns, runRow } from './run-store.rows';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
-import type { InterruptedRun, InterruptScope, ListRunsQuery, NewRun, RunRecord, RunStore, WriteBatch } from './run-store.interface';
+import { KyselyThreadQueries, KyselyThreadTransaction } from './run-store.threads';
+import type {
+  CancelledQueuedRun,
+  InterruptedRun,
+  InterruptScope,
+  ListRunsQuery,
+  NewRun,
+  ReadyThread,
+  RunRecord,
+  RunStore,
+  ThreadRun,
+  ThreadTransaction,
+  WriteBatch,
+} from './run-store.interface';
 
 /** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
 const INSERT_CHUNK = 200;
@@ -219,6 +232,48 @@ export class KyselyRunStore implements RunStore {
       if (event) stored.push({ userId: row.user_id, event });
     }
     return stored;
+  }
+
+  async withThread<T>(userId: string, threadId: string, work: (tx: ThreadTransaction) => Promise<T>): Promise<T> {
+    if (this.options.dialect !== 'postgres') {
+      // Kysely holds its one SQLite connection for the whole callback, so nothing else of this
+      // process (the batch writer included) runs in between; BEGIN IMMEDIATE takes the write lock
+      // first, so another process on the same file waits instead of both reading an empty thread.
+      return this.db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await work(new KyselyThreadTransaction(conn, userId, threadId));
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (err) {
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw err;
+        }
+      });
+    }
+    return this.db.transaction().execute(async (trx) => {
+      // One lock per user, held to the end of the transaction: the admissions and starts of a
+      // user's threads are serialized across nodes (a per-user lock also keeps the user's
+      // concurrency count exact when two threads start runs at once).
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`agent-pipeline:user:${userId}`}, 0))`.execute(trx);
+      return work(new KyselyThreadTransaction(trx, userId, threadId));
+    });
+  }
+
+  cancelQueued(runId: string, reason: string): Promise<CancelledQueuedRun | undefined> {
+    return this.db.transaction().execute((trx) => new KyselyThreadQueries(trx).cancelQueued(runId, reason));
+  }
+
+  threadInFlight(userId: string, threadId: string): Promise<ThreadRun[]> {
+    return new KyselyThreadQueries(this.db).inFlight(userId, threadId);
+  }
+
+  readyThreads(limit: number): Promise<ReadyThread[]> {
+    return new KyselyThreadQueries(this.db).readyThreads(limit);
+  }
+
+  countQueued(): Promise<number> {
+    return new KyselyThreadQueries(this.db).countQueued();
   }
 
   private async currentSchema(): Promise<string> {

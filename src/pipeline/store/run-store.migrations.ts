@@ -69,6 +69,23 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  // Multitask policy: runs wait on their thread (`queued`) in the order they were admitted.
+  '2026-12-02-003-thread-queue': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .alterTable('runs')
+        .addColumn('thread_seq', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // Only queued runs: the head of a thread's queue, and the sweep that finds threads to start.
+      await db.schema
+        .createIndex('runs_queued')
+        .ifNotExists()
+        .on('runs')
+        .columns(['user_id', 'thread_id', 'thread_seq'])
+        .where(sql.ref('status'), '=', sql.lit('queued'))
+        .execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

@@ -17,7 +17,10 @@ export function outcomeColumns(type: TerminalEventType, event: AgentEventEnvelop
   };
 }
 
-/** A new run's row: running, or already finished with `outcome` when its ending is known. */
+/**
+ * A new run's row: `run.status` (running unless said), or already finished with `outcome` when
+ * its ending is known.
+ */
 export function runRow(run: NewRun, outcome?: RunOutcomeColumns): RunsTable {
   return {
     run_id: run.runId,
@@ -28,7 +31,8 @@ export function runRow(run: NewRun, outcome?: RunOutcomeColumns): RunsTable {
     created_at: run.createdAt.toISOString(),
     node_id: run.nodeId,
     lease_until: run.leaseUntil.toISOString(),
-    status: outcome?.status ?? 'running',
+    thread_seq: run.threadSeq ?? 0,
+    status: outcome?.status ?? run.status ?? 'running',
     result: outcome?.result ?? null,
     error: outcome?.error ?? null,
     finished_at: outcome?.finished_at ?? null,

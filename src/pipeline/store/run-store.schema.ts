@@ -14,6 +14,8 @@ export interface RunsTable {
   finished_at: string | null;
   node_id: string;
   lease_until: string;
+  /** Order of the run on its thread (1, 2, … per user and thread; 0 for runs that started a new thread). */
+  thread_seq: number;
 }
 
 /** Table `events`: each envelope, serialized once, keyed by `(run_id, seq)`. */

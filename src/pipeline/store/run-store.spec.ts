@@ -246,7 +246,7 @@ describe.each(backends)('$name store', (backend) => {
             .execute();
 
           const upgraded = await open(at);
-          expect(await indexes()).toEqual(['runs_running', 'runs_thread_user', 'runs_user_created']);
+          expect(await indexes()).toEqual(['runs_queued', 'runs_running', 'runs_thread_user', 'runs_user_created']);
           expect(await upgraded.countRunning('upgrader')).toBe(1);
           expect(await upgraded.listRuns('upgrader', { limit: 5, threadId: old.threadId })).toHaveLength(1);
           await upgraded.appendEvents([event(old, 1, 'agent_completed', { result: 'ok', durationMs: 1 })]);
@@ -751,6 +751,90 @@ describe.each(backends)('$name store', (backend) => {
       expect(interrupted.event).toMatchObject({ runId: running.runId, seq: 2 });
     });
   }
+
+  describe('thread queue', () => {
+    /** Admits a run the way the thread policy does: running on a free thread, else queued. */
+    function admit(target: RunStore, run: NewRun): Promise<'running' | 'queued'> {
+      return target.withThread(run.userId, run.threadId, async (tx) => {
+        const status = (await tx.inFlight()).length === 0 ? 'running' : 'queued';
+        await tx.insert({ ...run, status });
+        return status;
+      });
+    }
+
+    it('orders the runs of a thread, per user, and keeps queued runs out of the running count', async () => {
+      const [r1, r2, r3] = [1, 2, 3].map(() => newRun({ threadId: 't', userId: 'alice' }));
+      const other = newRun({ threadId: 't', userId: 'bob' });
+      expect([await admit(store, r1), await admit(store, r2), await admit(store, r3), await admit(store, other)]).toEqual([
+        'running',
+        'queued',
+        'queued',
+        'running',
+      ]);
+      const inFlight = await store.threadInFlight('alice', 't');
+      expect(inFlight.map((r) => [r.runId, r.status, r.threadSeq])).toEqual([
+        [r1.runId, 'running', 1],
+        [r2.runId, 'queued', 2],
+        [r3.runId, 'queued', 3],
+      ]);
+      expect((await store.threadInFlight('bob', 't')).map((r) => r.threadSeq)).toEqual([1]);
+      expect(await store.countRunning('alice')).toBe(1);
+      expect(await store.countQueued()).toBe(2);
+      expect(await store.getRun(r2.runId)).toMatchObject({ status: 'queued', lastSeq: 0 });
+      // Recovery of crashed runs leaves queued runs alone.
+      expect((await store.interruptRuns({ kind: 'all' })).map((r) => r.event.runId).sort()).toEqual([r1.runId, other.runId].sort());
+      expect(await store.getRun(r2.runId)).toMatchObject({ status: 'queued' });
+    });
+
+    it('claims a queued run once; a terminal event of a queued run does not finish it', async () => {
+      const r1 = newRun({ threadId: 'c' });
+      const r2 = newRun({ threadId: 'c' });
+      await admit(store, r1);
+      await admit(store, r2);
+      await store.appendEvents([event(r2, 1, 'agent_completed', { result: 'stray', durationMs: 1 })]);
+      expect(await store.getRun(r2.runId)).toMatchObject({ status: 'queued' });
+      const claims = await Promise.all(
+        ['node-x', 'node-y'].map((node) => store.withThread('alice', 'c', (tx) => tx.claim(r2.runId, node, new Date(T0 + 9_000_000)))),
+      );
+      expect(claims.sort()).toEqual([false, true]);
+      expect(await store.getRun(r2.runId)).toMatchObject({ status: 'running', nodeId: expect.stringMatching(/^node-[xy]$/) });
+    });
+
+    it('cancels a queued run with one stored event at seq 1, once; a running run is not cancelled this way', async () => {
+      const r1 = newRun({ threadId: 'q' });
+      const r2 = newRun({ threadId: 'q' });
+      await admit(store, r1);
+      await admit(store, r2);
+      const ended = await store.cancelQueued(r2.runId, 'user');
+      expect(ended).toEqual({
+        userId: 'alice',
+        event: { runId: r2.runId, threadId: 'q', seq: 1, type: 'agent_cancelled', agent: 'echo', ts: expect.any(String), data: { reason: 'user' } },
+      });
+      expect(await store.cancelQueued(r2.runId, 'user')).toBeUndefined();
+      expect(await store.cancelQueued(r1.runId, 'user')).toBeUndefined();
+      expect(await store.getRun(r2.runId)).toMatchObject({ status: 'cancelled', lastSeq: 1, finishedAt: ended!.event.ts });
+      expect(await store.getEvents(r2.runId, 0)).toEqual([ended!.event]);
+      expect(await store.countQueued()).toBe(0);
+    });
+
+    it('finds threads whose queue may start: queued runs and nothing executing', async () => {
+      const busy = [newRun({ threadId: 'busy' }), newRun({ threadId: 'busy' })];
+      const free = [newRun({ threadId: 'free' }), newRun({ threadId: 'free' })];
+      for (const run of [...busy, ...free]) await admit(store, run);
+      expect(await store.readyThreads(10)).toEqual([]);
+      await store.appendEvents([event(free[0], 1, 'agent_completed', { result: 'done', durationMs: 1 })]);
+      expect(await store.readyThreads(10)).toEqual([{ userId: 'alice', threadId: 'free' }]);
+    });
+
+    it('serializes racing admissions on one thread: exactly one runs', async () => {
+      // PostgreSQL: three stores (three pools, like three nodes). SQLite serves one node: one store.
+      const stores = backend.kind === 'postgres' ? [store, await open(url), await open(url)] : [store, store, store];
+      const runs = stores.map(() => newRun({ threadId: 'race', userId: 'carol' }));
+      const statuses = await Promise.all(runs.map((run, i) => admit(stores[i], run)));
+      expect(statuses.filter((s) => s === 'running')).toHaveLength(1);
+      expect((await store.threadInFlight('carol', 'race')).map((r) => r.threadSeq)).toEqual([1, 2, 3]);
+    });
+  });
 });
 
 describe('parseDatabaseUrl', () => {

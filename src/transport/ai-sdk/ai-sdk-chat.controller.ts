@@ -4,8 +4,7 @@ import { UI_MESSAGE_STREAM_HEADERS } from 'ai';
 import type { Request, Response } from 'express';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentUser } from '../../auth/current-user.decorator';
-import { AgentService, PipelineError } from '../../pipeline';
-import type { RunStatus } from '../../pipeline';
+import { AgentService, isInFlightStatus, PipelineError } from '../../pipeline';
 import { ApiErrors } from '../http/api-errors.decorator';
 import { RunEventFollower } from '../http/sse/run-event.follower';
 import { RunSsePump, type RunSseFormat } from '../http/sse/run-sse.pump';
@@ -15,13 +14,6 @@ import { SSE_DONE_FRAME, toSseFrame, UiMessageStreamTranslator } from './ui-mess
 
 /** The header that tells the AI SDK's transports the body is a UI message stream. */
 const PROTOCOL_HEADER = 'x-vercel-ai-ui-message-stream';
-
-const ENDED_STATUSES: readonly string[] = ['completed', 'failed', 'cancelled'];
-
-/** True while a run has not ended (`running`, and any waiting or queued status the pipeline has). */
-export function isInFlight(status: RunStatus | string): boolean {
-  return !ENDED_STATUSES.includes(status);
-}
 
 /**
  * The Vercel AI SDK's `useChat` over `DefaultChatTransport`: a chat is a thread, each submitted
@@ -54,7 +46,7 @@ export class AiSdkChatController {
   @ApiParam({ name: 'agent', description: 'A registered agent (see `GET /agents`).', example: 'echo' })
   @ApiBody({ type: AiSdkChatRequestDto })
   @ApiResponse({ status: 200, description: 'The UI message stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
-  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED', 'UNAVAILABLE')
+  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'THREAD_BUSY', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED', 'UNAVAILABLE')
   async chat(
     @CurrentUser() userId: string,
     @Param('agent') agent: string,
@@ -64,7 +56,7 @@ export class AiSdkChatController {
   ): Promise<void> {
     // Every refusal up to the stream is an ordinary JSON error answer: nothing has been written yet.
     const input = await chatInputOf(body);
-    const run = await this.agents.start(userId, { agent, input, threadId: body.id });
+    const run = await this.agents.start(userId, { agent, input, threadId: body.id, multitask: body.multitask });
     await this.streamRun(userId, run.runId, req, res);
   }
 
@@ -86,10 +78,11 @@ export class AiSdkChatController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    // Newest first: a chat's latest message started its newest run, the one a resuming client shows.
+    // Newest first: a chat's latest message started its newest run (perhaps still queued behind
+    // another), the one a resuming client shows.
     const [latest] = await this.agents.listRuns(userId, { threadId: chatId, limit: 1 });
     if (!latest) throw new PipelineError('THREAD_NOT_FOUND', `Chat '${String(chatId).slice(0, 128)}' was not found: you have no run on that thread.`);
-    if (!isInFlight(latest.status)) {
+    if (!isInFlightStatus(latest.status)) {
       res.status(204).end();
       return;
     }

@@ -1,6 +1,5 @@
 import type { UIMessage } from 'ai';
 import { PipelineError } from '../../pipeline';
-import { isInFlight } from './ai-sdk-chat.controller';
 import { chatInputOf, lastUserText } from './chat-input';
 import type { AiSdkChatRequestDto } from './dto/ai-sdk-chat.dto';
 
@@ -36,12 +35,5 @@ describe('lastUserText', () => {
   it('is undefined without a user message or when it has no text part', () => {
     expect(lastUserText([])).toBeUndefined();
     expect(lastUserText([user('a'), { id: 'u', role: 'user', parts: [] }])).toBeUndefined();
-  });
-});
-
-describe('isInFlight', () => {
-  it('counts every status but the ended ones as in flight (queued and waiting included)', () => {
-    expect(['running', 'queued', 'waiting'].map(isInFlight)).toEqual([true, true, true]);
-    expect(['completed', 'failed', 'cancelled'].map(isInFlight)).toEqual([false, false, false]);
   });
 });

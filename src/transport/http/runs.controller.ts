@@ -36,21 +36,27 @@ export class RunsController {
   @ApiOperation({
     summary: 'Start a run',
     description:
-      'Answers 202 as soon as the run is started; its events go to the caller\'s sockets, `GET /runs/{runId}/stream` and ' +
+      'Answers 202 as soon as the run is started (`status: running`) or queued behind the runs in flight on its ' +
+      'thread (`status: queued`, see `multitask`); its events go to the caller\'s sockets, `GET /runs/{runId}/stream` and ' +
       '`GET /runs/{runId}/events`. With `?wait=true` it answers 200 with the finished run instead. A client that goes ' +
       'away does not cancel the run: use `POST /runs/{runId}/cancel`.',
   })
   @ApiAcceptedResponse({ type: StartedRunDto, description: 'The run is started.' })
   @ApiOkResponse({ type: RunDto, description: 'With `wait=true`: the run once it has ended.' })
-  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED', 'UNAVAILABLE')
+  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'THREAD_BUSY', 'RATE_LIMITED', 'UNAVAILABLE')
   async start(
     @CurrentUser() userId: string,
     @Body() body: StartRunDto,
     @Query() query: StartRunQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StartedRunDto | RunDto> {
-    const run = await this.agents.start(userId, { agent: body.agent, input: body.input, threadId: body.threadId });
-    if (!query.wait) return { runId: run.runId, threadId: run.threadId, status: 'running' };
+    const run = await this.agents.start(userId, {
+      agent: body.agent,
+      input: body.input,
+      threadId: body.threadId,
+      multitask: body.multitask,
+    });
+    if (!query.wait) return { runId: run.runId, threadId: run.threadId, status: run.status };
     // Deliberately not tied to the request: the run belongs to the server once started.
     await run.done;
     res.status(200);
@@ -72,7 +78,7 @@ export class RunsController {
   @ApiOkResponse({ type: RunDto })
   @ApiErrors('RUN_NOT_FOUND')
   async get(@CurrentUser() userId: string, @Param('runId') runId: string): Promise<RunDto> {
-    return toRunDto(await this.agents.getRun(userId, runId));
+    return toRunDto(await this.agents.describeRun(userId, runId));
   }
 
   @Get(':runId/events')
@@ -91,7 +97,10 @@ export class RunsController {
 
   @Post(':runId/cancel')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Cancel a running run', description: 'Answers once `agent_cancelled` is stored and published.' })
+  @ApiOperation({
+    summary: 'Cancel a queued or running run',
+    description: 'Answers once `agent_cancelled` is stored and published. A queued run ends without starting: `agent_cancelled` is its only event, at seq 1.',
+  })
   @ApiParam({ name: 'runId', format: 'uuid' })
   @ApiAcceptedResponse({ type: CancelledRunDto })
   @ApiErrors('RUN_NOT_FOUND', 'RUN_FINISHED')

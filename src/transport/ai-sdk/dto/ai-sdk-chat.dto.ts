@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import type { UIMessage } from 'ai';
+import { MULTITASK_POLICIES, type MultitaskPolicy } from '../../../pipeline';
 
 /** Messages a chat request may carry; the agent reads only the last user message. */
 export const MAX_CHAT_MESSAGES = 1000;
@@ -12,7 +13,7 @@ const CHAT_ID = /^[\w.:-]+$/;
 /**
  * Body of `POST /ai-sdk/agents/:agent/chat`: what the AI SDK's `DefaultChatTransport` sends,
  * `{ id, messages, trigger, messageId, ...body }`. Fields of the transport's `body` option other
- * than `input` are accepted and ignored.
+ * than `input` and `multitask` are accepted and ignored.
  */
 export class AiSdkChatRequestDto {
   @ApiProperty({
@@ -61,4 +62,15 @@ export class AiSdkChatRequestDto {
   @Transform(({ obj }: { obj: Record<string, unknown> }) => obj.input, { toClassOnly: true })
   @IsOptional()
   input?: unknown;
+
+  @ApiPropertyOptional({
+    description:
+      'Sent through the transport\'s `body` option, as `multitask` of `POST /runs`: what a message sent while the chat has a ' +
+      'run in flight does (`reject`: 409 `THREAD_BUSY`; `enqueue`: its run waits its turn, and so does its stream; ' +
+      '`interrupt`: the runs in flight are cancelled). Default: the server\'s THREAD_MULTITASK.',
+    enum: MULTITASK_POLICIES,
+  })
+  @IsOptional()
+  @IsIn(MULTITASK_POLICIES, { message: `multitask must be one of ${MULTITASK_POLICIES.join(', ')}` })
+  multitask?: MultitaskPolicy;
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { RUN_STATUSES } from '../../../pipeline';
-import type { RunRecord, RunStatus } from '../../../pipeline';
+import type { QueuePlace, RunRecord, RunStatus } from '../../../pipeline';
 
 /** Why a failed run failed. */
 export class RunErrorDto {
@@ -40,12 +40,24 @@ export class RunDto {
   @ApiPropertyOptional({ format: 'date-time' })
   finishedAt?: string;
 
-  @ApiProperty({ description: 'Seq of the last stored event (0 when none is stored yet).', example: 4 })
+  @ApiProperty({ description: 'Seq of the last stored event (0 when none is stored yet; a queued run has none).', example: 4 })
   lastSeq: number;
+
+  @ApiPropertyOptional({
+    description: 'Only while `queued`: 1 for the queued run that starts next on its thread, 2 for the one after it, …',
+    example: 1,
+  })
+  queuePosition?: number;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Only while `queued`: the run just ahead of this one on its thread (the run in flight, or the queued run before it).',
+  })
+  queuedBehind?: string;
 }
 
 /** The public view of a stored run: the owner and the executing node stay on the server. */
-export function toRunDto(record: RunRecord): RunDto {
+export function toRunDto(record: RunRecord & Partial<QueuePlace>): RunDto {
   const run: RunDto = {
     runId: record.runId,
     threadId: record.threadId,
@@ -58,5 +70,7 @@ export function toRunDto(record: RunRecord): RunDto {
   if (record.result !== undefined) run.result = record.result;
   if (record.error !== undefined) run.error = record.error;
   if (record.finishedAt !== undefined) run.finishedAt = record.finishedAt;
+  if (record.queuePosition !== undefined) run.queuePosition = record.queuePosition;
+  if (record.queuedBehind !== undefined) run.queuedBehind = record.queuedBehind;
   return run;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { MULTITASK_POLICIES, type MultitaskPolicy } from '../../../pipeline';
 import { toBoolean } from './query-transforms';
 
 /** Body of `POST /runs`. */
@@ -31,6 +32,17 @@ export class StartRunDto {
   @Length(1, 128)
   @Matches(/^[\w.:-]+$/, { message: 'threadId may only contain letters, digits, "_", "-", "." and ":"' })
   threadId?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'What to do when the thread has a run in flight (queued or running): `reject` answers 409 `THREAD_BUSY`; ' +
+      '`enqueue` queues the run behind the runs in flight (at most MAX_QUEUED_RUNS_PER_THREAD); `interrupt` cancels them ' +
+      '(reason `superseded`) and starts once they have ended. Default: the server\'s THREAD_MULTITASK (`enqueue`).',
+    enum: MULTITASK_POLICIES,
+  })
+  @IsOptional()
+  @IsIn(MULTITASK_POLICIES, { message: `multitask must be one of ${MULTITASK_POLICIES.join(', ')}` })
+  multitask?: MultitaskPolicy;
 }
 
 /** Query of `POST /runs`. */
@@ -53,6 +65,9 @@ export class StartedRunDto {
   @ApiProperty()
   threadId: string;
 
-  @ApiProperty({ enum: ['running'] })
-  status: 'running';
+  @ApiProperty({
+    enum: ['running', 'queued'],
+    description: '`queued` when the run waits for the runs before it on its thread; it starts on its own once they end.',
+  })
+  status: 'running' | 'queued';
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AgentService, isTerminalEventType, PipelineError, RunEventBus } from '../../../pipeline';
+import { AgentService, isInFlightStatus, isTerminalEventType, PipelineError, RunEventBus } from '../../../pipeline';
 import type { AgentEventEnvelope } from '../../../pipeline';
 
 /** Receives the events of a followed run. */
@@ -138,7 +138,7 @@ export class RunEventFollower {
     follow.attach(this.bus.subscribe(runId, (event) => follow.receive(event)));
     try {
       const { events } = await this.agents.replay(userId, runId, afterSeq);
-      follow.setStored(events, before.status !== 'running');
+      follow.setStored(events, !isInFlightStatus(before.status));
     } catch (err) {
       follow.stop();
       throw err;

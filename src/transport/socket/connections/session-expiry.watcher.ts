@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { MetricsService } from '../../../observability/metrics/metrics.service';
+import type { ConnectionEventType } from '../../../pipeline';
 
 /** The event a socket gets when its token expires, just before it is disconnected (DESIGN.md). */
-export const SESSION_EXPIRED = 'session_expired';
+export const SESSION_EXPIRED: ConnectionEventType = 'session_expired';
 
 /** Longest delay a Node timer takes; later expiries are looked at again then. */
 const MAX_TIMER_MS = 2_147_483_647;

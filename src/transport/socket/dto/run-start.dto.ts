@@ -1,4 +1,5 @@
-import { IsDefined, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsDefined, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { MULTITASK_POLICIES, type MultitaskPolicy } from '../../../pipeline';
 
 /** Payload of `run:start` (and body of `POST /runs`). */
 export class RunStartDto {
@@ -16,4 +17,9 @@ export class RunStartDto {
   @Length(1, 128)
   @Matches(/^[\w.:-]+$/, { message: 'threadId may only contain letters, digits, "_", "-", "." and ":"' })
   threadId?: string;
+
+  /** What to do when the thread has a run in flight; the server's THREAD_MULTITASK when absent. */
+  @IsOptional()
+  @IsIn(MULTITASK_POLICIES, { message: `multitask must be one of ${MULTITASK_POLICIES.join(', ')}` })
+  multitask?: MultitaskPolicy;
 }

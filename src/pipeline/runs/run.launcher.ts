@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { AgentWebSocketBridge, type ExecutionHandle } from '../bridge/agent-websocket.bridge';
+import type { RunEnding } from '../execution/request-scoped.orchestrator';
+import { RunLifecycleHooks, type RunLifecycleInfo } from './run-lifecycle.hooks';
+import { RunRegistry } from './run.registry';
+
+/** A run about to execute on this node: its identity and validated input. */
+export interface LaunchableRun extends RunLifecycleInfo {
+  readonly input: unknown;
+}
+
+/**
+ * Starts runs on this node, in two steps: {@link prepare} creates the run's DI subtree (nothing
+ * is emitted yet), {@link launch} hands it to the registry and the lifecycle hooks and executes
+ * it on the next macrotask. Shared by fresh starts and by queued runs leaving their thread's
+ * queue, so both execute the same way. The caller has reserved the run's slot in the registry.
+ */
+@Injectable()
+export class RunLauncher {
+  constructor(
+    private readonly bridge: AgentWebSocketBridge,
+    private readonly registry: RunRegistry,
+    private readonly lifecycle: RunLifecycleHooks,
+  ) {}
+
+  /** Creates the run's orchestrator and agent in a fresh DI context. */
+  prepare(run: LaunchableRun): Promise<ExecutionHandle> {
+    return this.bridge.createExecution(run.userId, run.agent, { runId: run.runId, threadId: run.threadId, input: run.input });
+  }
+
+  /** Executes a prepared run; resolves when its terminal event is stored and published. */
+  launch(run: RunLifecycleInfo, { orchestrator, agent }: ExecutionHandle): Promise<RunEnding> {
+    const active = this.registry.get(run.runId);
+    if (active) active.orchestrator = orchestrator;
+    const done = orchestrator.done;
+    const info: RunLifecycleInfo = { runId: run.runId, userId: run.userId, agent: run.agent, threadId: run.threadId };
+    void done.then((ending) => {
+      this.registry.remove(run.runId);
+      this.lifecycle.ended(info, ending);
+    });
+    this.lifecycle.started(info);
+    // Next macrotask: the caller's ack is written to the socket before agent_started.
+    setImmediate(() => void orchestrator.execute(agent));
+    return done;
+  }
+}
