@@ -6,6 +6,7 @@ import { LlmModule } from './llm/llm.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { AgentPipelineModule } from './pipeline';
 import { AgUiTransportModule } from './transport/ag-ui/ag-ui-transport.module';
+import { AiSdkTransportModule } from './transport/ai-sdk/ai-sdk-transport.module';
 import { HttpTransportModule } from './transport/http/http-transport.module';
 import { SocketTransportModule } from './transport/socket/socket-transport.module';
 import { WebModule } from './web/web.module';
@@ -49,6 +50,7 @@ export class AppModule {
         SocketTransportModule,
         HttpTransportModule,
         AgUiTransportModule,
+        AiSdkTransportModule,
         WebModule,
         ...(demoAgents ? [DemoAgentsModule] : []),
         ...(llm ? [LlmModule] : []),

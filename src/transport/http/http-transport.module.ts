@@ -11,7 +11,10 @@ import { RunEventFollower } from './sse/run-event.follower';
 import { RunStreamController } from './sse/run-stream.controller';
 import { SseFollowStreamer } from './sse/sse-follow.streamer';
 
-/** The HTTP transport: runs over REST and SSE, agents, health, metrics; every error through one filter. */
+/**
+ * The HTTP transport: runs over REST and SSE, agents, health, metrics; every error through one filter.
+ * Exports the run follower and the SSE streamer, which every agent UI protocol streams runs through.
+ */
 @Module({
   imports: [AuthModule, ObservabilityModule],
   controllers: [RunsController, RunStreamController, AgentsController, HealthController, MetricsController],

@@ -14,6 +14,8 @@ const REMOTE_POLL_MS = 250;
 export interface SseView {
   /** The SSE text for one source event ('' writes nothing); frames of one event are written at once. */
   frames(event: AgentEventEnvelope): string;
+  /** The SSE text after the run's end ('' or absent: none). Not written when the stream is cut short, so the client resumes. */
+  end?(): string;
   /** Headers besides the SSE ones, set before the stream opens. */
   headers?: Record<string, string>;
   /** Names the view in logs. */
@@ -103,7 +105,11 @@ export class SseFollowStreamer implements BeforeApplicationShutdown {
           close();
         }
       },
-      end: close,
+      end: () => {
+        const text = view.end?.() ?? '';
+        if (text !== '' && !res.writableEnded) res.write(text);
+        close();
+      },
     });
   }
 

@@ -1,0 +1,103 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { UI_MESSAGE_STREAM_HEADERS } from 'ai';
+import type { Request, Response } from 'express';
+import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
+import { CurrentUser } from '../../auth/current-user.decorator';
+import { AgentService, isInFlightStatus, PipelineError } from '../../pipeline';
+import { ApiErrors } from '../http/api-errors.decorator';
+import { RunEventFollower } from '../http/sse/run-event.follower';
+import { SseFollowStreamer } from '../http/sse/sse-follow.streamer';
+import { chatInputOf } from './chat-input';
+import { AiSdkChatRequestDto } from './dto/ai-sdk-chat.dto';
+import { SSE_DONE_FRAME, toSseFrame, UiMessageStreamTranslator } from './ui-message-stream.translator';
+
+/** The header that tells the AI SDK's transports the body is a UI message stream. */
+const PROTOCOL_HEADER = 'x-vercel-ai-ui-message-stream';
+
+/**
+ * The Vercel AI SDK's `useChat` over `DefaultChatTransport`: a chat is a thread, each submitted
+ * message a run on it, each run one assistant message streamed in the UI message stream protocol
+ * (see {@link UiMessageStreamTranslator}). A thin view of the run: `AgentService` starts it, the
+ * shared follower reads it from the store and live, the shared SSE streamer writes it.
+ */
+@ApiTags('ai-sdk')
+@ApiBearerAuth()
+@ApiErrors('UNAUTHORIZED', 'INTERNAL')
+@UseGuards(BearerAuthGuard)
+@Controller('ai-sdk/agents/:agent/chat')
+export class AiSdkChatController {
+  constructor(
+    private readonly agents: AgentService,
+    private readonly follower: RunEventFollower,
+    private readonly streamer: SseFollowStreamer,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Chat with an agent (AI SDK `useChat`)',
+    description:
+      'Takes the body `DefaultChatTransport` sends and runs the agent on thread `id` with the body field `input`, else ' +
+      '`{ text }` of the last user message. Answers a UI message stream (SSE, `x-vercel-ai-ui-message-stream: v1`): one ' +
+      'assistant message whose id is the run id and whose metadata holds `runId` (stop it with `POST /runs/{runId}/cancel`), ' +
+      'ended by `[DONE]`. Closing the stream does not cancel the run; `GET …/chat/{chatId}/stream` resumes it.',
+  })
+  @ApiParam({ name: 'agent', description: 'A registered agent (see `GET /agents`).', example: 'echo' })
+  @ApiBody({ type: AiSdkChatRequestDto })
+  @ApiResponse({ status: 200, description: 'The UI message stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'THREAD_BUSY', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED', 'UNAVAILABLE')
+  async chat(
+    @CurrentUser() userId: string,
+    @Param('agent') agent: string,
+    @Body() body: AiSdkChatRequestDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    // Every refusal up to the stream is an ordinary JSON error answer: nothing has been written yet.
+    const input = await chatInputOf(body);
+    const run = await this.agents.start(userId, { agent, input, threadId: body.id, multitask: body.multitask });
+    await this.streamRun(userId, run.runId, req, res);
+  }
+
+  @Get(':chatId/stream')
+  @ApiOperation({
+    summary: "Resume a chat's stream (AI SDK `useChat` with `resume: true`)",
+    description:
+      "204 when the chat (the caller's thread `chatId`) has no run in flight; else that run's UI message stream from its " +
+      'start (stored events, then live ones, each once). 404 `THREAD_NOT_FOUND` when the caller has no run on that thread.',
+  })
+  @ApiParam({ name: 'agent', description: 'The agent of the chat route; the thread is what is resumed.', example: 'echo' })
+  @ApiParam({ name: 'chatId', description: 'The chat id (`id` of the chat requests).' })
+  @ApiResponse({ status: 200, description: 'The UI message stream of the run in flight.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiResponse({ status: 204, description: 'No run of the chat is in flight.' })
+  @ApiErrors('THREAD_NOT_FOUND')
+  async resume(
+    @CurrentUser() userId: string,
+    @Param('chatId') chatId: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    // Newest first: a chat's latest message started its newest run (perhaps still queued behind
+    // another), the one a resuming client shows.
+    const [latest] = await this.agents.listRuns(userId, { threadId: chatId, limit: 1 });
+    if (!latest) throw new PipelineError('THREAD_NOT_FOUND', `Chat '${String(chatId).slice(0, 128)}' was not found: you have no run on that thread.`);
+    if (!isInFlightStatus(latest.status)) {
+      res.status(204).end();
+      return;
+    }
+    await this.streamRun(userId, latest.runId, req, res);
+  }
+
+  /** The run's whole UI message stream: from its first event, so the translator rebuilds its state. */
+  private async streamRun(userId: string, runId: string, req: Request, res: Response): Promise<void> {
+    const follow = await this.follower.open(userId, runId, 0);
+    const translator = new UiMessageStreamTranslator();
+    this.streamer.stream(req, res, follow, userId, {
+      name: 'ai-sdk',
+      headers: { [PROTOCOL_HEADER]: UI_MESSAGE_STREAM_HEADERS[PROTOCOL_HEADER] },
+      frames: (event) => translator.translate(event).map(toSseFrame).join(''),
+      end: () => translator.close().map(toSseFrame).join('') + SSE_DONE_FRAME,
+    });
+  }
+}
