@@ -9,11 +9,12 @@ import { MetricsController } from './metrics.controller';
 import { RunsController } from './runs.controller';
 import { RunEventFollower } from './sse/run-event.follower';
 import { RunStreamController } from './sse/run-stream.controller';
+import { ThreadsController } from './threads/threads.controller';
 
-/** The HTTP transport: runs over REST and SSE, agents, health, metrics; every error through one filter. */
+/** The HTTP transport: runs over REST and SSE, threads, agents, health, metrics; every error through one filter. */
 @Module({
   imports: [AuthModule, ObservabilityModule],
-  controllers: [RunsController, RunStreamController, AgentsController, HealthController, MetricsController],
+  controllers: [RunsController, ThreadsController, RunStreamController, AgentsController, HealthController, MetricsController],
   providers: [RunEventFollower, { provide: APP_FILTER, useClass: HttpErrorFilter }],
 })
 export class HttpTransportModule {}
