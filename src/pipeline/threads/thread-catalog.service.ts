@@ -86,13 +86,15 @@ export class ThreadCatalog {
     // Events still buffered belong to runs that are in flight in the store until their terminal
     // event is written: flushing first lets a run that has just ended count as ended.
     await this.writer.flush();
-    const creating = this.registry.all().filter((r) => r.userId === userId && r.threadId === threadId);
-    if (creating.length > 0) throw busy(threadId, creating.map((r) => r.runId));
     // The per-user thread transaction: a start on this thread (which takes the same one) comes
     // wholly before the delete, and makes it THREAD_BUSY, or wholly after, on an empty thread.
     const deleted = await this.store.withThread(userId, threadId, async (tx) => {
-      const inFlight = await tx.inFlight();
-      if (inFlight.length > 0) throw busy(threadId, inFlight.map((r) => r.runId));
+      const inFlight = (await tx.inFlight()).map((r) => r.runId);
+      // Runs of this node not stored yet (being created) are in flight too.
+      for (const r of this.registry.all()) {
+        if (r.userId === userId && r.threadId === threadId && !inFlight.includes(r.runId)) inFlight.push(r.runId);
+      }
+      if (inFlight.length > 0) throw busy(threadId, inFlight);
       return tx.deleteAll();
     });
     if (deleted === 0) throw PipelineError.threadNotFound(threadId);
