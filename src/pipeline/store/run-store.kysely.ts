@@ -226,8 +226,19 @@ export class KyselyRunStore implements RunStore {
       return ids.length;
     };
     if (this.options.dialect !== 'postgres') {
-      // One writer per file: the transaction itself keeps two processes from pruning together.
-      return { deleted: await this.db.transaction().execute(prune) };
+      // One writer per file: BEGIN IMMEDIATE takes the write lock before reading, so two processes
+      // pruning one file wait for each other (busy_timeout) instead of failing to upgrade a read.
+      return this.db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const deleted = await prune(conn);
+          await sql`commit`.execute(conn);
+          return { deleted };
+        } catch (err) {
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw err;
+        }
+      });
     }
     return this.db.transaction().execute(async (trx) => {
       // Per schema, so that stores sharing a server but not their tables never wait for each other.
