@@ -64,7 +64,7 @@ export interface AgentPipelineOptions {
   runRetentionDays?: number;
   /** How often retention looks for runs to delete, in ms. @default 3600000 (hourly) */
   retentionIntervalMs?: number;
-  /** Runs deleted per transaction: each batch holds the database (and, on SQLite, the event loop) only briefly. @default 200 */
+  /** Runs deleted per transaction: each batch holds the database (and, on SQLite, the event loop) only briefly (bench/retention.js: median 5 ms). @default 100 */
   retentionBatchSize?: number;
   /** Pause between two batches, in ms, so that the runs being served get the database in between. @default 20 */
   retentionBatchPauseMs?: number;
@@ -88,7 +88,7 @@ export const PIPELINE_DEFAULTS: ResolvedPipelineOptions = {
   queueSweepMs: 1000,
   runRetentionDays: 0,
   retentionIntervalMs: 3_600_000,
-  retentionBatchSize: 200,
+  retentionBatchSize: 100,
   retentionBatchPauseMs: 20,
 };
 

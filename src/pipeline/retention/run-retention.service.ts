@@ -20,8 +20,8 @@ export interface RetentionPass {
 }
 
 const DAY_MS = 86_400_000;
-/** Pages one reclaim step frees at most (4 KiB each): a few ms of work per step. */
-const RECLAIM_PAGES_PER_STEP = 2048;
+/** Pages one reclaim step frees at most (4 KiB each): about a millisecond of work per step (bench/retention.js). */
+const RECLAIM_PAGES_PER_STEP = 256;
 /** The first pass after start-up waits this long, so a start is not slowed by it. */
 const FIRST_PASS_DELAY_MS = 30_000;
 
