@@ -1,3 +1,4 @@
+import { PIPELINE_OPTIONS } from '../src/pipeline';
 import { HttpClient } from './support/http-client';
 import { metricValue } from './support/metrics';
 import { createTestSchema, postgresUrl, type TestSchema } from './support/shared-services';
@@ -189,5 +190,20 @@ describe.each(backends)('threads API ($name store)', ({ schema }) => {
     expect((await busy.get(`/runs/${running.runId}`)).body.status).toBe('cancelled');
     expect((await busy.send('DELETE', `/threads/${threadId}`)).status).toBe(204);
     expect((await busy.get(`/threads/${threadId}`)).status).toBe(404);
+  });
+});
+
+describe('RUN_RETENTION_DAYS', () => {
+  it('reaches the pipeline (default 0 = keep forever), and a bad value refuses to start', async () => {
+    const plain = await startTestApp();
+    const week = await startTestApp({ RUN_RETENTION_DAYS: '7' });
+    try {
+      expect(plain.app.get<{ runRetentionDays: number }>(PIPELINE_OPTIONS).runRetentionDays).toBe(0);
+      expect(week.app.get<{ runRetentionDays: number }>(PIPELINE_OPTIONS).runRetentionDays).toBe(7);
+    } finally {
+      await plain.close();
+      await week.close();
+    }
+    await expect(startTestApp({ RUN_RETENTION_DAYS: 'a month' })).rejects.toThrow(/RUN_RETENTION_DAYS/);
   });
 });

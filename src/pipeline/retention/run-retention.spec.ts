@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { PIPELINE_DEFAULTS, type ResolvedPipelineOptions } from '../pipeline.options';
 import { openRunStore } from '../store/run-store.factory';
@@ -161,5 +162,28 @@ describe.each(targets)('run retention ($name)', (target) => {
     expect(passes.reduce((sum, p) => sum + p.deleted, 0)).toBe(20);
     expect(deletions.reduce((sum, [count]) => sum + count, 0)).toBe(20);
     expect(await store.listRuns('keeper', { limit: 100 })).toEqual([]);
+  });
+});
+
+describe('run retention start-up', () => {
+  const store = {} as RunStore;
+  let logged: string[];
+  beforeEach(() => {
+    logged = [];
+    jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => void logged.push(String(message)));
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('states the retention in the start-up log: off by default, else the days and the schedule', async () => {
+    const off = new RunRetention(store, { ...PIPELINE_DEFAULTS }, new RunDeletionHooks());
+    off.onApplicationBootstrap();
+    await off.beforeApplicationShutdown();
+    const on = new RunRetention(store, { ...PIPELINE_DEFAULTS, runRetentionDays: 30 }, new RunDeletionHooks());
+    on.onApplicationBootstrap();
+    await on.beforeApplicationShutdown();
+    expect(logged).toEqual([
+      expect.stringContaining('off (RUN_RETENTION_DAYS=0)'),
+      expect.stringMatching(/older than 30 day\(s\) are deleted .*RUN_RETENTION_DAYS=30.*every 60 min in batches of 100/),
+    ]);
   });
 });
