@@ -149,8 +149,12 @@ export class KyselyRunStore implements RunStore {
   }
 
   async listThreads(userId: string, query: ListThreadsQuery): Promise<ThreadSummary[]> {
-    // Walks the user's runs newest first and keeps each thread's latest run: a page reads its
-    // rows and one index probe per row, never the user's whole history (see the EXPLAIN test).
+    // Walks the user's runs newest first (an index range, see the EXPLAIN test) and keeps each
+    // thread's latest run, with one index probe per run read. It stops once the page is full, so
+    // the cost is the runs newer than the page's last thread: small while threads are many and
+    // short; a user with a few very long threads reads more (measured: 100,000 runs, 99,900 of
+    // them in one thread, 21 threads in 16 ms on SQLite). A table of threads kept up to date on
+    // every run insert would bound it, at a write on the hot path.
     let q = this.db
       .selectFrom('runs as r')
       .select(['r.thread_id', 'r.run_id', 'r.created_at', 'r.status', 'r.agent'])
