@@ -43,6 +43,7 @@ export class AppModule {
             storeBacklogMaxEvents: config.storeBacklogMaxEvents,
             threadMultitask: config.threadMultitask,
             maxQueuedRunsPerThread: config.maxQueuedRunsPerThread,
+            runRetentionDays: config.runRetentionDays,
             queueSweepMs: config.threadQueueSweepMs,
           }),
         }),

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { FakeLlmServer, textReply } from '../src/llm/testing/fake-llm.server';
 import { SocketRoomPublisher } from '../src/pipeline';
 import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
 import * as jwt from 'jsonwebtoken';
@@ -174,7 +175,8 @@ describeInBrowser(suiteName, () => {
     await page.locator(`${history} ${run(echoRunId)}[data-status="completed"] [data-type="agent_completed"]`).waitFor({ state: 'attached' });
     expect(await page.locator(`${history} ${run(echoRunId)} [data-testid="run-result"]`).textContent()).toContain('hello from the browser');
     await page.locator(`${history} ${run(countdownRunId)}[data-status="cancelled"]`).waitFor();
-    expect(await page.locator('#conversation [data-testid="run"]').count()).toBe(0);
+    // The session's conversation is reopened too, with the same runs.
+    await page.locator(`#conversation ${run(echoRunId)}[data-status="completed"] [data-testid="run-result"]`).waitFor();
   });
 
   it('is usable with the keyboard only: Enter sends, Tab reaches the cancel button, Enter cancels', async () => {
@@ -367,5 +369,126 @@ describeInBrowser(`${suiteName}, with tokens of an identity provider (JWT_JWKS_U
     const runId = await send(page, 'echo', 'hello from the identity provider');
     await page.locator(`${run(runId)}[data-status="completed"]`).waitFor();
     expect(scriptErrors).toEqual([]);
+  });
+});
+
+describeInBrowser(`${suiteName}: conversations`, () => {
+  let t: TestApp;
+  let server: FakeLlmServer;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const SYSTEM = 'You are the test assistant.';
+
+  beforeAll(async () => {
+    server = await FakeLlmServer.start();
+    t = await startTestApp({
+      JWT_SECRET: '',
+      LLM_BASE_URL: server.baseUrl,
+      LLM_API_KEY: 'sk-test-conversations',
+      LLM_MODEL: 'test-model',
+      LLM_SYSTEM_PROMPT: SYSTEM,
+      LLM_TIMEOUT_MS: '120000',
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await (await browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => msg.type() === 'error' && pageErrors.push(msg.text()));
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await server?.close();
+  });
+  afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
+
+  const thread = (threadId: string) => `[data-testid="thread"][data-thread-id="${threadId}"]`;
+  const result = (runId: string) => page.locator(`#conversation ${run(runId)}[data-status="completed"] [data-testid="run-result"]`);
+
+  it('continues the conversation with the assistant across messages and after a reload; New conversation starts afresh', async () => {
+    await page.goto(t.url);
+    await page.getByTestId('token-input').fill('ada');
+    await page.getByTestId('connect').click();
+    await expectConnected(page);
+
+    server.enqueue(textReply(['Nice to meet you, Ada.']), textReply(['Your name is Ada.']));
+    const first = await send(page, 'assistant', 'My name is Ada.');
+    expect(await result(first).textContent()).toContain('Nice to meet you, Ada.');
+    const second = await send(page, 'assistant', 'What is my name?');
+    // The second answer depends on the first: the model was sent the first exchange.
+    expect(await result(second).textContent()).toContain('Your name is Ada.');
+    expect(server.requests[1].body.messages).toEqual([
+      { role: 'system', content: SYSTEM },
+      { role: 'user', content: 'My name is Ada.' },
+      { role: 'assistant', content: 'Nice to meet you, Ada.' },
+      { role: 'user', content: 'What is my name?' },
+    ]);
+    const item = page.locator('[data-testid="thread-list"] [data-testid="thread"]');
+    await expect(item.count()).resolves.toBe(1);
+    const threadId = (await item.getAttribute('data-thread-id'))!;
+    expect(await item.locator('.thread-title').textContent()).toBe('My name is Ada.');
+    expect(await item.locator('.thread-open').getAttribute('aria-current')).toBe('true');
+
+    // After a reload the conversation is reopened, and the next message continues it.
+    await page.reload();
+    await expectConnected(page);
+    await result(first).waitFor();
+    await result(second).waitFor();
+    expect(await page.locator(`${thread(threadId)} .thread-open`).getAttribute('aria-current')).toBe('true');
+    server.enqueue(textReply(['Still Ada.']));
+    const third = await send(page, 'assistant', 'And now?');
+    await result(third).waitFor();
+    expect(server.requests[2].body.messages.map((m: { content: string }) => m.content)).toEqual([
+      SYSTEM,
+      'My name is Ada.',
+      'Nice to meet you, Ada.',
+      'What is my name?',
+      'Your name is Ada.',
+      'And now?',
+    ]);
+
+    // A new conversation: an empty page and an assistant that knows nothing yet.
+    await page.getByTestId('new-thread').click();
+    await expect(page.locator('#conversation [data-testid="run"]').count()).resolves.toBe(0);
+    server.enqueue(textReply(['Hello, stranger.']));
+    const fresh = await send(page, 'assistant', 'Who am I?');
+    await result(fresh).waitFor();
+    expect(server.requests[3].body.messages).toEqual([
+      { role: 'system', content: SYSTEM },
+      { role: 'user', content: 'Who am I?' },
+    ]);
+    await page.locator('[data-testid="thread"]').nth(1).waitFor();
+    const order = await page.$$eval('[data-testid="thread"]', (els) => els.map((e) => e.querySelector('.thread-title')?.textContent));
+    expect(order).toEqual(['Who am I?', 'My name is Ada.']);
+
+    // Selecting the first conversation shows its runs and results again.
+    await page.locator(`${thread(threadId)} .thread-open`).click();
+    await result(third).waitFor();
+    await expect(page.locator('#conversation [data-testid="run"]').count()).resolves.toBe(3);
+  });
+
+  it('deletes a conversation only once the user confirms, and the server forgets it', async () => {
+    const [threadId] = await page.$$eval('[data-testid="thread"]', (els) => els.map((e) => e.getAttribute('data-thread-id')!).slice(1));
+    const remove = page.locator(`${thread(threadId)} [data-testid="delete-thread"]`);
+    const dialogs: string[] = [];
+    page.once('dialog', (dialog) => {
+      dialogs.push(dialog.type());
+      void dialog.dismiss();
+    });
+    await remove.click();
+    await expect(page.locator(thread(threadId)).count()).resolves.toBe(1);
+    page.once('dialog', (dialog) => {
+      dialogs.push(dialog.type());
+      void dialog.accept();
+    });
+    await remove.click();
+    await page.locator(thread(threadId)).waitFor({ state: 'detached' });
+    expect(dialogs).toEqual(['confirm', 'confirm']);
+    // It was the open conversation: the page starts a new one.
+    await expect(page.locator('#conversation [data-testid="run"]').count()).resolves.toBe(0);
+    const auth = { Authorization: `Bearer ${await page.evaluate(() => sessionStorage.getItem('agent-pipeline.token'))}` };
+    const listed = await (await fetch(`${t.url}/threads`, { headers: auth })).json();
+    expect(listed.threads.map((x: { title: string }) => x.title)).toEqual(['Who am I?']);
+    expect((await fetch(`${t.url}/threads/${threadId}`, { headers: auth })).status).toBe(404);
   });
 });

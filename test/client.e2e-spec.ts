@@ -51,6 +51,30 @@ describe('AgentPipelineClient against the real server', () => {
       expect(events[3].data).toMatchObject({ result: 'hello' });
     });
 
+    it('lists, reads and deletes threads over HTTP, with the contract codes', async () => {
+      const threadId = 'client-thread';
+      for (const text of ['first words', 'second words']) {
+        for await (const _ of client.run('echo', { text }, { threadId })) void _;
+      }
+      const page = await client.listThreads({ limit: 1 });
+      expect(page.threads).toEqual([
+        { threadId, title: 'first words', agent: 'echo', runs: 2, lastRunAt: expect.any(String), lastStatus: 'completed' },
+      ]);
+      const thread = await client.getThread(threadId);
+      expect(thread.runs.map((r) => r.result)).toEqual(['first words', 'second words']);
+
+      const busy = client.run('countdown', { steps: 1000, intervalMs: 20 }, { threadId });
+      await busy.started;
+      await expect(client.deleteThread(threadId)).rejects.toMatchObject({ name: 'AgentPipelineError', code: 'THREAD_BUSY' });
+      await busy.cancel();
+      for await (const _ of busy) void _;
+      await expect(client.deleteThread(threadId)).resolves.toBeUndefined();
+      await expect(client.getThread(threadId)).rejects.toMatchObject({ code: 'THREAD_NOT_FOUND' });
+      await expect(client.deleteThread(threadId)).rejects.toBeInstanceOf(AgentPipelineError);
+      await expect(client.listThreads({ before: 'nonsense' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(new AgentPipelineClient().listThreads()).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+    });
+
     it('surfaces refusals as AgentPipelineError with the contract code', async () => {
       const refused = client.run('no-such-agent', {});
       await expect(refused.started).rejects.toMatchObject({ name: 'AgentPipelineError', code: 'UNKNOWN_AGENT' });

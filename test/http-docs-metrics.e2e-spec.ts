@@ -40,6 +40,9 @@ describe('OpenAPI document, health and metrics', () => {
           'GET /runs/{runId}/events',
           'GET /runs/{runId}/stream',
           'POST /runs/{runId}/cancel',
+          'GET /threads',
+          'GET /threads/{threadId}',
+          'DELETE /threads/{threadId}',
           'GET /agents',
           'GET /health',
           'GET /metrics',
@@ -58,6 +61,9 @@ describe('OpenAPI document, health and metrics', () => {
         ['/runs/{runId}/stream', 'get', ['200', '400', '401', '404']],
         ['/runs/{runId}/cancel', 'post', ['202', '401', '404', '409']],
         ['/agents', 'get', ['200', '401']],
+        ['/threads', 'get', ['200', '400', '401']],
+        ['/threads/{threadId}', 'get', ['200', '401', '404']],
+        ['/threads/{threadId}', 'delete', ['204', '401', '404', '409']],
       ];
       for (const [path, method, statuses] of protectedRoutes) {
         const op = doc.paths[path][method];
@@ -88,7 +94,10 @@ describe('OpenAPI document, health and metrics', () => {
       expect(schemas.ErrorBodyDto.properties.code.enum).toContain('THREAD_BUSY');
       expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
       const listParams = doc.paths['/runs'].get.parameters.map((p: any) => p.name);
-      expect(listParams).toEqual(expect.arrayContaining(['limit', 'status']));
+      expect(listParams).toEqual(expect.arrayContaining(['limit', 'status', 'threadId', 'before']));
+      expect(schemas.RunListDto.required).toEqual(expect.arrayContaining(['runs', 'next']));
+      expect(Object.keys(schemas.ThreadDto.properties).sort()).toEqual(['agent', 'lastRunAt', 'lastStatus', 'runs', 'threadId', 'title']);
+      expect(schemas.ErrorBodyDto.properties.code.enum).toContain('THREAD_NOT_FOUND');
     });
   });
 

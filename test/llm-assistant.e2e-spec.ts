@@ -10,6 +10,7 @@ import {
   textReply,
   toolCallReply,
 } from '../src/llm/testing/fake-llm.server';
+import { HttpClient } from './support/http-client';
 import { command, ofRun, recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
 
 const API_KEY = 'sk-test-SECRET-3f9a1c0e7d2b4a6c';
@@ -263,6 +264,36 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
       'I like tea.',
       'Noted.',
       'Summarise.',
+    ]);
+  });
+
+  it('forgets a deleted thread: a new run on its threadId starts fresh; the same threadId of another user keeps its memory', async () => {
+    const threadId = 'to-be-forgotten';
+    // Bob has a thread of the same id: his memory must survive Alice's delete, and hers his attempt.
+    const bob = await t.connect('bob-forgetful');
+    const bobEvents = recordEvents(bob);
+    server.enqueue(textReply(['Hi Ada.']), textReply(['Hi Bob.']));
+    await runAssistant(socket, events, 'My name is Ada.', threadId);
+    await runAssistant(bob, bobEvents, 'My name is Bob.', threadId);
+    const http = (userId: string) => new HttpClient(t.url, t.token(userId));
+
+    // Someone with no run on it cannot delete it (and learns nothing about it).
+    const refused = await http('mallory').send('DELETE', `/threads/${threadId}`);
+    expect(refused.status).toBe(404);
+    expect((await http('alice').send('DELETE', `/threads/${threadId}`)).status).toBe(204);
+
+    server.enqueue(textReply(['I do not know your name.']), textReply(['You are Bob.']));
+    await runAssistant(socket, events, 'What is my name?', threadId);
+    await runAssistant(bob, bobEvents, 'What is my name?', threadId);
+    expect(server.requests[2].body.messages).toEqual([
+      { role: 'system', content: SYSTEM_PROMPT },
+      { role: 'user', content: 'What is my name?' },
+    ]);
+    expect(server.requests[3].body.messages).toEqual([
+      { role: 'system', content: SYSTEM_PROMPT },
+      { role: 'user', content: 'My name is Bob.' },
+      { role: 'assistant', content: 'Hi Bob.' },
+      { role: 'user', content: 'What is my name?' },
     ]);
   });
 

@@ -16,6 +16,7 @@ import {
   type StartedRunStatus,
 } from '../pipeline/events/socket-protocol.types';
 import type { ErrorBody } from '../pipeline/events/error-codes';
+import { httpCall, type ListThreadsOptions, type ThreadPage, type ThreadWithRuns } from './threads.http';
 import { AgentPipelineError, isAgentPipelineError } from './agent-pipeline.error';
 import { AsyncEventQueue } from './async-event.queue';
 import { isAgentEvent, RunEventSequencer } from './run-event.sequencer';
@@ -351,6 +352,38 @@ export class AgentPipelineClient {
   /** The agents the server runs (`agents:list`). */
   async listAgents(): Promise<AgentInfo[]> {
     return (await this.command('agents:list', {})).agents;
+  }
+
+  /**
+   * The user's conversations, most recently active first (`GET /threads`, over HTTP at the same
+   * `url` with the same token): pass the page's `next` as `before` for the following one.
+   */
+  async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.before !== undefined) query.set('before', options.before);
+    const qs = query.toString();
+    return (await this.http<ThreadPage>('GET', `/threads${qs ? `?${qs}` : ''}`))!;
+  }
+
+  /** One conversation with its runs, oldest first (`GET /threads/:threadId`); `THREAD_NOT_FOUND` when the user has no run on it. */
+  async getThread(threadId: string): Promise<ThreadWithRuns> {
+    return (await this.http<ThreadWithRuns>('GET', `/threads/${encodeURIComponent(threadId)}`))!;
+  }
+
+  /**
+   * Deletes a conversation for good: its runs, their events and the assistant's memory of it
+   * (`DELETE /threads/:threadId`). `THREAD_BUSY` while one of its runs is in flight; `THREAD_NOT_FOUND`.
+   */
+  async deleteThread(threadId: string): Promise<void> {
+    await this.http('DELETE', `/threads/${encodeURIComponent(threadId)}`);
+  }
+
+  private async http<T>(method: string, path: string): Promise<T | undefined> {
+    const options = this.options;
+    if (!options) throw new AgentPipelineError('NOT_CONNECTED', `${method} ${path.split('?')[0]} needs connect() first (it takes the URL and token).`);
+    const token = typeof options.token === 'function' ? await options.token() : options.token;
+    return httpCall<T>(options.url, token, method, path);
   }
 
   /**

@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
  */
 const SRC = resolve(__dirname, '..');
 const ALLOWED_DIRS = ['client', 'pipeline/events'].map((d) => join(SRC, d));
-const BROWSER_FILES = ['chat.page.ts', 'run.view.ts', 'chat-page.api.ts'].map((f) => join(SRC, 'web', f));
+const BROWSER_FILES = ['chat.page.ts', 'run.view.ts', 'chat-page.api.ts', 'thread-list.view.ts'].map((f) => join(SRC, 'web', f));
 const ALLOWED_PACKAGES = new Set(['socket.io-client']);
 
 function importsOf(file: string): string[] {

@@ -48,6 +48,8 @@ export class AppConfig {
   readonly runLeaseMs: number;
   readonly threadMultitask: 'reject' | 'enqueue' | 'interrupt';
   readonly maxQueuedRunsPerThread: number;
+  /** Days finished runs are kept; 0 = forever. */
+  readonly runRetentionDays: number;
   readonly threadQueueSweepMs: number;
   /** Connection state recovery window; 0 = off. */
   readonly socketRecoveryMs: number;
@@ -83,6 +85,7 @@ export class AppConfig {
     this.runLeaseMs = env.RUN_LEASE_MS;
     this.threadMultitask = env.THREAD_MULTITASK;
     this.maxQueuedRunsPerThread = env.MAX_QUEUED_RUNS_PER_THREAD;
+    this.runRetentionDays = env.RUN_RETENTION_DAYS;
     this.threadQueueSweepMs = env.THREAD_QUEUE_SWEEP_MS;
     this.socketRecoveryMs = env.SOCKET_RECOVERY_MS;
     this.maxSocketsPerUser = env.MAX_SOCKETS_PER_USER;

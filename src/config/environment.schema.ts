@@ -199,6 +199,13 @@ export class EnvironmentVariables {
   @Max(10_000, { message: 'MAX_QUEUED_RUNS_PER_THREAD must be an integer between 1 and 10000' })
   MAX_QUEUED_RUNS_PER_THREAD = 10;
 
+  /** Finished runs older than this many days are deleted with their events, hourly; 0 keeps them forever. @default 0 */
+  @Transform(toInt)
+  @IsInt({ message: 'RUN_RETENTION_DAYS must be an integer between 0 (keep forever) and 36500' })
+  @Min(0, { message: 'RUN_RETENTION_DAYS must be an integer between 0 (keep forever) and 36500' })
+  @Max(36_500, { message: 'RUN_RETENTION_DAYS must be an integer between 0 (keep forever) and 36500' })
+  RUN_RETENTION_DAYS = 0;
+
   /** How often a node looks in the store for queued runs whose thread is free (a dead node's, say). @default 1000 */
   @Transform(toInt)
   @IsInt({ message: 'THREAD_QUEUE_SWEEP_MS must be an integer between 50 and 3600000' })

@@ -46,18 +46,29 @@ export { RunRecoveryService } from './runs/run-recovery.service';
 export { RunRegistry } from './runs/run.registry';
 export { ThreadQueueScheduler } from './threads/thread-queue.scheduler';
 export type { QueuePlace } from './threads/thread-policy.service';
+export { ThreadCatalog } from './threads/thread-catalog.service';
+export type { ThreadDetail, ThreadInfo } from './threads/thread-catalog.service';
+export { threadTitle, THREAD_TITLE_MAX_CHARS } from './threads/thread-title';
+export { RunDeletionHooks } from './store/run-deletion.hooks';
+export type { RunDeletionListener, RunDeletionReason } from './store/run-deletion.hooks';
+export { RunRetention } from './retention/run-retention.service';
+export type { Page } from './store/list-cursor';
 export type { ActiveRun } from './runs/run.registry';
 export { SHUTDOWN_CANCEL_REASON } from './runs/run-shutdown.service';
 export { EventWriteBuffer } from './store/event-write.buffer';
 export type {
   CancelledQueuedRun,
   InterruptedRun,
+  ListCursor,
   ListRunsQuery,
+  ListThreadsQuery,
+  PruneBatch,
   NewRun,
   ReadyThread,
   RunRecord,
   RunStore,
   ThreadRun,
+  ThreadSummary,
   ThreadTransaction,
 } from './store/run-store.interface';
 export { openRunStore, parseDatabaseUrl } from './store/run-store.factory';

@@ -35,6 +35,9 @@ import { RunLauncher } from './runs/run.launcher';
 import { RunEndWaiter } from './threads/run-end.waiter';
 import { ThreadPolicy } from './threads/thread-policy.service';
 import { ThreadQueueScheduler } from './threads/thread-queue.scheduler';
+import { ThreadCatalog } from './threads/thread-catalog.service';
+import { RunDeletionHooks } from './store/run-deletion.hooks';
+import { RunRetention } from './retention/run-retention.service';
 import { EventWriteBuffer } from './store/event-write.buffer';
 import { openRunStore } from './store/run-store.factory';
 import { RunStoreLifecycle } from './store/run-store.lifecycle';
@@ -78,6 +81,9 @@ const providers: Provider[] = [
   RunEndWaiter,
   ThreadQueueScheduler,
   ThreadPolicy,
+  ThreadCatalog,
+  RunDeletionHooks,
+  RunRetention,
   AgentService,
   RunRecoveryService,
   RunShutdownService,
@@ -115,6 +121,8 @@ const providers: Provider[] = [
     RunCommandBus,
     RunLifecycleHooks,
     ThreadQueueScheduler,
+    ThreadCatalog,
+    RunDeletionHooks,
   ],
 })
 export class AgentPipelineModule extends AgentPipelineConfigurableModule {}

@@ -56,6 +56,18 @@ export interface AgentPipelineOptions {
    * @default 1000
    */
   queueSweepMs?: number;
+  /**
+   * Finished runs older than this many days are deleted with their events (`RUN_RETENTION_DAYS`);
+   * `0` keeps every run forever.
+   * @default 0
+   */
+  runRetentionDays?: number;
+  /** How often retention looks for runs to delete, in ms. @default 3600000 (hourly) */
+  retentionIntervalMs?: number;
+  /** Runs deleted per transaction: each batch holds the database (and, on SQLite, the event loop) only briefly (bench/retention.js: median 5 ms). @default 100 */
+  retentionBatchSize?: number;
+  /** Pause between two batches, in ms, so that the runs being served get the database in between. @default 20 */
+  retentionBatchPauseMs?: number;
 }
 
 export type ResolvedPipelineOptions = Required<Omit<AgentPipelineOptions, 'redisUrl'>> & { redisUrl?: string };
@@ -74,6 +86,10 @@ export const PIPELINE_DEFAULTS: ResolvedPipelineOptions = {
   threadMultitask: 'enqueue',
   maxQueuedRunsPerThread: 10,
   queueSweepMs: 1000,
+  runRetentionDays: 0,
+  retentionIntervalMs: 3_600_000,
+  retentionBatchSize: 100,
+  retentionBatchPauseMs: 20,
 };
 
 export function resolvePipelineOptions(options: AgentPipelineOptions): ResolvedPipelineOptions {

@@ -1,5 +1,6 @@
 /**
- * The HTTP calls of the chat page: `GET /auth/config`, the development token route, `GET /agents` and `GET /runs`.
+ * The HTTP calls of the chat page: `GET /auth/config`, the development token route, `GET /agents`, `GET /runs`
+ * and the threads routes (`GET /threads`, `GET /threads/:threadId`, `DELETE /threads/:threadId`).
  * Each answers `undefined` when the server does not offer the route (older servers, or the HTTP
  * API disabled), so the page can fall back to the socket.
  */
@@ -9,6 +10,7 @@ import type { AgentInfo } from '../pipeline/events/socket-protocol.types';
 /** A past run as `GET /runs` lists it (the fields the page shows). */
 export interface RunSummary {
   runId: string;
+  threadId?: string;
   agent: string;
   status: RunStatus;
   input?: unknown;
@@ -72,5 +74,45 @@ async function getJson(token: string, path: string): Promise<unknown> {
     return await res.json();
   } catch {
     return undefined;
+  }
+}
+
+/** A conversation as `GET /threads` lists it. */
+export interface ThreadSummary {
+  threadId: string;
+  title: string;
+  agent: string;
+  runs: number;
+  lastRunAt: string;
+  lastStatus: RunStatus;
+}
+
+/** `GET /threads?limit=`, most recently active first, or `undefined` when the route is missing or fails. */
+export async function fetchThreads(token: string, limit: number): Promise<ThreadSummary[] | undefined> {
+  const body = (await getJson(token, `threads?limit=${limit}`)) as { threads?: unknown } | undefined;
+  return Array.isArray(body?.threads)
+    ? body.threads.filter((t): t is ThreadSummary => typeof t?.threadId === 'string' && typeof t?.title === 'string')
+    : undefined;
+}
+
+/** `GET /threads/:threadId`: the thread's runs, oldest first; `undefined` when it is gone (or the route is missing). */
+export async function fetchThread(token: string, threadId: string): Promise<RunSummary[] | undefined> {
+  const body = (await getJson(token, `threads/${encodeURIComponent(threadId)}`)) as { runs?: unknown } | undefined;
+  return Array.isArray(body?.runs) ? body.runs.filter((r): r is RunSummary => typeof r?.runId === 'string') : undefined;
+}
+
+/** `DELETE /threads/:threadId`: `ok`, or the server's error (`THREAD_BUSY`, `THREAD_NOT_FOUND`, …). */
+export async function deleteThread(token: string, threadId: string): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
+  try {
+    const res = await fetch(`threads/${encodeURIComponent(threadId)}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    if (res.status === 204) return { ok: true };
+    const body = (await res.json().catch(() => ({}))) as { code?: unknown; message?: unknown };
+    return {
+      ok: false,
+      code: typeof body.code === 'string' ? body.code : `HTTP_${res.status}`,
+      message: typeof body.message === 'string' ? body.message : `The server answered HTTP ${res.status}.`,
+    };
+  } catch (err) {
+    return { ok: false, code: 'NETWORK', message: (err as Error).message };
   }
 }

@@ -6,12 +6,25 @@
 import { AgentPipelineClient, type ConnectionStatusChange, type RunEvents } from '../client/agent-pipeline.client';
 import { isAgentPipelineError } from '../client/agent-pipeline.error';
 import type { AgentInfo } from '../pipeline/events/socket-protocol.types';
-import { fetchAgents, fetchDevAuth, fetchRuns, NO_DEV_TOKENS_MESSAGE, requestDevToken, type RunSummary } from './chat-page.api';
+import {
+  deleteThread,
+  fetchAgents,
+  fetchDevAuth,
+  fetchRuns,
+  fetchThread,
+  fetchThreads,
+  NO_DEV_TOKENS_MESSAGE,
+  requestDevToken,
+  type RunSummary,
+  type ThreadSummary,
+} from './chat-page.api';
 import { RunView } from './run.view';
+import { ThreadListView } from './thread-list.view';
 
 const TOKEN_KEY = 'agent-pipeline.token';
 const AGENT_KEY = 'agent-pipeline.agent';
 const HISTORY_LIMIT = 20;
+const THREADS_LIMIT = 50;
 const LOCAL_RUNS_LIMIT = 50;
 
 /** Example messages of the demo agents, shown as the message box's placeholder. */
@@ -37,10 +50,12 @@ class ChatPage {
   private devAuth?: boolean;
   private readonly shown = new Set<string>();
   /**
-   * The thread of this session's conversation: messages sent while an answer is still coming wait
-   * for it (the server queues them on the thread) instead of running beside it.
+   * The thread of the open conversation: every message continues it (so the assistant remembers
+   * the earlier ones), and messages sent while an answer is still coming wait for it (the server
+   * queues them on the thread) instead of running beside it. Kept in sessionStorage, so a reload
+   * reopens it.
    */
-  private readonly threadId = `chat-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  private threadId = newThreadId();
   private readonly ui = {
     status: byId<HTMLElement>('connection-status'),
     whoami: byId<HTMLElement>('whoami'),
@@ -61,7 +76,13 @@ class ChatPage {
     messageInput: byId<HTMLTextAreaElement>('message-input'),
     agentHint: byId<HTMLElement>('agent-hint'),
     sendError: byId<HTMLElement>('send-error'),
+    newThread: byId<HTMLButtonElement>('new-thread'),
+    threadsError: byId<HTMLElement>('threads-error'),
   };
+  private readonly threadList = new ThreadListView(byId<HTMLElement>('thread-list'), {
+    open: (threadId) => void this.openThread(threadId),
+    remove: (thread) => void this.removeThread(thread),
+  });
   private readonly defaultHint = this.ui.agentHint.textContent ?? '';
   private agents: AgentInfo[] = [];
 
@@ -84,6 +105,7 @@ class ChatPage {
     });
     this.ui.agentSelect.addEventListener('change', () => this.onAgentChange());
     this.ui.signOut.addEventListener('click', () => this.signOut());
+    this.ui.newThread.addEventListener('click', () => this.newConversation());
     void fetchDevAuth().then((devAuth) => this.showAuthMode(devAuth));
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved) void this.signIn(saved, true);
@@ -163,7 +185,75 @@ class ChatPage {
     this.ui.composer.hidden = false;
     this.ui.signOut.hidden = false;
     this.ui.messageInput.focus();
-    await Promise.all([this.loadAgents(), this.loadHistory()]);
+    await Promise.all([this.loadAgents(), this.loadHistory(), this.loadThreads()]);
+    const saved = sessionStorage.getItem(this.threadKey());
+    if (saved) await this.openThread(saved, true);
+    else this.threadList.select(undefined);
+  }
+
+  private threadKey(): string {
+    return `agent-pipeline.thread.${this.user}`;
+  }
+
+  /** The user's conversations, newest first (`GET /threads`); the section hides on servers without it. */
+  private async loadThreads(): Promise<void> {
+    const threads = await fetchThreads(this.token!, THREADS_LIMIT);
+    byId<HTMLElement>('threads').hidden = threads === undefined;
+    if (threads) this.threadList.show(threads);
+  }
+
+  /** Starts a new conversation: the next message opens a new thread. */
+  private newConversation(): void {
+    this.threadId = newThreadId();
+    sessionStorage.removeItem(this.threadKey());
+    this.ui.conversation.replaceChildren();
+    this.threadList.select(undefined);
+    this.ui.threadsError.textContent = '';
+    this.ui.messageInput.focus();
+  }
+
+  /** Reopens one of the user's threads: its runs and their results, and the next message continues it. */
+  private async openThread(threadId: string, restoring = false): Promise<void> {
+    this.ui.threadsError.textContent = '';
+    const runs = await fetchThread(this.token!, threadId);
+    if (!runs) {
+      // Deleted meanwhile (maybe in another tab): a reload starts afresh; a click says why.
+      if (restoring) this.newConversation();
+      else this.ui.threadsError.textContent = 'This conversation no longer exists.';
+      return;
+    }
+    this.threadId = threadId;
+    sessionStorage.setItem(this.threadKey(), threadId);
+    this.threadList.select(threadId);
+    this.ui.conversation.replaceChildren();
+    for (const record of runs) {
+      const view = this.newView({ agent: record.agent, input: record.input, createdAt: record.createdAt });
+      view.started(record.runId);
+      view.applyRecord(record);
+      this.ui.conversation.append(view.element);
+      // Replays the stored events (and follows the run live if it is still going).
+      void this.consume(view, this.client.follow(record.runId), false);
+    }
+    if (!restoring) this.ui.messageInput.focus();
+  }
+
+  /** Deletes a conversation for good, after the user confirms. */
+  private async removeThread(thread: ThreadSummary): Promise<void> {
+    this.ui.threadsError.textContent = '';
+    const title = thread.title || 'this conversation';
+    if (!confirm(`Delete "${title}"? Its messages, results and the assistant's memory of it are deleted for good.`)) return;
+    const outcome = await deleteThread(this.token!, thread.threadId);
+    if (!outcome.ok && outcome.code !== 'THREAD_NOT_FOUND') {
+      this.ui.threadsError.textContent =
+        outcome.code === 'THREAD_BUSY' ? 'An answer of this conversation is still coming: cancel it or wait, then delete.' : outcome.message;
+      return;
+    }
+    this.threadList.forget(thread.threadId);
+    for (const view of Array.from(this.ui.historyList.querySelectorAll<HTMLElement>('[data-testid="run"]'))) {
+      if (view.dataset.threadId === thread.threadId) view.remove();
+    }
+    if (thread.threadId === this.threadId) this.newConversation();
+    else this.ui.messageInput.focus();
   }
 
   private signOut(): void {
@@ -269,6 +359,7 @@ class ChatPage {
       const view = this.newView({ agent: item.agent, input: record?.input, createdAt: item.createdAt, collapsed: true });
       view.started(item.runId);
       if (record) view.applyRecord(record);
+      if (record?.threadId) view.element.dataset.threadId = record.threadId;
       this.ui.historyList.append(view.element);
       // Replays the stored events (and follows the run live if it is still going).
       void this.consume(view, this.client.follow(item.runId), !record);
@@ -288,12 +379,16 @@ class ChatPage {
     const view = this.newView({ agent, message: text });
     this.ui.conversation.append(view.element);
     view.element.scrollIntoView({ block: 'nearest' });
-    const run = this.client.run(agent, toInput(text), { threadId: this.threadId, multitask: 'enqueue' });
+    const threadId = this.threadId;
+    const run = this.client.run(agent, toInput(text), { threadId, multitask: 'enqueue' });
     run.started.then(
       ({ runId, status }) => {
         this.shown.add(runId);
         view.started(runId, status);
         this.rememberRun({ runId, agent, createdAt: new Date().toISOString() });
+        // The open conversation now exists on the server: a reload reopens it, the list shows it.
+        sessionStorage.setItem(this.threadKey(), threadId);
+        void this.loadThreads().then(() => this.threadList.select(this.threadId));
       },
       (err: unknown) => {
         const code = isAgentPipelineError(err) ? err.code : 'ERROR';
@@ -375,6 +470,10 @@ export function toInput(text: string): unknown {
     }
   }
   return { text };
+}
+
+function newThreadId(): string {
+  return `chat-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
 /** A JWT's header always starts with `{"` (base64url `eyJ`); user names do not. */

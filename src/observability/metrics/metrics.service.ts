@@ -4,6 +4,7 @@ import {
   AGENT_EVENT_TYPES,
   EventWriteBuffer,
   RUN_STORE,
+  RunDeletionHooks,
   RunEventBus,
   RunLifecycleHooks,
   RunRegistry,
@@ -24,6 +25,7 @@ export const METRIC_NAMES = {
   storeBacklog: 'agent_pipeline_store_backlog_events',
   queuedRuns: 'agent_pipeline_queued_runs',
   queueWait: 'agent_pipeline_queue_wait_seconds',
+  runsDeleted: 'agent_pipeline_runs_deleted_total',
 } as const;
 
 /** Why the server closed a socket on its own. */
@@ -52,6 +54,7 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
   private readonly unsubscribe: Array<() => void> = [];
   private readonly socketDisconnects: Counter<'reason'>;
   private readonly socketRefusals: Counter<'reason'>;
+  private readonly runsDeleted: Counter<'reason'>;
 
   constructor(
     private readonly lifecycle: RunLifecycleHooks,
@@ -60,6 +63,7 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
     sockets: SocketRoomPublisher,
     @Inject(RUN_STORE) store: RunStore,
     writer: EventWriteBuffer,
+    private readonly deletions: RunDeletionHooks,
   ) {
     const registers = [this.registry];
     this.runsStarted = new Counter({
@@ -140,12 +144,19 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
         this.set(writer.pendingCount);
       },
     });
+    this.runsDeleted = new Counter({
+      name: METRIC_NAMES.runsDeleted,
+      help: 'Runs this node deleted from the store with their events, by reason (retention: older than RUN_RETENTION_DAYS; thread_deleted: DELETE /threads/:threadId).',
+      labelNames: ['reason'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 
   onModuleInit(): void {
     this.unsubscribe.push(this.lifecycle.observe(this));
     this.unsubscribe.push(this.bus.subscribeAll((event) => this.countEvent(event)));
+    this.unsubscribe.push(this.deletions.observe((count, reason) => this.runsDeleted.inc({ reason }, count)));
   }
 
   onModuleDestroy(): void {

@@ -29,6 +29,11 @@ export class PipelineError extends Error {
   static runNotFound(runId: string): PipelineError {
     return new PipelineError('RUN_NOT_FOUND', `Run '${runId}' was not found.`);
   }
+
+  /** The same answer for a thread nobody has and for another user's thread: never reveal that it exists. */
+  static threadNotFound(threadId: string): PipelineError {
+    return new PipelineError('THREAD_NOT_FOUND', `Thread '${threadId}' was not found: you have no run on it.`);
+  }
 }
 
 /** Any thrown value as a PipelineError; unexpected ones become `INTERNAL` without leaking internals. */

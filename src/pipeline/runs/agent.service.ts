@@ -8,6 +8,7 @@ import { newRunIdentity } from '../execution/run-identity';
 import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 import { EventWriteBuffer } from '../store/event-write.buffer';
+import { decodeCursor, pageOf, type Page } from '../store/list-cursor';
 import type { ListRunsQuery, RunRecord, RunStore } from '../store/run-store.interface';
 import { RunEndWaiter } from '../threads/run-end.waiter';
 import { ThreadPolicy, type QueuePlace } from '../threads/thread-policy.service';
@@ -208,6 +209,17 @@ export class AgentService {
   async listRuns(userId: string, query: ListRunsQuery): Promise<RunRecord[]> {
     if (this.writer.hasPendingRuns) await this.writer.flush();
     return this.store.listRuns(userId, query);
+  }
+
+  /**
+   * A page of the user's runs, newest first. `before` is the `next` of the previous page: pages
+   * are cut by `(createdAt, runId)`, so runs started while a client pages never shift it (no run
+   * is skipped or served twice). `VALIDATION_FAILED` for a `before` that no page gave out.
+   */
+  async pageRuns(userId: string, query: Omit<ListRunsQuery, 'before'> & { before?: string }): Promise<Page<RunRecord>> {
+    const before = query.before === undefined ? undefined : decodeCursor(query.before);
+    const rows = await this.listRuns(userId, { ...query, before, limit: query.limit + 1 });
+    return pageOf(rows, query.limit, (r) => ({ createdAt: r.createdAt, runId: r.runId }));
   }
 
   /**

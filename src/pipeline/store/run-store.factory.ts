@@ -55,6 +55,10 @@ function sqliteStore(filename: string): KyselyRunStore {
   const database = new Database(memory ? ':memory:' : resolve(filename));
   let checkpointer: SqliteCheckpointer | undefined;
   if (!memory) {
+    // Retention frees pages; with incremental auto-vacuum they can go back to the file system a few
+    // at a time (RunStore.reclaimSpace). SQLite takes this only before the first table exists, so a
+    // file made by an older release keeps `none` and reuses its free pages instead.
+    database.pragma('auto_vacuum = INCREMENTAL');
     // WAL: readers never wait for the batched writer; NORMAL sync is durable across process crashes.
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');

@@ -66,6 +66,8 @@ export interface ThreadTransaction {
   claim(runId: string, nodeId: string, leaseUntil: Date): Promise<boolean>;
   /** See {@link RunStore.cancelQueued}. */
   cancelQueued(runId: string, reason: string): Promise<CancelledQueuedRun | undefined>;
+  /** Deletes every run of the thread and their events; returns how many runs there were. */
+  deleteAll(): Promise<number>;
 }
 
 /** A queued run ended without starting, and its one stored event. */
@@ -74,11 +76,53 @@ export interface CancelledQueuedRun {
   event: AgentEventEnvelope<'agent_cancelled'>;
 }
 
+/**
+ * A position in a newest-first listing: the `(createdAt, runId)` of the last row of a page. The
+ * next page holds what sorts strictly after it, so rows inserted meanwhile (always newer) never
+ * shift a page: no row is skipped or served twice.
+ */
+export interface ListCursor {
+  createdAt: string;
+  runId: string;
+}
+
 export interface ListRunsQuery {
   limit: number;
   status?: RunStatus;
   threadId?: string;
   agent?: string;
+  /** Only runs that sort after this position (older, or as old with a smaller id). */
+  before?: ListCursor;
+}
+
+/** One thread of a user, as `GET /threads` lists it. */
+export interface ThreadSummary {
+  threadId: string;
+  /** The input of the thread's first run (for its title). */
+  firstInput: unknown;
+  /** The agent of the thread's latest run. */
+  agent: string;
+  /** How many runs the thread holds. */
+  runs: number;
+  /** When the latest run was created. */
+  lastRunAt: string;
+  lastStatus: RunStatus;
+  /** The latest run: with `lastRunAt`, the thread's position in the listing. */
+  lastRunId: string;
+}
+
+export interface ListThreadsQuery {
+  limit: number;
+  /** Only threads whose latest run sorts after this position. */
+  before?: ListCursor;
+}
+
+/** What one pass of {@link RunStore.pruneFinishedRuns} did. */
+export interface PruneBatch {
+  /** Runs deleted (with their events). */
+  deleted: number;
+  /** True when another node holds the retention lock: this node leaves the work to it. */
+  lockedElsewhere?: boolean;
 }
 
 /** New runs and events written together, in one transaction, runs first. */
@@ -120,8 +164,22 @@ export interface RunStore {
    */
   write(batch: WriteBatch): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;
-  /** A user's runs, newest first. */
+  /** A user's runs, newest first (then by run id, descending). */
   listRuns(userId: string, query: ListRunsQuery): Promise<RunRecord[]>;
+  /** A user's threads, the one with the latest run first (then by that run's id, descending). */
+  listThreads(userId: string, query: ListThreadsQuery): Promise<ThreadSummary[]>;
+  /** The runs of a user's thread, oldest first; empty when the user has no run on it. */
+  threadRuns(userId: string, threadId: string): Promise<RunRecord[]>;
+  /**
+   * Deletes up to `limit` runs that finished before `finishedBefore`, with their events, in one
+   * short transaction. On PostgreSQL only one node prunes at a time (an advisory lock).
+   */
+  pruneFinishedRuns(finishedBefore: Date, limit: number): Promise<PruneBatch>;
+  /**
+   * Gives the space of deleted rows back to the file system, at most `maxPages` pages per call
+   * (SQLite files with incremental auto-vacuum); resolves the pages freed. A no-op elsewhere.
+   */
+  reclaimSpace(maxPages: number): Promise<number>;
   /** Stored events with `seq > afterSeq`, in order. */
   getEvents(runId: string, afterSeq: number, limit?: number): Promise<AgentEventEnvelope[]>;
   countRunning(userId: string): Promise<number>;

@@ -86,6 +86,37 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  // Listings that page (`GET /runs`, `GET /threads`, `GET /threads/:id`) and retention. Pages are
+  // cut by a (created_at, run_id) keyset, so both columns sit in the index: a page is one range
+  // read that stops at its limit, however many runs the user has. The old indexes are prefixes
+  // of the new ones and go, so a write costs no more index entries than before.
+  '2026-12-02-004-run-listing-keysets-and-retention': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createIndex('runs_user_created_run')
+        .ifNotExists()
+        .on('runs')
+        .columns(['user_id', 'created_at', 'run_id'])
+        .execute();
+      await db.schema.dropIndex('runs_user_created').ifExists().execute();
+      await db.schema
+        .createIndex('runs_thread_user_created_run')
+        .ifNotExists()
+        .on('runs')
+        .columns(['thread_id', 'user_id', 'created_at', 'run_id'])
+        .execute();
+      await db.schema.dropIndex('runs_thread_user').ifExists().execute();
+      // Only finished runs, by finish time: retention reads the oldest ones. Entries are appended
+      // in time order (one page at the end), like the rows themselves.
+      await db.schema
+        .createIndex('runs_finished')
+        .ifNotExists()
+        .on('runs')
+        .column('finished_at')
+        .where(sql.ref('finished_at'), 'is not', null)
+        .execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

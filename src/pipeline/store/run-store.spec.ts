@@ -246,11 +246,21 @@ describe.each(backends)('$name store', (backend) => {
             .execute();
 
           const upgraded = await open(at);
-          expect(await indexes()).toEqual(['runs_queued', 'runs_running', 'runs_thread_user', 'runs_user_created']);
+          expect(await indexes()).toEqual([
+            'runs_finished',
+            'runs_queued',
+            'runs_running',
+            'runs_thread_user_created_run',
+            'runs_user_created_run',
+          ]);
           expect(await upgraded.countRunning('upgrader')).toBe(1);
           expect(await upgraded.listRuns('upgrader', { limit: 5, threadId: old.threadId })).toHaveLength(1);
           await upgraded.appendEvents([event(old, 1, 'agent_completed', { result: 'ok', durationMs: 1 })]);
           expect(await upgraded.countRunning('upgrader')).toBe(0);
+          // An old file keeps auto_vacuum off: reclaiming is a no-op there (free pages are reused).
+          expect(await upgraded.pruneFinishedRuns(new Date(T0 + 3_600_000), 10)).toEqual({ deleted: 1 });
+          expect(await upgraded.reclaimSpace(100)).toBe(0);
+          expect(await upgraded.getRun(old.runId)).toBeUndefined();
         } finally {
           await db.destroy();
         }
@@ -835,6 +845,172 @@ describe.each(backends)('$name store', (backend) => {
       expect((await store.threadInFlight('carol', 'race')).map((r) => r.threadSeq)).toEqual([1, 2, 3]);
     });
   });
+  describe('listing pages', () => {
+    const finish = (run: NewRun, status: 'completed' | 'failed' = 'completed') =>
+      store.appendEvents([
+        status === 'completed'
+          ? event(run, 1, 'agent_completed', { result: `re: ${(run.input as { text?: string }).text}`, durationMs: 1 })
+          : event(run, 1, 'agent_error', { code: 'AGENT_FAILED', message: 'no' }),
+      ]);
+
+    it('pages listRuns with a (createdAt, runId) cursor: every run once, ties included, newer inserts never shift a page', async () => {
+      const at = (s: number) => new Date(T0 + s * 1000);
+      // Three runs share one createdAt: the run id breaks the tie.
+      const runs = [1, 2, 2, 2, 3, 4, 5].map((s, i) => newRun({ userId: 'pager', createdAt: at(s), runId: `r-${i}-${randomUUID()}` }));
+      for (const run of runs) await store.createRun(run);
+      await store.createRun(newRun({ userId: 'other', createdAt: at(3) }));
+      const seen: string[] = [];
+      let before: { createdAt: string; runId: string } | undefined;
+      for (let page = 0; page < 10; page++) {
+        const rows = await store.listRuns('pager', { limit: 3, before });
+        seen.push(...rows.map((r) => r.runId));
+        if (rows.length < 3) break;
+        const last = rows[rows.length - 1];
+        before = { createdAt: last.createdAt, runId: last.runId };
+        // A run arriving between two pages is newer than every cursor: later pages do not move.
+        await store.createRun(newRun({ userId: 'pager', createdAt: at(100 + page) }));
+      }
+      const expected = [...runs]
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.runId < b.runId ? 1 : -1))
+        .map((r) => r.runId);
+      expect(seen).toEqual(expected);
+      // The cursor combines with the filters.
+      const [first] = await store.listRuns('pager', { limit: 1, threadId: runs[2].threadId, before: { createdAt: at(9).toISOString(), runId: '' } });
+      expect(first.runId).toBe(runs[2].runId);
+      expect(await store.listRuns('pager', { limit: 5, threadId: runs[2].threadId, before: { createdAt: at(2).toISOString(), runId: runs[2].runId } })).toEqual([]);
+    });
+
+    it("lists a user's threads, latest activity first, with first input, latest agent, run count and status; pages with a cursor", async () => {
+      const at = (s: number) => new Date(T0 + s * 1000);
+      const a1 = await started({ userId: 'lister', threadId: 'ta', createdAt: at(1), input: { text: 'first question of ta' } });
+      const b1 = await started({ userId: 'lister', threadId: 'tb', createdAt: at(2), input: { text: 'only question of tb' } });
+      const a2 = await started({ userId: 'lister', threadId: 'ta', createdAt: at(3), agent: 'calculator', input: { expression: '1+1' } });
+      const c1 = await started({ userId: 'lister', threadId: 'tc', createdAt: at(4), input: { text: 'tc' } });
+      // Another user on the same thread id: a thread of their own, never in this listing.
+      await started({ userId: 'intruder', threadId: 'ta', createdAt: at(9), input: { text: 'not yours' } });
+      await finish(a1);
+      await finish(b1);
+      await finish(a2, 'failed');
+      const threads = await store.listThreads('lister', { limit: 10 });
+      expect(threads).toEqual([
+        { threadId: 'tc', firstInput: { text: 'tc' }, agent: 'echo', runs: 1, lastRunAt: at(4).toISOString(), lastStatus: 'running', lastRunId: c1.runId },
+        { threadId: 'ta', firstInput: { text: 'first question of ta' }, agent: 'calculator', runs: 2, lastRunAt: at(3).toISOString(), lastStatus: 'failed', lastRunId: a2.runId },
+        { threadId: 'tb', firstInput: { text: 'only question of tb' }, agent: 'echo', runs: 1, lastRunAt: at(2).toISOString(), lastStatus: 'completed', lastRunId: b1.runId },
+      ]);
+      const page1 = await store.listThreads('lister', { limit: 2 });
+      const page2 = await store.listThreads('lister', { limit: 2, before: { createdAt: page1[1].lastRunAt, runId: page1[1].lastRunId } });
+      expect([...page1, ...page2].map((t) => t.threadId)).toEqual(['tc', 'ta', 'tb']);
+      expect(await store.listThreads('intruder', { limit: 10 })).toEqual([
+        expect.objectContaining({ threadId: 'ta', runs: 1, firstInput: { text: 'not yours' } }),
+      ]);
+      expect(await store.listThreads('nobody', { limit: 10 })).toEqual([]);
+    });
+
+    it("returns a thread's runs oldest first, only the user's", async () => {
+      const at = (s: number) => new Date(T0 + s * 1000);
+      const second = await started({ userId: 'reader', threadId: 'tr', createdAt: at(2) });
+      const first = await started({ userId: 'reader', threadId: 'tr', createdAt: at(1) });
+      await started({ userId: 'someone', threadId: 'tr', createdAt: at(3) });
+      await started({ userId: 'reader', threadId: 'elsewhere', createdAt: at(4) });
+      expect((await store.threadRuns('reader', 'tr')).map((r) => r.runId)).toEqual([first.runId, second.runId]);
+      expect(await store.threadRuns('reader', 'nope')).toEqual([]);
+    });
+
+    it("deletes a user's thread with its events in one transaction, and nothing of another user's thread of the same id", async () => {
+      const mine = [await started({ userId: 'del', threadId: 'td' }, 3), await started({ userId: 'del', threadId: 'td' }, 2)];
+      const theirs = await started({ userId: 'keep', threadId: 'td' }, 2);
+      const other = await started({ userId: 'del', threadId: 'kept' }, 1);
+      expect(await store.withThread('del', 'td', (tx) => tx.deleteAll())).toBe(2);
+      for (const run of mine) {
+        expect(await store.getRun(run.runId)).toBeUndefined();
+        expect(await store.getEvents(run.runId, 0)).toEqual([]);
+      }
+      expect(await store.getEvents(theirs.runId, 0)).toHaveLength(2);
+      expect(await store.getEvents(other.runId, 0)).toHaveLength(1);
+      expect(await store.withThread('del', 'td', (tx) => tx.deleteAll())).toBe(0);
+      // A failure inside the transaction keeps everything.
+      await expect(
+        store.withThread('keep', 'td', async (tx) => {
+          await tx.deleteAll();
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      expect(await store.getRun(theirs.runId)).toBeDefined();
+      expect(await store.getEvents(theirs.runId, 0)).toHaveLength(2);
+    });
+  });
+
+  describe('retention', () => {
+    /** A run finished `finishedAt` (ms after T0), with `events` events. */
+    async function finishedAt(ms: number, events = 2, overrides: Partial<NewRun> = {}): Promise<NewRun> {
+      const run = await started(overrides, events - 1);
+      const end = { ...event(run, events, 'agent_completed', { result: 'ok', durationMs: 1 }), ts: new Date(T0 + ms).toISOString() };
+      await store.appendEvents([end]);
+      return run;
+    }
+
+    it('deletes exactly the finished runs older than the cutoff, with their events, in batches of the limit', async () => {
+      const old = [];
+      for (let i = 0; i < 5; i++) old.push(await finishedAt(1000 + i, 3));
+      const young = await finishedAt(10_000, 2);
+      const onTheCutoff = await finishedAt(5_000, 2);
+      const stillRunning = await started({ createdAt: new Date(T0) }, 2);
+      const cutoff = new Date(T0 + 5_000);
+      expect(await store.pruneFinishedRuns(cutoff, 2)).toEqual({ deleted: 2 });
+      expect(await store.pruneFinishedRuns(cutoff, 2)).toEqual({ deleted: 2 });
+      expect(await store.pruneFinishedRuns(cutoff, 2)).toEqual({ deleted: 1 });
+      expect(await store.pruneFinishedRuns(cutoff, 2)).toEqual({ deleted: 0 });
+      for (const run of old) {
+        expect(await store.getRun(run.runId)).toBeUndefined();
+        expect(await store.getEvents(run.runId, 0)).toEqual([]);
+      }
+      for (const run of [young, onTheCutoff, stillRunning]) expect(await store.getRun(run.runId)).toBeDefined();
+      expect(await store.getEvents(young.runId, 0)).toHaveLength(2);
+      expect(await store.getEvents(stillRunning.runId, 0)).toHaveLength(2);
+    });
+
+    if (backend.kind === 'postgres') {
+      it('prunes on one node at a time: a second store finds the lock taken while a batch is open', async () => {
+        await finishedAt(1000, 2);
+        const other = await open(url);
+        const pg = new Pool({ connectionString: url, max: 1 });
+        try {
+          // Hold the retention lock the way a pruning node does, inside an open transaction.
+          const client = await pg.connect();
+          await client.query('begin');
+          await client.query(`select pg_advisory_xact_lock(hashtextextended('agent-pipeline:retention:' || current_schema(), 0))`);
+          expect(await other.pruneFinishedRuns(new Date(T0 + 5000), 10)).toEqual({ deleted: 0, lockedElsewhere: true });
+          await client.query('commit');
+          client.release();
+          expect(await other.pruneFinishedRuns(new Date(T0 + 5000), 10)).toEqual({ deleted: 1 });
+        } finally {
+          await pg.end();
+        }
+      });
+    }
+
+    if (backend.name === 'SQLite (file)') {
+      it('gives the pages of deleted runs back to the file system', async () => {
+        const file = url.slice('sqlite:'.length);
+        const big = 'x'.repeat(4000);
+        for (let i = 0; i < 60; i++) await finishedAt(1000 + i, 2, { input: { text: big } });
+        const db = new Database(file, { readonly: true });
+        const pages = () => Number(db.pragma('page_count', { simple: true }));
+        try {
+          expect(db.pragma('auto_vacuum', { simple: true })).toBe(2); // incremental
+          const full = pages();
+          expect((await store.pruneFinishedRuns(new Date(T0 + 5000), 100)).deleted).toBe(60);
+          const freed = await store.reclaimSpace(10_000);
+          expect(freed).toBeGreaterThan(50);
+          expect(pages()).toBeLessThanOrEqual(full - freed);
+          expect(await store.reclaimSpace(10_000)).toBe(0);
+        } finally {
+          db.close();
+        }
+      });
+    }
+  });
+
 });
 
 describe('parseDatabaseUrl', () => {

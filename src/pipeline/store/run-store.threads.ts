@@ -103,6 +103,22 @@ export class KyselyThreadQueries {
     return { userId: row.user_id, event };
   }
 
+  /** Call inside a transaction: the events and the runs go together. */
+  async deleteThread(userId: string, threadId: string): Promise<number> {
+    const runs = this.db
+      .selectFrom('runs')
+      .select('run_id')
+      .where('thread_id', '=', threadId)
+      .where('user_id', '=', userId);
+    await this.db.deleteFrom('events').where('run_id', 'in', runs).execute();
+    const deleted = await this.db
+      .deleteFrom('runs')
+      .where('thread_id', '=', threadId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(deleted.numDeletedRows);
+  }
+
   async readyThreads(limit: number): Promise<ReadyThread[]> {
     const rows = await this.db
       .selectFrom('runs as q')
@@ -170,5 +186,9 @@ export class KyselyThreadTransaction implements ThreadTransaction {
 
   cancelQueued(runId: string, reason: string): Promise<CancelledQueuedRun | undefined> {
     return this.queries.cancelQueued(runId, reason);
+  }
+
+  deleteAll(): Promise<number> {
+    return this.queries.deleteThread(this.userId, this.threadId);
   }
 }

@@ -10,14 +10,15 @@ import { RunsController } from './runs.controller';
 import { RunEventFollower } from './sse/run-event.follower';
 import { RunStreamController } from './sse/run-stream.controller';
 import { SseFollowStreamer } from './sse/sse-follow.streamer';
+import { ThreadsController } from './threads/threads.controller';
 
 /**
- * The HTTP transport: runs over REST and SSE, agents, health, metrics; every error through one filter.
+ * The HTTP transport: runs over REST and SSE, threads, agents, health, metrics; every error through one filter.
  * Exports the run follower and the SSE streamer, which every agent UI protocol streams runs through.
  */
 @Module({
   imports: [AuthModule, ObservabilityModule],
-  controllers: [RunsController, RunStreamController, AgentsController, HealthController, MetricsController],
+  controllers: [RunsController, ThreadsController, RunStreamController, AgentsController, HealthController, MetricsController],
   providers: [RunEventFollower, SseFollowStreamer, { provide: APP_FILTER, useClass: HttpErrorFilter }],
   // Every view of a run (AG-UI, AI SDK) follows and streams it through these.
   exports: [RunEventFollower, SseFollowStreamer],

@@ -64,12 +64,20 @@ export class RunsController {
   }
 
   @Get()
-  @ApiOperation({ summary: "The caller's runs, newest first" })
+  @ApiOperation({
+    summary: "The caller's runs, newest first, a page at a time",
+    description: 'Filters by `status` and `threadId`; `next` is the cursor of the following page (pass it as `before`), `null` on the last page.',
+  })
   @ApiOkResponse({ type: RunListDto })
   @ApiErrors('VALIDATION_FAILED')
   async list(@CurrentUser() userId: string, @Query() query: ListRunsQueryDto): Promise<RunListDto> {
-    const runs = await this.agents.listRuns(userId, { limit: query.limit, status: query.status });
-    return { runs: runs.map(toRunDto) };
+    const page = await this.agents.pageRuns(userId, {
+      limit: query.limit,
+      status: query.status,
+      threadId: query.threadId,
+      before: query.before,
+    });
+    return { runs: page.items.map(toRunDto), next: page.next };
   }
 
   @Get(':runId')

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { RUN_STATUSES } from '../../../pipeline';
 import type { RunStatus } from '../../../pipeline';
 import { toInt } from './query-transforms';
@@ -24,10 +24,29 @@ export class ListRunsQueryDto {
   @IsOptional()
   @IsIn(RUN_STATUSES, { message: `status must be one of ${RUN_STATUSES.join(', ')}` })
   status?: RunStatus;
+
+  @ApiPropertyOptional({ description: 'Only runs of this thread (of the caller).' })
+  @IsOptional()
+  @IsString({ message: 'threadId must be a string' })
+  @Length(1, 256, { message: 'threadId must be 1 to 256 characters' })
+  threadId?: string;
+
+  @ApiPropertyOptional({ description: 'The `next` of the previous page; leave out for the first page.' })
+  @IsOptional()
+  @IsString({ message: 'before must be a string' })
+  before?: string;
 }
 
 /** Answer of `GET /runs`: the caller's runs, newest first. */
 export class RunListDto {
   @ApiProperty({ type: [RunDto] })
   runs: RunDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'Pass as `before` for the next page; `null` on the last page. Pages are cut by (createdAt, runId): runs started while paging never shift a page.',
+  })
+  next: string | null;
 }
