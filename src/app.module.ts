@@ -42,6 +42,7 @@ export class AppModule {
             threadMultitask: config.threadMultitask,
             maxQueuedRunsPerThread: config.maxQueuedRunsPerThread,
             queueSweepMs: config.threadQueueSweepMs,
+            interruptTimeoutMs: config.interruptTimeoutMs,
           }),
         }),
         ObservabilityModule,

@@ -47,6 +47,8 @@ export class AppConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly runLeaseMs: number;
   readonly threadMultitask: 'reject' | 'enqueue' | 'interrupt';
+  /** `INTERRUPT_TIMEOUT_MS`. */
+  readonly interruptTimeoutMs: number;
   readonly maxQueuedRunsPerThread: number;
   readonly threadQueueSweepMs: number;
   /** Connection state recovery window; 0 = off. */
@@ -82,6 +84,7 @@ export class AppConfig {
     this.logLevel = env.LOG_LEVEL;
     this.runLeaseMs = env.RUN_LEASE_MS;
     this.threadMultitask = env.THREAD_MULTITASK;
+    this.interruptTimeoutMs = env.INTERRUPT_TIMEOUT_MS;
     this.maxQueuedRunsPerThread = env.MAX_QUEUED_RUNS_PER_THREAD;
     this.threadQueueSweepMs = env.THREAD_QUEUE_SWEEP_MS;
     this.socketRecoveryMs = env.SOCKET_RECOVERY_MS;

@@ -192,6 +192,13 @@ export class EnvironmentVariables {
   @IsIn(['reject', 'enqueue', 'interrupt'], { message: 'THREAD_MULTITASK must be one of reject, enqueue, interrupt' })
   THREAD_MULTITASK: 'reject' | 'enqueue' | 'interrupt' = 'enqueue';
 
+  /** An interrupt nobody answers within this many ms resolves as `expired`. @default 86400000 */
+  @Transform(toInt)
+  @IsInt({ message: 'INTERRUPT_TIMEOUT_MS must be a positive integer' })
+  @Min(1, { message: 'INTERRUPT_TIMEOUT_MS must be a positive integer' })
+  @Max(2_147_483_647)
+  INTERRUPT_TIMEOUT_MS = 86_400_000;
+
   /** Queued runs one thread may hold; one more is refused with THREAD_BUSY. @default 10 */
   @Transform(toInt)
   @IsInt({ message: 'MAX_QUEUED_RUNS_PER_THREAD must be an integer between 1 and 10000' })

@@ -41,7 +41,8 @@ class RecordingNotifier implements AgentNotifier {
 
 function runContext<T>(input: T, signal: AbortSignal = new AbortController().signal) {
   const notifier = new RecordingNotifier();
-  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier };
+  const interrupt = () => Promise.reject(new Error('this agent asks nothing'));
+  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier, interrupt };
   return { context, notifier };
 }
 

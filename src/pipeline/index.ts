@@ -61,4 +61,6 @@ export type {
 export { openRunStore, parseDatabaseUrl } from './store/run-store.factory';
 export { sanitizeJson, jsonByteLength } from './validation/json-payload';
 export { validatePayload, validationFailed } from './validation/validate-payload';
+export { checkSchema, validateJson } from './validation/json-schema.validator';
+export type { JsonSchema } from './validation/json-schema.validator';
 export type { FieldError } from './validation/validate-payload';

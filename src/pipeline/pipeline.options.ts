@@ -56,6 +56,13 @@ export interface AgentPipelineOptions {
    * @default 1000
    */
   queueSweepMs?: number;
+  /**
+   * How long an interrupt (a question a run asks its user) stays open before it resolves as
+   * `expired` (`INTERRUPT_TIMEOUT_MS`); an interrupt may ask for a shorter one. Time spent waiting
+   * does not count toward `runTimeoutMs`.
+   * @default 86400000
+   */
+  interruptTimeoutMs?: number;
 }
 
 export type ResolvedPipelineOptions = Required<Omit<AgentPipelineOptions, 'redisUrl'>> & { redisUrl?: string };
@@ -74,6 +81,7 @@ export const PIPELINE_DEFAULTS: ResolvedPipelineOptions = {
   threadMultitask: 'enqueue',
   maxQueuedRunsPerThread: 10,
   queueSweepMs: 1000,
+  interruptTimeoutMs: 86_400_000,
 };
 
 export function resolvePipelineOptions(options: AgentPipelineOptions): ResolvedPipelineOptions {

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { throwIfAborted } from '../../demo-agents/abortable-sleep';
-import type { AgentNotifier } from '../../pipeline';
-import { validateJson } from './json-schema.validator';
+import { validateJson, type AgentNotifier } from '../../pipeline';
 import type { ToolContext } from './tool.interface';
 import { ToolRegistry } from './tool.registry';
 

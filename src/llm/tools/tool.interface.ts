@@ -1,4 +1,4 @@
-import type { JsonSchema } from './json-schema.validator';
+import type { JsonSchema } from '../../pipeline';
 
 /** What a tool receives besides its arguments. */
 export interface ToolContext {
