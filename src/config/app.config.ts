@@ -20,6 +20,8 @@ export interface LlmSettings {
   readonly historyMessages: number;
   /** @default 20 */
   readonly maxDeltaEventsPerSecond: number;
+  /** `LLM_APPROVAL_TOOLS`: tools that ask the user before each call (besides those declared `needsApproval`). */
+  readonly approvalTools: readonly string[];
 }
 
 /** Typed, validated settings of the server; inject `AppConfig` anywhere. */
@@ -103,6 +105,10 @@ export class AppConfig {
           maxRetries: env.LLM_MAX_RETRIES,
           historyMessages: env.LLM_HISTORY_MESSAGES,
           maxDeltaEventsPerSecond: env.LLM_MAX_DELTA_EVENTS_PER_SECOND,
+          approvalTools: (env.LLM_APPROVAL_TOOLS ?? '')
+            .split(',')
+            .map((name) => name.trim())
+            .filter((name) => name.length > 0),
         }
       : undefined;
   }

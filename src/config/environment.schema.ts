@@ -271,4 +271,12 @@ export class EnvironmentVariables {
   @Min(1, { message: 'LLM_MAX_DELTA_EVENTS_PER_SECOND must be an integer between 1 and 1000' })
   @Max(1000, { message: 'LLM_MAX_DELTA_EVENTS_PER_SECOND must be an integer between 1 and 1000' })
   LLM_MAX_DELTA_EVENTS_PER_SECOND = 20;
+
+  /** Comma-separated tools of the `assistant` that need the user's approval before each call. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^\s*([A-Za-z0-9_-]{1,64}\s*(,\s*|$))*$/, {
+    message: 'LLM_APPROVAL_TOOLS must be a comma-separated list of tool names, e.g. calculate,send_mail',
+  })
+  LLM_APPROVAL_TOOLS?: string;
 }
