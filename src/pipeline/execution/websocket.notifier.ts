@@ -135,7 +135,8 @@ export class WebSocketNotifier implements AgentNotifier {
 
   private async sendStored<T extends AgentEventType>(type: T, data: AgentEventDataMap[T]): Promise<boolean> {
     if (this.closed) return false;
-    await this.emitter.emitStored(this.envelope(type, data));
+    // A failing store does not stop the run: the event is out, and the writer keeps it and retries.
+    await this.emitter.emitStored(this.envelope(type, data)).catch(() => undefined);
     return true;
   }
 
