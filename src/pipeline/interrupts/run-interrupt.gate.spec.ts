@@ -114,6 +114,30 @@ describe('RunInterruptGate', () => {
     await expect(fresh.ask({ kind: 'input', message: 'x', responseSchema: { pattern: 'a+' } as never })).rejects.toThrow(/responseSchema/);
   });
 
+  it('an abort while the question is still being stored rejects the ask, and nothing goes unhandled', async () => {
+    let store!: () => void;
+    const slow = new RunInterruptGate(
+      { requested: () => new Promise<void>((resolve) => (store = resolve)), resolved: async () => undefined, paused() {}, resumed() {} },
+      controller.signal,
+      60_000,
+    );
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const asking = slow.ask({ kind: 'approval', message: 'Go?' });
+      await Promise.resolve();
+      controller.abort('user');
+      await new Promise((r) => setImmediate(r));
+      store();
+      await expect(asking).rejects.toMatchObject({ name: 'AbortError' });
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('end() rejects a question still open when the run ends', async () => {
     const { answer } = await open({ kind: 'approval', message: 'Go?' });
     sut.end();

@@ -71,6 +71,9 @@ export class RunInterruptGate {
       this.open = { data, schema, timer, resolve: resolve as (o: InterruptOutcome) => void, reject, onAbort };
       this.signal.addEventListener('abort', onAbort, { once: true });
     });
+    // The run may abort (or expire) while the question is being stored: the caller still gets
+    // that outcome below, but meanwhile the promise must not count as an unhandled rejection.
+    outcome.catch(() => undefined);
     this.host.paused();
     await this.host.requested(data);
     return outcome;
