@@ -65,19 +65,6 @@ export class RequestScopedOrchestrator {
     const { context, notifier } = this.createExecutionContext();
     notifier.sendAgentStarted(context.input);
     this.startClock(this.options.runTimeoutMs);
-    const gate = new RunInterruptGate(
-      {
-        requested: (data) => notifier.sendInterruptRequested(data),
-        resolved: (data) => notifier.sendInterruptResolved(data),
-        paused: () => this.stopClock(),
-        resumed: () => {
-          if (!this.ending && this.timeLeftMs !== undefined) this.startClock(this.timeLeftMs);
-        },
-      },
-      context.signal,
-      this.options.interruptTimeoutMs,
-    );
-    this.interrupts = gate;
     const runContext: AgentRunContext = {
       input: context.input,
       signal: context.signal,
@@ -85,7 +72,7 @@ export class RequestScopedOrchestrator {
       runId: context.runId,
       threadId: context.threadId,
       notifier,
-      interrupt: (request) => gate.ask(request),
+      interrupt: (request) => this.interruptGate().ask(request),
     };
     void this.invoke(agent, runContext);
     return this.done;
@@ -146,6 +133,25 @@ export class RequestScopedOrchestrator {
     }
     await this.completeExecution(this.context, { kind: 'cancelled', reason });
     return true;
+  }
+
+  /** The run's questions, made on the first one (most runs never ask). */
+  private interruptGate(): RunInterruptGate {
+    this.interrupts ??= new RunInterruptGate(
+      {
+        requested: (data) => this.notifier.sendInterruptRequested(data),
+        resolved: (data) => this.notifier.sendInterruptResolved(data),
+        paused: () => this.stopClock(),
+        resumed: () => {
+          if (!this.ending && this.timeLeftMs !== undefined) this.startClock(this.timeLeftMs);
+        },
+      },
+      this.context.signal,
+      this.options.interruptTimeoutMs,
+    );
+    // Asked after the run ended (an agent that ignored its abort): the gate refuses at once.
+    if (this.ending) this.interrupts.end();
+    return this.interrupts;
   }
 
   /** Starts (or restarts) the `RUN_TIMEOUT_MS` clock with `ms` left. */
