@@ -26,6 +26,8 @@ interface OpenInterrupt {
   readonly onAbort: () => void;
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** Ids of closed questions a run remembers, to answer a late answer with `INTERRUPT_RESOLVED`. */
 const REMEMBERED_CLOSED = 256;
 
@@ -66,7 +68,8 @@ export class RunInterruptGate {
         this.close();
         reject(abortError(this.signal));
       };
-      const ms = Date.parse(data.expiresAt) - Date.now();
+      // setTimeout fires at once past 2^31-1 ms (about 24.8 days): never wait longer than that.
+      const ms = Math.min(Date.parse(data.expiresAt) - Date.now(), MAX_TIMER_MS);
       const timer = setTimeout(() => void this.settle(data.interruptId, 'expired'), Math.max(0, ms));
       this.open = { data, schema, timer, resolve: resolve as (o: InterruptOutcome) => void, reject, onAbort };
       this.signal.addEventListener('abort', onAbort, { once: true });
@@ -143,12 +146,12 @@ function describe(request: InterruptRequest, maxTimeoutMs: number): { data: Inte
   if (typeof request.message !== 'string' || request.message.length === 0) {
     throw new TypeError('context.interrupt(): message must be a non-empty string (it is what the user sees).');
   }
-  let timeoutMs = maxTimeoutMs;
+  let timeoutMs = Math.min(maxTimeoutMs, MAX_TIMER_MS);
   if (request.timeoutMs !== undefined) {
     if (!Number.isInteger(request.timeoutMs) || request.timeoutMs < 1) {
       throw new TypeError(`context.interrupt(): timeoutMs must be a positive integer, got ${String(request.timeoutMs)}.`);
     }
-    timeoutMs = Math.min(request.timeoutMs, maxTimeoutMs);
+    timeoutMs = Math.min(request.timeoutMs, timeoutMs);
   }
   const schema = request.kind === 'input' ? request.responseSchema : undefined;
   if (schema !== undefined) {
