@@ -196,6 +196,22 @@ describe('interrupts: the approval agent, answered over sockets and HTTP', () =>
     expect((await waitForTerminal(tab1Events, runId)).data).toMatchObject({ result: 'performed guarded' });
   });
 
+  it('a waiting run holds its thread: reject refuses, enqueue queues behind it until it is answered', async () => {
+    const threadId = `approval-thread-${Date.now()}`;
+    const first = await command(tab1, 'run:start', { agent: 'approval', input: { action: 'hold the thread' }, threadId });
+    expect(first).toMatchObject({ ok: true, status: 'running' });
+    const asked = await question(tab1Events, first.runId);
+    const refused = await command(tab1, 'run:start', { agent: 'echo', input: { text: 'next' }, threadId, multitask: 'reject' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'THREAD_BUSY' } });
+    const queued = await command(tab1, 'run:start', { agent: 'echo', input: { text: 'next' }, threadId, multitask: 'enqueue' });
+    expect(queued).toMatchObject({ ok: true, status: 'queued' });
+    expect((await http.get(`/runs/${queued.runId}`)).body).toMatchObject({ status: 'queued', queuedBehind: first.runId });
+
+    expect(await command(tab1, 'run:resume', { runId: first.runId, interruptId: asked.interruptId, approved: true })).toMatchObject({ ok: true });
+    await waitForTerminal(tab1Events, first.runId);
+    expect((await waitForTerminal(tab1Events, queued.runId)).data).toMatchObject({ result: 'next' });
+  });
+
   it('a cancel of a waiting run ends it as usual; answering afterwards gets INTERRUPT_RESOLVED', async () => {
     const { runId, threadId } = await startApproval({ action: 'cancel me' });
     const asked = await question(tab1Events, runId);

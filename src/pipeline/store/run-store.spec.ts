@@ -251,6 +251,13 @@ describe.each(backends)('$name store', (backend) => {
           expect(await upgraded.listRuns('upgrader', { limit: 5, threadId: old.threadId })).toHaveLength(1);
           await upgraded.appendEvents([event(old, 1, 'agent_completed', { result: 'ok', durationMs: 1 })]);
           expect(await upgraded.countRunning('upgrader')).toBe(0);
+          // The partial index of executing runs covers waiting runs too (interrupts).
+          const { rows } =
+            target.kind === 'sqlite'
+              ? await sql<{ def: string }>`select sql as def from sqlite_master where name = 'runs_running'`.execute(db)
+              : await sql<{ def: string }>`select indexdef as def from pg_indexes where indexname = 'runs_running' and schemaname = current_schema()`.execute(db);
+          expect(rows[0].def).toMatch(/running/);
+          expect(rows[0].def).toMatch(/waiting/);
         } finally {
           await db.destroy();
         }
