@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PipelineError } from '../errors/pipeline.error';
 import {
-  isInFlightStatus,
   type AgentEventEnvelope,
   type InterruptRequestedData,
   type InterruptResolution,
@@ -28,7 +27,9 @@ export class InterruptAnswerRouter {
 
   /** Answers `interruptId` of `run` (a run of the caller, checked) on the node that executes it. */
   async answerElsewhere(run: RunRecord, interruptId: string, answer: InterruptAnswer): Promise<InterruptResolution> {
-    if (isInFlightStatus(run.status) && run.status !== 'queued') {
+    // Only a `waiting` run has an open question: `interrupt_requested` is stored before anyone can
+    // know its id, and `interrupt_resolved` before the run reads `running` again.
+    if (run.status === 'waiting') {
       const reply = await this.commands.resumeElsewhere({ userId: run.userId, runId: run.runId, interruptId, answer });
       if (reply.kind === 'resolved') return reply.resolution;
       if (reply.kind === 'refused') throw new PipelineError(reply.error.code, reply.error.message, reply.error.details);
