@@ -1,10 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PipelineError } from '../errors/pipeline.error';
-import {
-  type AgentEventEnvelope,
-  type InterruptRequestedData,
-  type InterruptResolution,
-} from '../events/agent-event.types';
+import type { AgentEventEnvelope, InterruptRequestedData, InterruptResolution } from '../events/agent-event.types';
 import type { InterruptAnswer } from '../events/socket-protocol.types';
 import { RUN_STORE } from '../pipeline.tokens';
 import { RunCommandBus } from '../runs/run-command.bus';
@@ -34,13 +30,13 @@ export class InterruptAnswerRouter {
       if (reply.kind === 'resolved') return reply.resolution;
       if (reply.kind === 'refused') throw new PipelineError(reply.error.code, reply.error.message, reply.error.details);
     }
-    // Nobody holds the run: it ended (or its node died). Was that ever one of its questions?
+    // No open question anywhere (answered, expired, the run ended or its node died): was it ever one of the run's?
     await this.writer.flush();
     const asked = await this.store.getEventsOfType(run.runId, 'interrupt_requested');
     if (asked.some((e) => (e as AgentEventEnvelope<'interrupt_requested'>).data.interruptId === interruptId)) {
       throw new PipelineError(
         'INTERRUPT_RESOLVED',
-        `Interrupt '${interruptId}' is closed: it was answered, expired, or its run ended.`,
+        `Interrupt '${interruptId}' is closed: it was answered, expired, or its run ended (or its node stopped).`,
       );
     }
     throw new PipelineError('INTERRUPT_NOT_FOUND', `Run '${run.runId}' has no open interrupt '${interruptId}'.`);
