@@ -45,6 +45,7 @@ export class AppModule {
             maxQueuedRunsPerThread: config.maxQueuedRunsPerThread,
             runRetentionDays: config.runRetentionDays,
             queueSweepMs: config.threadQueueSweepMs,
+            interruptTimeoutMs: config.interruptTimeoutMs,
           }),
         }),
         ObservabilityModule,

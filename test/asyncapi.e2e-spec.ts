@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { AGENT_EVENT_TYPES, CONNECTION_EVENT_TYPES, ERROR_CODES, RUN_STATUSES, type AgentErrorCode, type AgentEventEnvelope } from '../src/pipeline';
 import { AgentsGateway } from '../src/transport/socket/agents.gateway';
-import { recordEvents, startTestApp, waitForTerminal, type TestApp } from './support/test-app';
+import { recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
 
 /**
  * docs/asyncapi.yaml against the code: the same commands as the gateway, the same events as
@@ -232,6 +232,16 @@ describe('docs/asyncapi.yaml matches the code', () => {
       await waitForTerminal(received, running.runId);
       expect((await send('run:cancel', { runId: newest.runId })).ok).toBe(true);
       await waitForTerminal(received, newest.runId);
+      // Interrupts: an answer, and each refusal.
+      const asking = await send('run:start', { agent: 'approval', input: { action: 'document it' } });
+      await waitFor(() => received.some((e) => e.runId === asking.runId && e.type === 'interrupt_requested'), 'the question');
+      const question = received.find((e) => e.runId === asking.runId && e.type === 'interrupt_requested')!.data as { interruptId: string };
+      const answer = { runId: asking.runId, interruptId: question.interruptId };
+      expect(await send('run:resume', { ...answer, interruptId: 'nope', approved: true })).toMatchObject({ ok: false, error: { code: 'INTERRUPT_NOT_FOUND' } });
+      expect(await send('run:resume', { ...answer, approved: true, reason: 'fine' })).toMatchObject({ ok: true, resolution: 'approved' });
+      expect(await send('run:resume', { ...answer, approved: false })).toMatchObject({ ok: false, error: { code: 'INTERRUPT_RESOLVED' } });
+      expect(await send('run:resume', { ...answer, runId: 'missing', approved: true })).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
+      await waitForTerminal(received, asking.runId);
     });
 
     it('emits events the document describes, for every demo agent and every terminal kind', async () => {
@@ -241,6 +251,8 @@ describe('docs/asyncapi.yaml matches the code', () => {
         { agent: 'calculator', input: { expression: '1 +' } },
         { agent: 'countdown', input: { steps: 2, intervalMs: 0 } },
         { agent: 'failing', input: { message: 'on purpose' } },
+        // Asks, and nobody answers: interrupt_requested, then interrupt_resolved (expired).
+        { agent: 'approval', input: { action: 'wait', timeoutMs: 1 } },
       ];
       for (const run of runs) {
         const ack = await send('run:start', run);

@@ -177,6 +177,8 @@ describeInBrowser(suiteName, () => {
     await page.locator(`${history} ${run(countdownRunId)}[data-status="cancelled"]`).waitFor();
     // The session's conversation is reopened too, with the same runs.
     await page.locator(`#conversation ${run(echoRunId)}[data-status="completed"] [data-testid="run-result"]`).waitFor();
+    // A cancelled run says why (its agent_cancelled event), not a bare "Cancelled:".
+    await page.locator(`${history} ${run(countdownRunId)} [data-testid="run-result"]`, { hasText: 'reason: user' }).waitFor();
   });
 
   it('is usable with the keyboard only: Enter sends, Tab reaches the cancel button, Enter cancels', async () => {
@@ -231,6 +233,63 @@ describeInBrowser(suiteName, () => {
     const texts = await page.evaluate(() => (window as unknown as { statusTexts: string[] }).statusTexts);
     expect(texts.some((text) => text.startsWith('reconnecting'))).toBe(true);
     expect(texts[texts.length - 1]).toBe('connected');
+  });
+
+  it('asks before the approval agent acts: approving in one tab updates the other tab of the same user', async () => {
+    const tabs = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    try {
+      const signIn = async (tab: Page) => {
+        tab.on('pageerror', (err) => pageErrors.push(err.message));
+        await tab.goto(t.url);
+        await tab.getByTestId('token-input').fill('erin');
+        await tab.getByTestId('connect').click();
+        await expectConnected(tab);
+      };
+      const first = await tabs.newPage();
+      await signIn(first);
+      const runId = await send(first, 'approval', '{"action": "deploy"}');
+      const question = `${run(runId)}[data-status="waiting"] [data-testid="interrupt"][data-status="pending"]`;
+      await first.locator(question).waitFor();
+      const interruptId = await first.locator(question).getAttribute('data-interrupt-id');
+      expect(interruptId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await first.locator(question).textContent()).toContain('Approve: deploy?');
+      expect(await first.locator(`${question}`).textContent()).toContain('perform');
+      expect(await first.locator(`${question}`).textContent()).toContain('"action": "deploy"');
+
+      // A second tab of erin finds the waiting run (its history) with the same open question.
+      const second = await tabs.newPage();
+      await signIn(second);
+      const elsewhere = `[data-testid="history"] ${run(runId)}[data-status="waiting"] [data-testid="interrupt"][data-interrupt-id="${interruptId}"][data-status="pending"]`;
+      await second.locator(elsewhere).waitFor();
+
+      await first.locator(`${question} [data-testid="approve"]`).click();
+      await first.locator(`${run(runId)}[data-status="completed"] [data-testid="interrupt"][data-status="approved"]`).waitFor();
+      expect(await first.locator(`${run(runId)} [data-testid="run-result"]`).textContent()).toContain('performed deploy');
+      expect(await eventTypes(first, run(runId))).toEqual([
+        'agent_started',
+        'agent_thinking',
+        'interrupt_requested',
+        'interrupt_resolved',
+        'tool_executing',
+        'tool_completed',
+        'agent_completed',
+      ]);
+      // The other tab followed along: its buttons are gone and the run is completed there too.
+      await second.locator(`[data-testid="history"] ${run(runId)}[data-status="completed"] [data-testid="interrupt"][data-status="approved"]`).waitFor({
+        state: 'attached',
+      });
+      expect(await second.locator(`${run(runId)} [data-testid="approve"]`).count()).toBe(0);
+
+      // Denied from the second tab: the agent declines.
+      const deniedId = await send(second, 'approval', '{"action": "drop the database"}');
+      const deniedQuestion = `${run(deniedId)} [data-testid="interrupt"][data-status="pending"]`;
+      await second.locator(deniedQuestion).waitFor();
+      await second.locator(`${deniedQuestion} [data-testid="deny"]`).click();
+      await second.locator(`${run(deniedId)}[data-status="completed"] [data-testid="interrupt"][data-status="denied"]`).waitFor();
+      expect(await second.locator(`${run(deniedId)} [data-testid="run-result"]`).textContent()).toContain('declined');
+    } finally {
+      await tabs.close();
+    }
   });
 
   it('fits a phone-sized viewport', async () => {

@@ -94,6 +94,45 @@ describe('AgentPipelineClient against the real server', () => {
       await expect(run.cancel()).rejects.toMatchObject({ code: 'RUN_FINISHED' });
     });
 
+    it('yields the interrupt events of a run and keeps following; resume() answers from another client of the user', async () => {
+      const run = client.run('approval', { action: 'publish' });
+      const iterator = run[Symbol.asyncIterator]();
+      const before = await pullUntil(iterator, (e) => e.type === 'interrupt_requested');
+      const asked = before[before.length - 1] as AgentEventEnvelope<'interrupt_requested'>;
+      expect(asked.data).toMatchObject({ kind: 'approval', message: 'Approve: publish?', tool: 'perform', args: { action: 'publish' } });
+      const { runId, threadId } = await run.started;
+
+      // Another tab of the same user follows the waiting run and answers it.
+      const otherTab = await AgentPipelineClient.connect({ url: t.url, token: t.token('carol'), transports: ['websocket'] });
+      try {
+        const followed = otherTab.follow(runId);
+        const followedIterator = followed[Symbol.asyncIterator]();
+        await pullUntil(followedIterator, (e) => e.type === 'interrupt_requested');
+        await expect(followed.resume(asked.data.interruptId, { approved: true })).resolves.toEqual({
+          runId,
+          interruptId: asked.data.interruptId,
+          resolution: 'approved',
+        });
+        await expect(otherTab.resume(runId, asked.data.interruptId, { approved: false })).rejects.toMatchObject({
+          code: 'INTERRUPT_RESOLVED',
+        });
+        followed.stop();
+      } finally {
+        otherTab.close();
+      }
+      const after = await pullUntil(iterator, () => false);
+      expect(expectWellFormedRun([...before, ...after], { runId, threadId, agent: 'approval' })).toEqual([
+        'agent_started',
+        'agent_thinking',
+        'interrupt_requested',
+        'interrupt_resolved',
+        'tool_executing',
+        'tool_completed',
+        'agent_completed',
+      ]);
+      await expect(run.resume(asked.data.interruptId, { approved: true })).rejects.toMatchObject({ code: 'INTERRUPT_RESOLVED' });
+    });
+
     it('waits through the thread queue: run() reports queued, then yields the whole run once it starts', async () => {
       const threadId = 'client-queue';
       const first = client.run('countdown', { steps: 3, intervalMs: 100 }, { threadId });

@@ -12,7 +12,7 @@ import {
   waitForTerminal,
 } from './support/test-app';
 
-const DEMO_AGENT_NAMES = ['calculator', 'countdown', 'echo', 'failing'];
+const DEMO_AGENT_NAMES = ['approval', 'calculator', 'countdown', 'echo', 'failing'];
 
 interface Session {
   socket: Socket;

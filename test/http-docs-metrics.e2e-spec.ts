@@ -86,9 +86,15 @@ describe('OpenAPI document, health and metrics', () => {
       );
       expect(schemas.StartRunDto.required).toEqual(['agent']);
       expect(Object.keys(schemas.RunDto.properties).sort()).toEqual(
-        ['agent', 'createdAt', 'error', 'finishedAt', 'input', 'lastSeq', 'queuePosition', 'queuedBehind', 'result', 'runId', 'status', 'threadId'].sort(),
+        ['agent', 'createdAt', 'error', 'finishedAt', 'input', 'interrupt', 'lastSeq', 'queuePosition', 'queuedBehind', 'result', 'runId', 'status', 'threadId'].sort(),
       );
-      expect(schemas.RunDto.properties.status.enum).toEqual(['queued', 'running', 'completed', 'failed', 'cancelled']);
+      expect(schemas.RunDto.properties.status.enum).toEqual(['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled']);
+      expect(schemas.RunInterruptDto.required).toEqual(expect.arrayContaining(['interruptId', 'kind', 'message', 'expiresAt']));
+      const resume = doc.paths['/runs/{runId}/interrupts/{interruptId}'].post;
+      expect(Object.keys(resume.responses).sort()).toEqual(['200', '400', '401', '404', '409', '413', '500']);
+      expect(Object.keys(schemas.ResumeRunDto.properties).sort()).toEqual(['approved', 'reason', 'response']);
+      expect(schemas.ResumedRunDto.required).toEqual(['runId', 'interruptId', 'resolution']);
+      expect(schemas.ErrorBodyDto.properties.code.enum).toEqual(expect.arrayContaining(['INTERRUPT_NOT_FOUND', 'INTERRUPT_RESOLVED']));
       expect(schemas.StartRunDto.properties.multitask.enum).toEqual(['reject', 'enqueue', 'interrupt']);
       expect(schemas.StartedRunDto.properties.status.enum).toEqual(['running', 'queued']);
       expect(schemas.ErrorBodyDto.properties.code.enum).toContain('THREAD_BUSY');

@@ -447,4 +447,82 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
       expect(server.requests).toHaveLength(1);
     });
   });
+  describe('tools that need approval (LLM_APPROVAL_TOOLS)', () => {
+    let gated: TestApp;
+    let gatedSocket: Socket;
+    let gatedEvents: AgentEventEnvelope[];
+
+    beforeAll(async () => {
+      gated = await startTestApp(llmEnv(server, { LLM_APPROVAL_TOOLS: 'calculate' }));
+      gatedSocket = await gated.connect('dora');
+      gatedEvents = recordEvents(gatedSocket);
+    });
+
+    afterAll(() => gated?.close());
+
+    /** Starts a run whose model calls calculate, and waits for the approval question. */
+    async function askedToCalculate(text: string) {
+      server.enqueue(
+        toolCallReply([{ id: 'call_gate', name: 'calculate', argumentParts: ['{"expression": "6 * 7"}'] }]),
+        textReply(['Done.']),
+      );
+      const ack = await command(gatedSocket, 'run:start', { agent: 'assistant', input: { text } });
+      expect(ack).toMatchObject({ ok: true });
+      await waitFor(() => ofRun(gatedEvents, ack.runId).some((e) => e.type === 'interrupt_requested'), 'the approval question');
+      const asked = ofRun(gatedEvents, ack.runId).find((e) => e.type === 'interrupt_requested')!;
+      // Nothing ran yet, and the model has not been asked again.
+      expect(ofRun(gatedEvents, ack.runId).some((e) => e.type === 'tool_executing')).toBe(false);
+      expect(server.requests).toHaveLength(1);
+      return { runId: ack.runId as string, asked: asked.data as { interruptId: string } };
+    }
+
+    it('asks before the call with the tool, its args and the model\'s toolCallId; approved, the tool runs', async () => {
+      const { runId, asked } = await askedToCalculate('What is 6 * 7?');
+      expect(asked).toEqual({
+        interruptId: expect.any(String),
+        kind: 'approval',
+        message: expect.stringContaining('calculate'),
+        tool: 'calculate',
+        args: { expression: '6 * 7' },
+        toolCallId: 'call_gate',
+        expiresAt: expect.any(String),
+      });
+      const ack = await command(gatedSocket, 'run:resume', { runId, interruptId: asked.interruptId, approved: true });
+      expect(ack).toMatchObject({ ok: true, resolution: 'approved' });
+      const terminal = await waitForTerminal(gatedEvents, runId);
+      expect(terminal).toMatchObject({ type: 'agent_completed', data: { result: 'Done.' } });
+      const types = ofRun(gatedEvents, runId).map((e) => e.type);
+      expect(types.slice(0, 6)).toEqual([
+        'agent_started',
+        'agent_thinking',
+        'interrupt_requested',
+        'interrupt_resolved',
+        'tool_executing',
+        'tool_completed',
+      ]);
+      expect(ofRun(gatedEvents, runId)[5].data).toMatchObject({ toolCallId: 'call_gate', result: 42 });
+      const toolMessage = server.requests[1].body.messages.find((m: { role: string }) => m.role === 'tool');
+      expect(toolMessage).toEqual({ role: 'tool', tool_call_id: 'call_gate', content: '42' });
+    });
+
+    it('refuses to start when LLM_APPROVAL_TOOLS names no tool', async () => {
+      await expect(startTestApp(llmEnv(server, { LLM_APPROVAL_TOOLS: 'calculate,calculte' }))).rejects.toThrow(
+        "LLM_APPROVAL_TOOLS names 'calculte', which is no tool. Registered tools: calculate, current_time.",
+      );
+    });
+
+    it('denied, the tool does not run and the model is told that the user declined; the conversation goes on', async () => {
+      const { runId, asked } = await askedToCalculate('What is 6 * 7, again?');
+      const ack = await command(gatedSocket, 'run:resume', { runId, interruptId: asked.interruptId, approved: false, reason: 'no maths today' });
+      expect(ack).toMatchObject({ ok: true, resolution: 'denied' });
+      const terminal = await waitForTerminal(gatedEvents, runId);
+      expect(terminal).toMatchObject({ type: 'agent_completed', data: { result: 'Done.' } });
+      const types = ofRun(gatedEvents, runId).map((e) => e.type);
+      expect(types).not.toContain('tool_executing');
+      expect(types).not.toContain('tool_completed');
+      const toolMessage = server.requests[1].body.messages.find((m: { role: string }) => m.role === 'tool');
+      expect(toolMessage).toMatchObject({ role: 'tool', tool_call_id: 'call_gate' });
+      expect(JSON.parse(toolMessage.content).error).toMatch(/^The user declined this call.*no maths today/);
+    });
+  });
 });

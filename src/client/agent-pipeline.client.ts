@@ -5,6 +5,7 @@ import {
   type AgentEventEnvelope,
   type AgentEventType,
   type AnyAgentEvent,
+  type InterruptResolution,
   type MultitaskPolicy,
   type RunStatus,
 } from '../pipeline/events/agent-event.types';
@@ -12,6 +13,7 @@ import {
   AGENTS_NAMESPACE,
   type AgentInfo,
   type ClientToServerEvents,
+  type InterruptAnswer,
   type ServerToClientEvents,
   type StartedRunStatus,
 } from '../pipeline/events/socket-protocol.types';
@@ -112,18 +114,30 @@ export interface RunEvents extends AsyncIterable<AnyAgentEvent> {
   stop(): void;
 }
 
+/** The answer of {@link AgentPipelineClient.resume}. */
+export interface ResumeResult {
+  runId: string;
+  interruptId: string;
+  /** `approved`, `denied` or `answered`. */
+  resolution: InterruptResolution;
+}
+
 /** A run started by {@link AgentPipelineClient.run}. */
 export interface AgentRun extends RunEvents {
   /** Settles with the run's ids once the server accepted it; rejects with the refusal. */
   readonly started: Promise<StartedRunInfo>;
   /** Cancels the run (`run:cancel`); its `agent_cancelled` event then ends the iteration. */
   cancel(): Promise<void>;
+  /** Answers the run's open question (see {@link AgentPipelineClient.resume}); the iteration goes on. */
+  resume(interruptId: string, answer: InterruptAnswer): Promise<ResumeResult>;
 }
 
 /** An existing run followed by {@link AgentPipelineClient.follow}. */
 export interface FollowedRun extends RunEvents {
   readonly runId: string;
   cancel(): Promise<void>;
+  /** Answers the run's open question (see {@link AgentPipelineClient.resume}). */
+  resume(interruptId: string, answer: InterruptAnswer): Promise<ResumeResult>;
 }
 
 /** Options of {@link AgentPipelineClient.follow}. */
@@ -407,6 +421,18 @@ export class AgentPipelineClient {
     return { runId: ack.runId };
   }
 
+  /**
+   * Answers a waiting run's question (`run:resume`), the `interruptId` of its `interrupt_requested`
+   * event: `{ approved: true | false }` for an `approval`, `{ response }` for an `input` (or
+   * `{ approved: false }` to decline it), with an optional `reason`. Works from any tab or device
+   * of the user; fails with `INTERRUPT_RESOLVED` when another answer won or the question expired,
+   * `INTERRUPT_NOT_FOUND`, `VALIDATION_FAILED` (the question stays open) or `RUN_NOT_FOUND`.
+   */
+  async resume(runId: string, interruptId: string, answer: InterruptAnswer): Promise<ResumeResult> {
+    const ack = await this.command('run:resume', { runId, interruptId, ...answer });
+    return { runId: ack.runId, interruptId: ack.interruptId, resolution: ack.resolution };
+  }
+
   /** The stored events of a run after `afterSeq` (`run:replay`), with the run's status. */
   async replay(runId: string, afterSeq = 0): Promise<ReplayResult> {
     const collector: ReplayCollector = { runId, afterSeq, events: new Map() };
@@ -457,6 +483,7 @@ export class AgentPipelineClient {
       cancel: async () => {
         await this.cancel((await started).runId);
       },
+      resume: async (interruptId, answer) => this.resume((await started).runId, interruptId, answer),
       stop: () => void queue.return(),
       [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
     };
@@ -477,6 +504,7 @@ export class AgentPipelineClient {
       cancel: async () => {
         await this.cancel(runId);
       },
+      resume: (interruptId, answer) => this.resume(runId, interruptId, answer),
       stop: () => void queue.return(),
       [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
     };

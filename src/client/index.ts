@@ -12,6 +12,7 @@ export type {
   FollowOptions,
   RawEventHandler,
   ReplayResult,
+  ResumeResult,
   RunEvents,
   StartedRunInfo,
   StartRunOptions,

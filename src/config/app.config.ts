@@ -20,6 +20,8 @@ export interface LlmSettings {
   readonly historyMessages: number;
   /** @default 20 */
   readonly maxDeltaEventsPerSecond: number;
+  /** `LLM_APPROVAL_TOOLS`: tools that ask the user before each call (besides those declared `needsApproval`). */
+  readonly approvalTools: readonly string[];
 }
 
 /** Typed, validated settings of the server; inject `AppConfig` anywhere. */
@@ -47,6 +49,8 @@ export class AppConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly runLeaseMs: number;
   readonly threadMultitask: 'reject' | 'enqueue' | 'interrupt';
+  /** `INTERRUPT_TIMEOUT_MS`. */
+  readonly interruptTimeoutMs: number;
   readonly maxQueuedRunsPerThread: number;
   /** Days finished runs are kept; 0 = forever. */
   readonly runRetentionDays: number;
@@ -84,6 +88,7 @@ export class AppConfig {
     this.logLevel = env.LOG_LEVEL;
     this.runLeaseMs = env.RUN_LEASE_MS;
     this.threadMultitask = env.THREAD_MULTITASK;
+    this.interruptTimeoutMs = env.INTERRUPT_TIMEOUT_MS;
     this.maxQueuedRunsPerThread = env.MAX_QUEUED_RUNS_PER_THREAD;
     this.runRetentionDays = env.RUN_RETENTION_DAYS;
     this.threadQueueSweepMs = env.THREAD_QUEUE_SWEEP_MS;
@@ -103,6 +108,10 @@ export class AppConfig {
           maxRetries: env.LLM_MAX_RETRIES,
           historyMessages: env.LLM_HISTORY_MESSAGES,
           maxDeltaEventsPerSecond: env.LLM_MAX_DELTA_EVENTS_PER_SECOND,
+          approvalTools: (env.LLM_APPROVAL_TOOLS ?? '')
+            .split(',')
+            .map((name) => name.trim())
+            .filter((name) => name.length > 0),
         }
       : undefined;
   }

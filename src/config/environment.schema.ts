@@ -192,6 +192,13 @@ export class EnvironmentVariables {
   @IsIn(['reject', 'enqueue', 'interrupt'], { message: 'THREAD_MULTITASK must be one of reject, enqueue, interrupt' })
   THREAD_MULTITASK: 'reject' | 'enqueue' | 'interrupt' = 'enqueue';
 
+  /** An interrupt nobody answers within this many ms resolves as `expired`. @default 86400000 */
+  @Transform(toInt)
+  @IsInt({ message: 'INTERRUPT_TIMEOUT_MS must be a positive integer' })
+  @Min(1, { message: 'INTERRUPT_TIMEOUT_MS must be a positive integer' })
+  @Max(2_147_483_647)
+  INTERRUPT_TIMEOUT_MS = 86_400_000;
+
   /** Queued runs one thread may hold; one more is refused with THREAD_BUSY. @default 10 */
   @Transform(toInt)
   @IsInt({ message: 'MAX_QUEUED_RUNS_PER_THREAD must be an integer between 1 and 10000' })
@@ -271,4 +278,12 @@ export class EnvironmentVariables {
   @Min(1, { message: 'LLM_MAX_DELTA_EVENTS_PER_SECOND must be an integer between 1 and 1000' })
   @Max(1000, { message: 'LLM_MAX_DELTA_EVENTS_PER_SECOND must be an integer between 1 and 1000' })
   LLM_MAX_DELTA_EVENTS_PER_SECOND = 20;
+
+  /** Comma-separated tools of the `assistant` that need the user's approval before each call. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^\s*([A-Za-z0-9_-]{1,64}\s*(,\s*|$))*$/, {
+    message: 'LLM_APPROVAL_TOOLS must be a comma-separated list of tool names, e.g. calculate,send_mail',
+  })
+  LLM_APPROVAL_TOOLS?: string;
 }

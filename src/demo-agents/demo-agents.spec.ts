@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
-import { validatePayload, type AgentNotifier, type AgentRunContext } from '../pipeline';
+import { validatePayload, type AgentNotifier, type AgentRunContext, type InterruptFn, type InterruptRequest } from '../pipeline';
+import { ApprovalAgent, ApprovalInput } from './approval.agent';
 import { CalculatorAgent, CalculatorInput } from './calculator.agent';
 import { CountdownAgent, CountdownInput } from './countdown.agent';
 import { DemoAgentsModule } from './demo-agents.module';
@@ -39,17 +40,21 @@ class RecordingNotifier implements AgentNotifier {
   }
 }
 
-function runContext<T>(input: T, signal: AbortSignal = new AbortController().signal) {
+function runContext<T>(
+  input: T,
+  signal: AbortSignal = new AbortController().signal,
+  interrupt: InterruptFn = () => Promise.reject(new Error('this agent asks nothing')),
+) {
   const notifier = new RecordingNotifier();
-  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier };
+  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier, interrupt };
   return { context, notifier };
 }
 
 describe('demo agents', () => {
   describe('DemoAgentsModule', () => {
-    it('provides the four agents', async () => {
+    it('provides the five agents', async () => {
       const moduleRef = await Test.createTestingModule({ imports: [DemoAgentsModule] }).compile();
-      for (const agent of [EchoAgent, CalculatorAgent, CountdownAgent, FailingAgent]) {
+      for (const agent of [EchoAgent, CalculatorAgent, CountdownAgent, FailingAgent, ApprovalAgent]) {
         expect(moduleRef.get(agent)).toBeInstanceOf(agent);
       }
       await moduleRef.close();
@@ -215,6 +220,45 @@ describe('demo agents', () => {
     it('takes an optional string message', () => {
       expect(validatePayload(FailingInput, {}, 'input')).toEqual({});
       expect(() => validatePayload(FailingInput, { message: 42 }, 'input')).toThrow('message must be a string');
+    });
+  });
+
+  describe('approval', () => {
+    const sut = new ApprovalAgent();
+    /** An interrupt that records the request and answers with `resolution`. */
+    const answering = (resolution: 'approved' | 'denied' | 'expired', asked: InterruptRequest[]) =>
+      (async (request: InterruptRequest) => {
+        asked.push(request);
+        return { interruptId: 'i-1', resolution };
+      }) as InterruptFn;
+
+    it('asks "Approve: <action>?" for the perform tool, then performs it under the same toolCallId', async () => {
+      const asked: InterruptRequest[] = [];
+      const { context, notifier } = runContext({ action: 'deploy', timeoutMs: 500 }, undefined, answering('approved', asked));
+      await expect(sut.run(context)).resolves.toBe('performed deploy');
+      expect(asked).toEqual([
+        { kind: 'approval', message: 'Approve: deploy?', tool: 'perform', args: { action: 'deploy' }, toolCallId: expect.any(String), timeoutMs: 500 },
+      ]);
+      const toolCallId = (asked[0] as { toolCallId: string }).toolCallId;
+      expect(notifier.calls).toEqual([
+        { method: 'thinking', thought: expect.any(String) },
+        { method: 'toolExecuting', tool: 'perform', args: { action: 'deploy' }, toolCallId },
+        { method: 'toolCompleted', toolCallId, tool: 'perform', outcome: { result: 'performed deploy' }, durationMs: expect.any(Number) },
+      ]);
+    });
+
+    it.each(['denied', 'expired'] as const)('declines without performing when %s', async (resolution) => {
+      const { context, notifier } = runContext({ action: 'deploy' }, undefined, answering(resolution, []));
+      await expect(sut.run(context)).resolves.toBe('declined');
+      expect(notifier.calls.map((c) => c.method)).toEqual(['thinking']);
+    });
+
+    it('takes an action of 1–200 chars and an optional positive integer timeoutMs', () => {
+      expect(validatePayload(ApprovalInput, { action: 'x' }, 'input')).toEqual({ action: 'x' });
+      expect(() => validatePayload(ApprovalInput, { action: '' }, 'input')).toThrow(/action/);
+      expect(() => validatePayload(ApprovalInput, { action: 'x'.repeat(201) }, 'input')).toThrow(/action/);
+      expect(() => validatePayload(ApprovalInput, { action: 'x', timeoutMs: 0 }, 'input')).toThrow(/timeoutMs/);
+      expect(() => validatePayload(ApprovalInput, { action: 'x', timeoutMs: 1.5 }, 'input')).toThrow(/timeoutMs/);
     });
   });
 });

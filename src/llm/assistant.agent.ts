@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { IsNotEmpty, IsString } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import type OpenAI from 'openai';
@@ -33,7 +33,8 @@ export interface AssistantCompletionExtra {
 /**
  * Chats with a model behind any OpenAI-compatible Chat Completions API. Each run sends the
  * thread's earlier messages and the user's text, streams the answer as `agent_message_delta`
- * events, runs the tools the model calls (`tool_executing` / `tool_completed`) and sends their
+ * events, runs the tools the model calls (`tool_executing` / `tool_completed`; a tool that needs
+ * approval asks the user first, and a refusal goes back to the model instead) and sends their
  * results back, one `agent_thinking` per model call, until the model answers without calling a
  * tool or `LLM_MAX_STEPS` calls are spent. Completes with the final answer's text and the token usage.
  */
@@ -42,7 +43,7 @@ export interface AssistantCompletionExtra {
   description: 'Chats with a language model that can call tools (calculate, current_time); remembers the thread.',
   input: AssistantInput,
 })
-export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<string>> {
+export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<string>>, OnApplicationBootstrap {
   constructor(
     private readonly llm: LlmClient,
     private readonly tools: ToolRegistry,
@@ -51,7 +52,23 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
     @Inject(LLM_SETTINGS) private readonly settings: LlmSettings,
   ) {}
 
-  async run({ input, signal, notifier, userId, runId, threadId }: AgentRunContext<AssistantInput>): Promise<AgentResult<string>> {
+  /** Refuses to start with an `LLM_APPROVAL_TOOLS` entry that names no tool (a typo would silently skip the approval). */
+  onApplicationBootstrap(): void {
+    const unknown = this.settings.approvalTools.filter((name) => !this.tools.get(name));
+    if (unknown.length > 0) {
+      throw new Error(
+        `LLM_APPROVAL_TOOLS names ${unknown.map((n) => `'${n}'`).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} no tool. ` +
+          `Registered tools: ${this.tools.names().join(', ') || '(none)'}.`,
+      );
+    }
+  }
+
+  /** Whether a call of `tool` waits for the user's approval (`needsApproval`, or listed in `LLM_APPROVAL_TOOLS`). */
+  needsApproval(tool: string): boolean {
+    return this.tools.get(tool)?.options.needsApproval === true || this.settings.approvalTools.includes(tool);
+  }
+
+  async run({ input, signal, notifier, userId, runId, threadId, interrupt }: AgentRunContext<AssistantInput>): Promise<AgentResult<string>> {
     const history = await this.memory.history({
       userId,
       threadId,
@@ -101,7 +118,8 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
           // Event ids must be unique per run; some servers number their calls afresh in every step.
           const eventId = toolCallIds.has(call.id) ? randomUUID() : call.id;
           toolCallIds.add(eventId);
-          const outcome = await this.toolCalls.run(call, notifier, { signal, userId, runId, threadId }, eventId);
+          const askUser = this.needsApproval(call.name) ? interrupt : undefined;
+          const outcome = await this.toolCalls.run(call, notifier, { signal, userId, runId, threadId }, eventId, askUser);
           messages.push({ role: 'tool', tool_call_id: call.id, content: toolMessageContent(outcome) });
         }
         toolResults = calls.length;

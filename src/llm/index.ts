@@ -11,6 +11,6 @@ export type { LlmSettings } from './llm.config';
 export { LlmProviderError } from './llm-provider.error';
 export { Tool } from './tools/tool.decorator';
 export type { ToolContext, ToolHandler, ToolOptions } from './tools/tool.interface';
-export type { JsonSchema } from './tools/json-schema.validator';
+export type { JsonSchema } from '../pipeline';
 export { ToolRegistry } from './tools/tool.registry';
 export type { RegisteredTool } from './tools/tool.registry';

@@ -15,6 +15,7 @@ const settings = (baseUrl: string, overrides: Partial<LlmSettings> = {}): LlmSet
   maxRetries: 2,
   historyMessages: 10,
   maxDeltaEventsPerSecond: 20,
+  approvalTools: [],
   ...overrides,
 });
 

@@ -17,6 +17,7 @@ describe('LLM_* configuration', () => {
       maxRetries: 2,
       historyMessages: 20,
       maxDeltaEventsPerSecond: 20,
+      approvalTools: [],
     });
     expect(
       validateEnvironment({
@@ -29,6 +30,7 @@ describe('LLM_* configuration', () => {
         LLM_MAX_RETRIES: '0',
         LLM_HISTORY_MESSAGES: '0',
         LLM_MAX_DELTA_EVENTS_PER_SECOND: '100',
+        LLM_APPROVAL_TOOLS: ' calculate, send_mail ',
       }).app.llm,
     ).toEqual({
       baseUrl: 'https://api.openai.com/v1',
@@ -40,6 +42,7 @@ describe('LLM_* configuration', () => {
       maxRetries: 0,
       historyMessages: 0,
       maxDeltaEventsPerSecond: 100,
+      approvalTools: ['calculate', 'send_mail'],
     });
   });
 
@@ -54,6 +57,7 @@ describe('LLM_* configuration', () => {
         LLM_TIMEOUT_MS: 'soon',
         LLM_MAX_DELTA_EVENTS_PER_SECOND: '0',
         LLM_HISTORY_MESSAGES: '-1',
+        LLM_APPROVAL_TOOLS: 'calculate;rm -rf',
       });
     } catch (err) {
       message = (err as Error).message;
@@ -65,6 +69,7 @@ describe('LLM_* configuration', () => {
     expect(message).toContain('LLM_TIMEOUT_MS must be a positive integer');
     expect(message).toContain('LLM_MAX_DELTA_EVENTS_PER_SECOND must be an integer between 1 and 1000');
     expect(message).toContain('LLM_HISTORY_MESSAGES must be an integer between 0 and 1000');
+    expect(message).toContain('LLM_APPROVAL_TOOLS must be a comma-separated list of tool names');
     expect(message).not.toContain('sk-secret-value');
   });
 

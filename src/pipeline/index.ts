@@ -34,11 +34,18 @@ export type { UserExecutionContext } from './execution/user-execution.context';
 export { WebSocketNotifier } from './execution/websocket.notifier';
 export type { AgentNotifier } from './execution/websocket.notifier';
 export { AgentService, USER_CANCEL_REASON } from './runs/agent.service';
-export type { StartedRun, StartRunRequest } from './runs/agent.service';
+export type { DescribedRun, ResumedRun, StartedRun, StartRunRequest } from './runs/agent.service';
+export type {
+  ApprovalInterruptRequest,
+  InputInterruptRequest,
+  InterruptFn,
+  InterruptOutcome,
+  InterruptRequest,
+} from './interrupts/interrupt.types';
 export { NODE_ID } from './runs/node-id.token';
 export { RunAdmission } from './runs/run-admission.service';
 export { RunCommandBus } from './runs/run-command.bus';
-export type { RemoteCancelResult, ThreadWatch } from './runs/run-command.bus';
+export type { RemoteCancelResult, RemoteResume, RemoteResumeResult, ThreadWatch } from './runs/run-command.bus';
 export { RunLifecycleHooks } from './runs/run-lifecycle.hooks';
 export type { RunLifecycleInfo, RunLifecycleObserver } from './runs/run-lifecycle.hooks';
 export { RunRateLimiter } from './runs/run-rate.limiter';
@@ -74,4 +81,6 @@ export type {
 export { openRunStore, parseDatabaseUrl } from './store/run-store.factory';
 export { sanitizeJson, jsonByteLength } from './validation/json-payload';
 export { validatePayload, validationFailed } from './validation/validate-payload';
+export { checkSchema, validateJson } from './validation/json-schema.validator';
+export type { JsonSchema } from './validation/json-schema.validator';
 export type { FieldError } from './validation/validate-payload';

@@ -33,6 +33,7 @@ import { RunShutdownService } from './runs/run-shutdown.service';
 import { RunRegistry } from './runs/run.registry';
 import { RunLauncher } from './runs/run.launcher';
 import { RunEndWaiter } from './threads/run-end.waiter';
+import { InterruptAnswerRouter } from './interrupts/interrupt-answer.router';
 import { ThreadPolicy } from './threads/thread-policy.service';
 import { ThreadQueueScheduler } from './threads/thread-queue.scheduler';
 import { ThreadCatalog } from './threads/thread-catalog.service';
@@ -79,6 +80,7 @@ const providers: Provider[] = [
   RunLifecycleHooks,
   RunLauncher,
   RunEndWaiter,
+  InterruptAnswerRouter,
   ThreadQueueScheduler,
   ThreadPolicy,
   ThreadCatalog,

@@ -68,6 +68,13 @@ export interface AgentPipelineOptions {
   retentionBatchSize?: number;
   /** Pause between two batches, in ms, so that the runs being served get the database in between. @default 20 */
   retentionBatchPauseMs?: number;
+  /**
+   * How long an interrupt (a question a run asks its user) stays open before it resolves as
+   * `expired` (`INTERRUPT_TIMEOUT_MS`); an interrupt may ask for a shorter one. Time spent waiting
+   * does not count toward `runTimeoutMs`.
+   * @default 86400000
+   */
+  interruptTimeoutMs?: number;
 }
 
 export type ResolvedPipelineOptions = Required<Omit<AgentPipelineOptions, 'redisUrl'>> & { redisUrl?: string };
@@ -90,6 +97,7 @@ export const PIPELINE_DEFAULTS: ResolvedPipelineOptions = {
   retentionIntervalMs: 3_600_000,
   retentionBatchSize: 100,
   retentionBatchPauseMs: 20,
+  interruptTimeoutMs: 86_400_000,
 };
 
 export function resolvePipelineOptions(options: AgentPipelineOptions): ResolvedPipelineOptions {

@@ -5,7 +5,7 @@
  */
 import { AgentPipelineClient, type ConnectionStatusChange, type RunEvents } from '../client/agent-pipeline.client';
 import { isAgentPipelineError } from '../client/agent-pipeline.error';
-import type { AgentInfo } from '../pipeline/events/socket-protocol.types';
+import type { AgentInfo, InterruptAnswer } from '../pipeline/events/socket-protocol.types';
 import {
   deleteThread,
   fetchAgents,
@@ -33,6 +33,7 @@ const EXAMPLES: Record<string, string> = {
   calculator: '{"expression": "(1.5 + 2) * 4"}',
   countdown: '{"steps": 5, "intervalMs": 500}',
   failing: '{"message": "Something broke"}',
+  approval: '{"action": "deploy to production"}',
 };
 
 /** A run this browser started, remembered for servers without `GET /runs`. */
@@ -408,6 +409,21 @@ class ChatPage {
     });
   }
 
+  /** Answers a run's question; every tab of the user sees the outcome through the run's events. */
+  private answer(view: RunView, interruptId: string, answer: InterruptAnswer): void {
+    if (!view.runId) return;
+    view.answering(interruptId, true);
+    this.client.resume(view.runId, interruptId, answer).then(
+      () => view.answering(interruptId, false),
+      (err: unknown) => {
+        view.answering(interruptId, false);
+        // Another tab (or the clock) got there first: its interrupt_resolved event updates the view.
+        if (isAgentPipelineError(err, 'INTERRUPT_RESOLVED')) return;
+        view.answerFailed(interruptId, `Answer refused: ${(err as Error).message}`);
+      },
+    );
+  }
+
   /** Feeds a run's events (each once, in order) into its view until its terminal event. */
   private async consume(view: RunView, events: RunEvents, forgetIfMissing: boolean): Promise<void> {
     try {
@@ -432,6 +448,7 @@ class ChatPage {
     return new RunView({
       ...options,
       onCancel: (view) => this.cancel(view),
+      onAnswer: (view, interruptId, answer) => this.answer(view, interruptId, answer),
       onFocusLost: () => this.ui.messageInput.focus(),
     });
   }

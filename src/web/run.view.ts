@@ -3,7 +3,8 @@
  * calls with arguments and results, message deltas appended), the result or error, and a cancel
  * button while it runs. The `data-testid` hooks are part of the page's contract (issue 6).
  */
-import type { AgentEventEnvelope, AnyAgentEvent, RunStatus } from '../pipeline/events/agent-event.types';
+import type { AgentEventEnvelope, AnyAgentEvent, InterruptRequestedData, RunStatus } from '../pipeline/events/agent-event.types';
+import type { InterruptAnswer } from '../pipeline/events/socket-protocol.types';
 
 /** What a run view shows before its events arrive. */
 export interface RunViewOptions {
@@ -17,6 +18,8 @@ export interface RunViewOptions {
   collapsed?: boolean;
   /** Called when the cancel button is pressed. */
   onCancel(view: RunView): void;
+  /** Called when the user answers the run's open question (Approve, Deny, or a typed response). */
+  onAnswer(view: RunView, interruptId: string, answer: InterruptAnswer): void;
   /** Called when the focused cancel button disappears (the run ended), to put focus somewhere useful. */
   onFocusLost(): void;
 }
@@ -37,6 +40,8 @@ export class RunView {
   private resultBox?: HTMLElement;
   private noteBox?: HTMLElement;
   private readonly messages = new Map<string, HTMLElement>();
+  /** The question boxes of this run, by interrupt id. */
+  private readonly interrupts = new Map<string, HTMLElement>();
   private eventCount = 0;
 
   constructor(private readonly options: RunViewOptions) {
@@ -79,13 +84,14 @@ export class RunView {
   /** Shows a past run's status and result from its record, until (or instead of) its events. */
   applyRecord(record: { status: RunStatus; result?: unknown; error?: { code: string; message: string } }): void {
     if (!this.running) return;
-    if (record.status === 'running' || record.status === 'queued') {
+    if (record.status === 'running' || record.status === 'queued' || record.status === 'waiting') {
       this.setStatus(record.status);
       return;
     }
     this.setStatus(record.status);
     if (record.status === 'completed') this.showResult('Result', record.result);
     else if (record.status === 'failed') this.showResult(`Error ${record.error?.code ?? ''}`.trim(), record.error?.message ?? 'The run failed.');
+    // The reason is in the run's agent_cancelled event, which the replay brings next.
     else this.showResult('Cancelled', undefined);
   }
 
@@ -143,6 +149,16 @@ export class RunView {
       case 'agent_message_delta':
         this.delta(event);
         break;
+      case 'interrupt_requested':
+        this.item(event, `Asks you: ${event.data.message}`);
+        this.question(event.data);
+        if (this.running) this.setStatus('waiting');
+        break;
+      case 'interrupt_resolved':
+        this.item(event, `Answer: ${event.data.resolution}${event.data.reason ? ` (${event.data.reason})` : ''}`);
+        this.answered(event.data.interruptId, event.data.resolution, event.data.reason);
+        if (this.status === 'waiting') this.setStatus('running');
+        break;
       case 'agent_completed':
         this.item(event, `Completed in ${ms(event.data.durationMs)}`);
         this.end('completed', 'Result', event.data.result);
@@ -158,9 +174,84 @@ export class RunView {
     }
   }
 
+  /** Marks the answer buttons of a question as pressed (or not, when the answer failed). */
+  answering(interruptId: string, pending: boolean): void {
+    this.interrupts
+      .get(interruptId)
+      ?.querySelectorAll('button')
+      .forEach((button) => button.setAttribute('aria-disabled', String(pending)));
+  }
+
+  /** Shows a refused answer next to its question (it stays open unless another answer won). */
+  answerFailed(interruptId: string, message: string): void {
+    const box = this.interrupts.get(interruptId);
+    if (!box) return;
+    let note = box.querySelector<HTMLElement>('.interrupt-error');
+    if (!note) {
+      note = el('p', { class: 'interrupt-error error', role: 'alert' });
+      box.append(note);
+    }
+    note.textContent = message;
+  }
+
+  /** An open question: its message, the tool and arguments it is about, and the ways to answer it. */
+  private question(data: InterruptRequestedData): void {
+    const box = el(
+      'div',
+      { class: 'interrupt', 'data-testid': 'interrupt', 'data-interrupt-id': data.interruptId, 'data-status': 'pending', role: 'group', 'aria-label': 'Question' },
+      el('p', { class: 'interrupt-message' }, el('strong', {}, data.message)),
+    );
+    if (data.tool !== undefined) box.append(el('p', {}, 'Tool ', el('code', {}, data.tool), data.args !== undefined ? ' with' : ''));
+    if (data.args !== undefined) box.append(pre(data.args));
+    const actions = el('div', { class: 'interrupt-actions' });
+    const answer = (value: InterruptAnswer) => {
+      if (box.dataset.status === 'pending' && actions.querySelector('[aria-disabled="true"]') === null) {
+        this.options.onAnswer(this, data.interruptId, value);
+      }
+    };
+    const button = (testid: string, label: string, value: () => InterruptAnswer | undefined, primary = false) => {
+      const b = el('button', { type: 'button', 'data-testid': testid, class: primary ? '' : 'secondary' }, label) as HTMLButtonElement;
+      b.addEventListener('click', () => {
+        const v = value();
+        if (v) answer(v);
+      });
+      return b;
+    };
+    if (data.kind === 'input') {
+      const field = el('input', { type: 'text', 'data-testid': 'interrupt-response', 'aria-label': data.message }) as HTMLInputElement;
+      const parse = (): InterruptAnswer | undefined => {
+        const text = field.value.trim();
+        if (!text) return undefined;
+        try {
+          return { response: JSON.parse(text) as unknown };
+        } catch {
+          return { response: text };
+        }
+      };
+      actions.append(field, button('submit-response', 'Send', parse, true), button('deny', 'Decline', () => ({ approved: false })));
+    } else {
+      actions.append(button('approve', 'Approve', () => ({ approved: true }), true), button('deny', 'Deny', () => ({ approved: false })));
+    }
+    const expires = new Date(data.expiresAt);
+    box.append(actions, el('p', { class: 'note' }, `Expires ${expires.toLocaleString()}`));
+    this.interrupts.set(data.interruptId, box);
+    this.element.insertBefore(box, this.resultBox ?? this.noteBox ?? null);
+  }
+
+  /** A question was answered (here, in another tab, over HTTP) or expired: its buttons go. */
+  private answered(interruptId: string, resolution: string, reason?: string): void {
+    const box = this.interrupts.get(interruptId);
+    if (!box) return;
+    box.dataset.status = resolution;
+    box.querySelector('.interrupt-actions')?.remove();
+    box.querySelector('.interrupt-error')?.remove();
+    box.querySelector('.note')?.remove();
+    box.append(el('p', { class: 'interrupt-outcome', role: 'status' }, `${resolution}${reason ? `: ${reason}` : ''}`));
+  }
+
   /** Whether the run is still going or waiting to (as far as this view knows). */
   get running(): boolean {
-    return this.status === 'running' || this.status === 'queued' || this.status === 'pending';
+    return this.status === 'running' || this.status === 'queued' || this.status === 'waiting' || this.status === 'pending';
   }
 
   private item(event: AnyAgentEvent, ...children: (Node | string)[]): void {
@@ -186,7 +277,9 @@ export class RunView {
   private showResult(label: string, value: unknown): void {
     this.resultBox?.remove();
     const content = value === undefined ? [] : typeof value === 'string' ? [el('span', {}, value)] : [pre(value)];
-    this.resultBox = el('div', { class: 'run-result', 'data-testid': 'run-result', role: 'status' }, el('strong', {}, `${label}: `), ...content);
+    // Without a value (a cancelled run's record, before its event says why) no dangling colon.
+    const heading = value === undefined ? label : `${label}: `;
+    this.resultBox = el('div', { class: 'run-result', 'data-testid': 'run-result', role: 'status' }, el('strong', {}, heading), ...content);
     this.element.insertBefore(this.resultBox, this.noteBox ?? null);
   }
 
@@ -199,9 +292,10 @@ export class RunView {
   private setStatus(status: ViewStatus): void {
     this.status = status;
     this.element.dataset.status = status;
-    this.badge.textContent = status === 'queued' ? 'queued: waits for the run before it' : status;
-    // Queued runs can be cancelled too: they end without starting.
-    if (status === 'running' || status === 'queued') {
+    this.badge.textContent =
+      status === 'queued' ? 'queued: waits for the run before it' : status === 'waiting' ? 'waiting for your answer' : status;
+    // Queued and waiting runs can be cancelled too.
+    if (status === 'running' || status === 'queued' || status === 'waiting') {
       this.element.setAttribute('aria-busy', 'true');
       if (!this.cancelButton) {
         this.cancelButton = el(

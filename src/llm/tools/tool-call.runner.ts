@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { throwIfAborted } from '../../demo-agents/abortable-sleep';
-import type { AgentNotifier } from '../../pipeline';
-import { validateJson } from './json-schema.validator';
+import { validateJson, type AgentNotifier, type InterruptFn } from '../../pipeline';
 import type { ToolContext } from './tool.interface';
 import { ToolRegistry } from './tool.registry';
 
@@ -29,9 +28,28 @@ export class ToolCallRunner {
 
   /**
    * @param eventId The `toolCallId` of the events; defaults to the model's id.
+   * @param askUser When given, the user is asked (an `approval` interrupt) before the tool runs;
+   *   a denial or an expiry becomes the call's outcome, and the tool never runs.
    */
-  async run(call: ToolCallRequest, notifier: AgentNotifier, context: ToolContext, eventId = call.id): Promise<ToolCallOutcome> {
+  async run(
+    call: ToolCallRequest,
+    notifier: AgentNotifier,
+    context: ToolContext,
+    eventId = call.id,
+    askUser?: InterruptFn,
+  ): Promise<ToolCallOutcome> {
     const parsed = parseArguments(call.arguments);
+    // Calls that cannot run anyway (unknown tool, bad JSON) fail below without bothering the user.
+    if (askUser && 'value' in parsed && this.tools.get(call.name)) {
+      const answer = await askUser({
+        kind: 'approval',
+        message: `Allow the assistant to call ${call.name}?`,
+        tool: call.name,
+        args: parsed.value,
+        toolCallId: eventId,
+      });
+      if (answer.resolution !== 'approved') return { error: declined(call.name, answer.resolution, answer.reason) };
+    }
     // The model's raw text is reported when it is not JSON: it is what the model actually sent.
     notifier.toolExecuting(call.name, 'value' in parsed ? parsed.value : call.arguments, eventId);
     const started = performance.now();
@@ -68,6 +86,15 @@ export class ToolCallRunner {
 export function toolMessageContent(outcome: ToolCallOutcome): string {
   if (outcome.error !== undefined) return JSON.stringify({ error: outcome.error });
   return typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result);
+}
+
+/** What the model is told when the user did not let a call run. */
+function declined(tool: string, resolution: string, reason?: string): string {
+  const why = resolution === 'expired' ? 'did not answer in time, so the call was not made' : 'declined this call, so it was not made';
+  return (
+    `The user ${why} (${tool} did not run)${reason ? `; their reason: ${reason}` : ''}. ` +
+    'Do not call it again unless the user asks; tell the user instead.'
+  );
 }
 
 function parseArguments(text: string): { value: unknown } | { error: string } {

@@ -1,4 +1,4 @@
-import type { JsonSchema } from './json-schema.validator';
+import type { JsonSchema } from '../../pipeline';
 
 /** What a tool receives besides its arguments. */
 export interface ToolContext {
@@ -32,4 +32,12 @@ export interface ToolOptions {
    * keyword is refused at start-up rather than silently not enforced.
    */
   parameters: JsonSchema;
+  /**
+   * Ask the user before each call (human in the loop): the run emits `interrupt_requested` with
+   * the tool, its arguments and the model's `toolCallId`, and waits. Approved, the tool runs;
+   * denied or expired, it does not, and the model is told that the user declined. Tools listed in
+   * `LLM_APPROVAL_TOOLS` ask as well.
+   * @default false
+   */
+  needsApproval?: boolean;
 }

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { checkSchema } from './json-schema.validator';
+import { checkSchema } from '../../pipeline';
 import { TOOL_METADATA } from './tool.decorator';
 import type { ToolHandler, ToolOptions } from './tool.interface';
 

@@ -8,6 +8,8 @@ import { ToolCallRunner, toolMessageContent } from './tool-call.runner';
 import { Tool } from './tool.decorator';
 import type { ToolContext, ToolHandler } from './tool.interface';
 import { ToolRegistry } from './tool.registry';
+import { AssistantAgent } from '../assistant.agent';
+import type { LlmSettings } from '../llm.config';
 
 async function registryWith(...providers: any[]): Promise<ToolRegistry> {
   const moduleRef = await Test.createTestingModule({ imports: [DiscoveryModule], providers: [ToolRegistry, ...providers] }).compile();
@@ -169,6 +171,52 @@ describe('ToolCallRunner', () => {
     controller.abort('user');
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
     expect(calls.map((c) => c[0])).toEqual(['executing']);
+  });
+
+  it('asks the user first when given askUser: approved runs the tool, denied or expired never does', async () => {
+    const sut = new ToolCallRunner(await registryWith(EchoArgs));
+    const asked: unknown[] = [];
+    const answering = (resolution: 'approved' | 'denied' | 'expired', reason?: string) =>
+      (async (request: unknown) => {
+        asked.push(request);
+        return { interruptId: 'i', resolution, ...(reason ? { reason } : {}) };
+      }) as never;
+
+    await expect(sut.run({ id: 'c1', name: 'echo_args', arguments: '{"n": 1}' }, notifier, context(), 'e1', answering('approved'))).resolves.toEqual({
+      result: { n: 1 },
+    });
+    expect(asked).toEqual([{ kind: 'approval', message: expect.stringContaining('echo_args'), tool: 'echo_args', args: { n: 1 }, toolCallId: 'e1' }]);
+    expect(calls.map((c) => c[0])).toEqual(['executing', 'completed']);
+
+    calls.length = 0;
+    const denied = await sut.run({ id: 'c2', name: 'echo_args', arguments: '{}' }, notifier, context(), 'e2', answering('denied', 'nope'));
+    expect(denied.error).toBe(
+      'The user declined this call, so it was not made (echo_args did not run); their reason: nope. Do not call it again unless the user asks; tell the user instead.',
+    );
+    const expired = await sut.run({ id: 'c3', name: 'echo_args', arguments: '{}' }, notifier, context(), 'e3', answering('expired'));
+    expect(expired.error).toMatch(/^The user did not answer in time/);
+    expect(calls).toEqual([]);
+
+    // A call that cannot run anyway does not bother the user.
+    asked.length = 0;
+    await sut.run({ id: 'c4', name: 'missing', arguments: '{}' }, notifier, context(), 'e4', answering('approved'));
+    await sut.run({ id: 'c5', name: 'echo_args', arguments: '{oops' }, notifier, context(), 'e5', answering('approved'));
+    expect(asked).toEqual([]);
+  });
+
+  it('needs approval for tools declared needsApproval and for those in LLM_APPROVAL_TOOLS', async () => {
+    @Tool({ name: 'send_mail', description: 'x', parameters: OBJECT, needsApproval: true })
+    class SendMail implements ToolHandler {
+      execute(): unknown {
+        return 'sent';
+      }
+    }
+    const registry = await registryWith(EchoArgs, SendMail, CalculateTool);
+    const settings = { approvalTools: ['calculate'] } as unknown as LlmSettings;
+    const assistant = new AssistantAgent(undefined as never, registry, undefined as never, undefined as never, settings);
+    expect(assistant.needsApproval('send_mail')).toBe(true);
+    expect(assistant.needsApproval('calculate')).toBe(true);
+    expect(assistant.needsApproval('echo_args')).toBe(false);
   });
 
   it('formats tool messages: strings as they are, other results as JSON, errors as {error}', () => {

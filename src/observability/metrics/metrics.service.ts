@@ -18,6 +18,7 @@ export const METRIC_NAMES = {
   runsEnded: 'agent_pipeline_runs_ended_total',
   runDuration: 'agent_pipeline_run_duration_seconds',
   activeRuns: 'agent_pipeline_active_runs',
+  waitingRuns: 'agent_pipeline_waiting_runs',
   eventsEmitted: 'agent_pipeline_events_emitted_total',
   connectedSockets: 'agent_pipeline_connected_sockets',
   socketDisconnects: 'agent_pipeline_socket_disconnects_total',
@@ -98,6 +99,14 @@ export class MetricsService implements RunLifecycleObserver, OnModuleInit, OnMod
       registers,
       collect() {
         this.set(runs.size);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.waitingRuns,
+      help: 'Runs of this node waiting for their user to answer a question (an open interrupt); also counted in active runs.',
+      registers,
+      collect() {
+        this.set(runs.countWaiting());
       },
     });
     new Gauge({

@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { AgentNotifier } from '../execution/websocket.notifier';
+import type { InterruptFn } from '../interrupts/interrupt.types';
 
 /** What an agent receives for one run. */
 export interface AgentRunContext<TInput = unknown> {
@@ -12,6 +13,19 @@ export interface AgentRunContext<TInput = unknown> {
   readonly threadId: string;
   /** Reports progress; every call becomes one event of the run. */
   readonly notifier: AgentNotifier;
+  /**
+   * Asks the run's user and waits for the answer (human in the loop): `interrupt_requested` goes
+   * out, the run is `waiting` until any of the user's tabs or HTTP calls answers (or it expires
+   * after `INTERRUPT_TIMEOUT_MS` / its own `timeoutMs`), then `interrupt_resolved` goes out and the
+   * promise resolves with `{ resolution, response?, reason? }`. Waiting time does not count toward
+   * `RUN_TIMEOUT_MS`. Rejects with an `AbortError` when the run is cancelled, times out or its
+   * node shuts down. One question at a time.
+   *
+   * @example
+   * const answer = await context.interrupt({ kind: 'approval', message: 'Send the mail?', tool: 'send_mail', args });
+   * if (answer.resolution !== 'approved') return 'not sent';
+   */
+  readonly interrupt: InterruptFn;
 }
 
 /**

@@ -32,7 +32,15 @@ export class UserEmitter {
    * A terminal event: stored together with every earlier event of the run before anyone sees it,
    * so a client that receives it can always replay the whole run.
    */
-  async emitTerminal(event: AgentEventEnvelope): Promise<void> {
+  emitTerminal(event: AgentEventEnvelope): Promise<void> {
+    return this.emitStored(event);
+  }
+
+  /**
+   * An event that changes the run's stored status (a terminal event, an interrupt opening or
+   * closing): stored before anyone sees it, so a client that reacts to it reads the new status.
+   */
+  async emitStored(event: AgentEventEnvelope): Promise<void> {
     this.writer.append(event);
     try {
       await this.writer.flushSoon();

@@ -9,6 +9,37 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** Error codes of the terminal `agent_error` event. */
 export type AgentErrorCode = 'AGENT_FAILED' | 'TIMEOUT' | 'INTERRUPTED';
 
+/** What kind of question an interrupt asks: a yes/no approval, or an input the user types. */
+export type InterruptKind = 'approval' | 'input';
+
+/** How an interrupt ended: `approved` / `denied` (approval, or a declined input), `answered` (input), `expired`. */
+export type InterruptResolution = 'approved' | 'denied' | 'answered' | 'expired';
+
+export const INTERRUPT_RESOLUTIONS: readonly InterruptResolution[] = ['approved', 'denied', 'answered', 'expired'];
+
+/** The `data` of `interrupt_requested`: the open question (also `interrupt` of a waiting run). */
+export interface InterruptRequestedData {
+  interruptId: string;
+  kind: InterruptKind;
+  message: string;
+  /** The tool call this approval is about, when it is about one. */
+  toolCallId?: string;
+  tool?: string;
+  args?: unknown;
+  /** JSON Schema a `response` to an `input` question must satisfy. */
+  responseSchema?: unknown;
+  /** ISO-8601 time after which the question resolves as `expired`. */
+  expiresAt: string;
+}
+
+/** The `data` of `interrupt_resolved`. */
+export interface InterruptResolvedData {
+  interruptId: string;
+  resolution: InterruptResolution;
+  response?: unknown;
+  reason?: string;
+}
+
 /** The `data` of each event type. */
 export interface AgentEventDataMap {
   agent_started: { input: unknown };
@@ -19,6 +50,8 @@ export interface AgentEventDataMap {
   agent_completed: { result: unknown; durationMs: number; [extra: string]: unknown };
   agent_error: { code: AgentErrorCode; message: string };
   agent_cancelled: { reason: string };
+  interrupt_requested: InterruptRequestedData;
+  interrupt_resolved: InterruptResolvedData;
 }
 
 /** Every event type, in the order a run can produce them. */
@@ -33,6 +66,8 @@ export const AGENT_EVENT_TYPES: readonly AgentEventType[] = [
   'agent_completed',
   'agent_error',
   'agent_cancelled',
+  'interrupt_requested',
+  'interrupt_resolved',
 ];
 
 /** Types that end a run; exactly one of them is the last event of every run. */
@@ -63,22 +98,25 @@ export function isTerminalEventType(type: string): type is TerminalEventType {
 
 /**
  * Where a run stands. `queued`: stored, waiting for the runs before it on its thread (it has no
- * events yet); `running`: executing on a node; then one of the ended statuses its terminal event
- * leads to.
+ * events yet); `running`: executing on a node; `waiting`: executing, but stopped on a question to
+ * its user (an open interrupt); then one of the ended statuses its terminal event leads to.
  */
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
 
-export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
 
 /**
  * The statuses of a run that has not ended: it holds its thread (multitask policy) and may still
  * emit events. The one definition of "in flight": a new in-flight status (`waiting`, an open
  * interrupt) joins this list and every check follows.
  */
-export const IN_FLIGHT_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+export const IN_FLIGHT_STATUSES: readonly RunStatus[] = ['queued', 'running', 'waiting'];
 
-/** The in-flight statuses of a run that has started (it executes on a node and counts toward the user's concurrency). */
-export const EXECUTING_STATUSES: readonly RunStatus[] = ['running'];
+/**
+ * The in-flight statuses of a run that has started (it executes on a node, holds a lease and
+ * counts toward the user's concurrency). A waiting run still lives in its node's memory.
+ */
+export const EXECUTING_STATUSES: readonly RunStatus[] = ['running', 'waiting'];
 
 /** True while the run has not ended (see {@link IN_FLIGHT_STATUSES}). */
 export function isInFlightStatus(status: string): boolean {

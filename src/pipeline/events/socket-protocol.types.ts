@@ -2,7 +2,7 @@
  * The Socket.IO protocol of namespace `/agents`: commands, their payloads and acks.
  * Shared with clients: no server-only imports here.
  */
-import type { AgentEventDataMap, AgentEventEnvelope, MultitaskPolicy, RunStatus } from './agent-event.types';
+import type { AgentEventDataMap, AgentEventEnvelope, InterruptResolution, MultitaskPolicy, RunStatus } from './agent-event.types';
 import type { ErrorBody } from './error-codes';
 
 /** The Socket.IO namespace of the agent protocol. */
@@ -24,6 +24,21 @@ export interface RunStartPayload {
 export interface RunCancelPayload {
   runId: string;
 }
+/**
+ * Payload of `run:resume` (and body of `POST /runs/:runId/interrupts/:interruptId` without the
+ * ids): answers the run's open interrupt. An `approval` takes `approved`; an `input` takes
+ * `response` (or `approved: false` to decline it).
+ */
+export interface InterruptAnswer {
+  approved?: boolean;
+  response?: unknown;
+  /** Why, in the user's words; carried in `interrupt_resolved`. */
+  reason?: string;
+}
+export interface RunResumePayload extends InterruptAnswer {
+  runId: string;
+  interruptId: string;
+}
 export interface RunReplayPayload {
   runId: string;
   afterSeq?: number;
@@ -35,6 +50,7 @@ export type Ack<T> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
 export type StartedRunStatus = Extract<RunStatus, 'queued' | 'running'>;
 export type RunStartAck = Ack<{ runId: string; threadId: string; status: StartedRunStatus }>;
 export type RunCancelAck = Ack<{ runId: string }>;
+export type RunResumeAck = Ack<{ runId: string; interruptId: string; resolution: InterruptResolution }>;
 export type RunReplayAck = Ack<{ runId: string; status: RunStatus; lastSeq: number }>;
 export type AgentsListAck = Ack<{ agents: AgentInfo[] }>;
 
@@ -42,6 +58,7 @@ export type AgentsListAck = Ack<{ agents: AgentInfo[] }>;
 export interface ClientToServerEvents {
   'run:start': (payload: RunStartPayload, ack: (res: RunStartAck) => void) => void;
   'run:cancel': (payload: RunCancelPayload, ack: (res: RunCancelAck) => void) => void;
+  'run:resume': (payload: RunResumePayload, ack: (res: RunResumeAck) => void) => void;
   'run:replay': (payload: RunReplayPayload, ack: (res: RunReplayAck) => void) => void;
   'agents:list': (payload: Record<string, never>, ack: (res: AgentsListAck) => void) => void;
 }

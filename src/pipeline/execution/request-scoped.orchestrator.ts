@@ -1,7 +1,11 @@
 import { Inject, Injectable, Logger, Scope } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
 import { AgentResult } from '../agents/agent-result';
+import { PipelineError } from '../errors/pipeline.error';
 import type { AgentHandler, AgentRunContext } from '../agents/agent.interface';
+import type { InterruptResolution, InterruptRequestedData } from '../events/agent-event.types';
+import type { InterruptAnswer } from '../events/socket-protocol.types';
+import { RunInterruptGate } from '../interrupts/run-interrupt.gate';
 import { PIPELINE_OPTIONS } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 import type { RunExecutionContext } from './run-execution.context';
@@ -26,6 +30,10 @@ export class RequestScopedOrchestrator {
   private ending?: Promise<RunEnding>;
   private endingOutcome?: RunOutcome;
   private timer?: NodeJS.Timeout;
+  /** Time left of `RUN_TIMEOUT_MS`, kept while the clock is stopped (the run waits for its user). */
+  private timeLeftMs?: number;
+  private deadline = 0;
+  private interrupts?: RunInterruptGate;
   private resolveDone!: (ending: RunEnding) => void;
   /** Settles once the terminal event is stored and published. */
   readonly done: Promise<RunEnding> = new Promise((resolve) => (this.resolveDone = resolve));
@@ -56,15 +64,7 @@ export class RequestScopedOrchestrator {
     if (this.ending) return this.done;
     const { context, notifier } = this.createExecutionContext();
     notifier.sendAgentStarted(context.input);
-    this.timer = setTimeout(
-      () =>
-        void this.completeExecution(context, {
-          kind: 'error',
-          code: 'TIMEOUT',
-          message: `The run took longer than RUN_TIMEOUT_MS (${this.options.runTimeoutMs} ms) and was stopped.`,
-        }),
-      this.options.runTimeoutMs,
-    );
+    this.startClock(this.options.runTimeoutMs);
     const runContext: AgentRunContext = {
       input: context.input,
       signal: context.signal,
@@ -72,9 +72,26 @@ export class RequestScopedOrchestrator {
       runId: context.runId,
       threadId: context.threadId,
       notifier,
+      interrupt: (request) => this.interruptGate().ask(request),
     };
     void this.invoke(agent, runContext);
     return this.done;
+  }
+
+  /** The question the run waits on (`interrupt_requested` data), if any. */
+  get pendingInterrupt(): InterruptRequestedData | undefined {
+    return this.ending ? undefined : this.interrupts?.pending;
+  }
+
+  /**
+   * Answers the run's open question; resolves with its resolution once `interrupt_resolved` is
+   * out. Throws `INTERRUPT_NOT_FOUND`, `INTERRUPT_RESOLVED` or `VALIDATION_FAILED`.
+   */
+  answerInterrupt(interruptId: string, answer: InterruptAnswer): Promise<InterruptResolution> {
+    if (!this.interrupts) {
+      return Promise.reject(new PipelineError('INTERRUPT_NOT_FOUND', `Run '${this.context.runId}' has no open interrupt '${interruptId}'.`));
+    }
+    return this.interrupts.answer(interruptId, answer);
   }
 
   /**
@@ -89,6 +106,7 @@ export class RequestScopedOrchestrator {
     this.endingOutcome = outcome;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.interrupts?.end();
     // Abort first, synchronously, so that an agent waiting on the signal stops before anything else happens.
     if (outcome.kind !== 'completed') this.context.abort(outcome.kind === 'cancelled' ? outcome.reason : outcome.code);
     const durationMs = Date.now() - this.context.startedAt;
@@ -115,6 +133,48 @@ export class RequestScopedOrchestrator {
     }
     await this.completeExecution(this.context, { kind: 'cancelled', reason });
     return true;
+  }
+
+  /** The run's questions, made on the first one (most runs never ask). */
+  private interruptGate(): RunInterruptGate {
+    this.interrupts ??= new RunInterruptGate(
+      {
+        requested: (data) => this.notifier.sendInterruptRequested(data),
+        resolved: (data) => this.notifier.sendInterruptResolved(data),
+        paused: () => this.stopClock(),
+        resumed: () => {
+          if (!this.ending && this.timeLeftMs !== undefined) this.startClock(this.timeLeftMs);
+        },
+      },
+      this.context.signal,
+      this.options.interruptTimeoutMs,
+    );
+    // Asked after the run ended (an agent that ignored its abort): the gate refuses at once.
+    if (this.ending) this.interrupts.end();
+    return this.interrupts;
+  }
+
+  /** Starts (or restarts) the `RUN_TIMEOUT_MS` clock with `ms` left. */
+  private startClock(ms: number): void {
+    this.timeLeftMs = undefined;
+    this.deadline = Date.now() + ms;
+    this.timer = setTimeout(
+      () =>
+        void this.completeExecution(this.context, {
+          kind: 'error',
+          code: 'TIMEOUT',
+          message: `The run took longer than RUN_TIMEOUT_MS (${this.options.runTimeoutMs} ms) and was stopped.`,
+        }),
+      ms,
+    );
+  }
+
+  /** Stops the clock while the run waits for its user; {@link startClock} picks it up again. */
+  private stopClock(): void {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timeLeftMs = Math.max(1, this.deadline - Date.now());
   }
 
   private async invoke(agent: AgentHandler, runContext: AgentRunContext): Promise<void> {

@@ -79,6 +79,16 @@ export class WebSocketNotifier implements AgentNotifier {
     this.send('agent_message_delta', { messageId, delta });
   }
 
+  /** The run asks its user (`interrupt_requested`); resolves once stored and published, `false` after the run's end. */
+  sendInterruptRequested(data: AgentEventDataMap['interrupt_requested']): Promise<boolean> {
+    return this.sendStored('interrupt_requested', data);
+  }
+
+  /** The run's question was answered or expired (`interrupt_resolved`); resolves once stored and published. */
+  sendInterruptResolved(data: AgentEventDataMap['interrupt_resolved']): Promise<boolean> {
+    return this.sendStored('interrupt_resolved', data);
+  }
+
   /** Ends the run as completed. Prefer `RequestScopedOrchestrator.completeExecution`, which also stops timers. */
   sendAgentCompleted(result: unknown, durationMs: number, extra?: Record<string, unknown>): Promise<boolean> {
     return this.sendTerminal('agent_completed', { ...extra, result, durationMs });
@@ -121,6 +131,13 @@ export class WebSocketNotifier implements AgentNotifier {
   private send<T extends AgentEventType>(type: T, data: AgentEventDataMap[T]): void {
     if (this.closed) return;
     this.emitter.emit(this.envelope(type, data));
+  }
+
+  private async sendStored<T extends AgentEventType>(type: T, data: AgentEventDataMap[T]): Promise<boolean> {
+    if (this.closed) return false;
+    // A failing store does not stop the run: the event is out, and the writer keeps it and retries.
+    await this.emitter.emitStored(this.envelope(type, data)).catch(() => undefined);
+    return true;
   }
 
   /** Sends the run's one terminal event; resolves `false` (and sends nothing) if the run already ended. */

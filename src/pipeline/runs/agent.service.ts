@@ -1,8 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AgentRegistry } from '../agents/agent.registry';
 import { PipelineError } from '../errors/pipeline.error';
-import { isInFlightStatus, type AgentEventEnvelope, type MultitaskPolicy } from '../events/agent-event.types';
-import type { AgentInfo, StartedRunStatus } from '../events/socket-protocol.types';
+import {
+  isInFlightStatus,
+  type AgentEventEnvelope,
+  type InterruptRequestedData,
+  type InterruptResolution,
+  type MultitaskPolicy,
+} from '../events/agent-event.types';
+import type { AgentInfo, InterruptAnswer, StartedRunStatus } from '../events/socket-protocol.types';
+import { InterruptAnswerRouter } from '../interrupts/interrupt-answer.router';
+import { sanitizeJson } from '../validation/json-payload';
 import type { RequestScopedOrchestrator, RunEnding } from '../execution/request-scoped.orchestrator';
 import { newRunIdentity } from '../execution/run-identity';
 import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
@@ -38,6 +46,16 @@ export interface StartedRun {
   readonly done: Promise<RunEnding>;
 }
 
+/** An answered interrupt. */
+export interface ResumedRun {
+  runId: string;
+  interruptId: string;
+  resolution: InterruptResolution;
+}
+
+/** A run as {@link AgentService.describeRun} tells it. */
+export type DescribedRun = RunRecord & Partial<QueuePlace> & { interrupt?: InterruptRequestedData };
+
 /** `Retry-After` of a start refused during shutdown: a restarted or other node answers by then. */
 const SHUTDOWN_RETRY_AFTER_SECONDS = 1;
 
@@ -66,6 +84,7 @@ export class AgentService {
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
     private readonly threads: ThreadPolicy,
     private readonly endings: RunEndWaiter,
+    private readonly interrupts: InterruptAnswerRouter,
   ) {}
 
   listAgents(): AgentInfo[] {
@@ -191,6 +210,27 @@ export class AgentService {
     throw this.finished(runId);
   }
 
+  /**
+   * Answers the open question (interrupt) of one of the user's runs, wherever the run executes;
+   * resolves once `interrupt_resolved` is stored and published. `RUN_NOT_FOUND` for unknown runs
+   * and other users' runs alike; `INTERRUPT_NOT_FOUND`, `INTERRUPT_RESOLVED` (another answer won,
+   * or it expired), `VALIDATION_FAILED` (the question stays open).
+   */
+  async resume(userId: string, runId: string, interruptId: string, answer: InterruptAnswer): Promise<ResumedRun> {
+    if (answer.response !== undefined) {
+      this.admission.checkInputSize(answer.response);
+      answer = { ...answer, response: sanitizeJson(answer.response, 'response') };
+    }
+    const active = this.registry.get(runId);
+    let resolution: InterruptResolution;
+    if (active && active.userId === userId && active.orchestrator) {
+      resolution = await active.orchestrator.answerInterrupt(interruptId, answer);
+    } else {
+      resolution = await this.interrupts.answerElsewhere(await this.getRun(userId, runId), interruptId, answer);
+    }
+    return { runId, interruptId, resolution };
+  }
+
   /** A run of the user's; `RUN_NOT_FOUND` when unknown or someone else's. */
   async getRun(userId: string, runId: string): Promise<RunRecord> {
     if (this.writer.hasPendingRuns) await this.writer.flush();
@@ -199,9 +239,16 @@ export class AgentService {
     return run;
   }
 
-  /** Like {@link getRun}, with the place of a queued run on its thread (`queuePosition`, `queuedBehind`). */
-  async describeRun(userId: string, runId: string): Promise<RunRecord & Partial<QueuePlace>> {
+  /**
+   * Like {@link getRun}, with the place of a queued run on its thread (`queuePosition`,
+   * `queuedBehind`) and the open question of a waiting run (`interrupt`).
+   */
+  async describeRun(userId: string, runId: string): Promise<DescribedRun> {
     const run = await this.getRun(userId, runId);
+    if (run.status === 'waiting') {
+      const interrupt = this.registry.get(runId)?.orchestrator?.pendingInterrupt ?? (await this.interrupts.openInterrupt(run));
+      return interrupt ? { ...run, interrupt } : run;
+    }
     const place = await this.threads.queuePlace(run);
     return place ? { ...run, ...place } : run;
   }

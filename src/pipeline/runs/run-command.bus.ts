@@ -1,5 +1,24 @@
+import type { InterruptResolution } from '../events/agent-event.types';
+import type { ErrorBody } from '../events/error-codes';
+import type { InterruptAnswer } from '../events/socket-protocol.types';
+
 /** What a node answers when asked to cancel a run it may be executing. */
 export type RemoteCancelResult = 'cancelled' | 'finished' | 'not-here';
+
+/** What the node executing a run answers to an answer of one of its interrupts. */
+export type RemoteResumeResult =
+  | { kind: 'resolved'; resolution: InterruptResolution }
+  /** Refused there: `INTERRUPT_NOT_FOUND`, `INTERRUPT_RESOLVED`, `VALIDATION_FAILED`. */
+  | { kind: 'refused'; error: ErrorBody }
+  | { kind: 'not-here' };
+
+/** An answer to a run's interrupt, on its way to the node that executes the run. */
+export interface RemoteResume {
+  userId: string;
+  runId: string;
+  interruptId: string;
+  answer: InterruptAnswer;
+}
 
 /** A run now waits on the thread of `runId`, which executes on another node. */
 export interface ThreadWatch {
@@ -19,6 +38,11 @@ export class RunCommandBus {
   /** Asks the other nodes to cancel a run; resolves how the owning node answered. */
   async cancelElsewhere(_runId: string, _reason: string): Promise<RemoteCancelResult> {
     return 'not-here';
+  }
+
+  /** Hands an interrupt's answer to the node that executes the run; resolves with how it went there. */
+  async resumeElsewhere(_resume: RemoteResume): Promise<RemoteResumeResult> {
+    return { kind: 'not-here' };
   }
 
   /**

@@ -62,6 +62,13 @@ export class RunRegistry {
     return this.byUser.get(userId)?.size ?? 0;
   }
 
+  /** Runs of this node waiting on a question to their user (read at scrape time, never counted). */
+  countWaiting(): number {
+    let n = 0;
+    for (const run of this.runs.values()) if (run.orchestrator?.pendingInterrupt) n++;
+    return n;
+  }
+
   get size(): number {
     return this.runs.size;
   }

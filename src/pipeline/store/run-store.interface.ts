@@ -182,11 +182,14 @@ export interface RunStore {
   reclaimSpace(maxPages: number): Promise<number>;
   /** Stored events with `seq > afterSeq`, in order. */
   getEvents(runId: string, afterSeq: number, limit?: number): Promise<AgentEventEnvelope[]>;
+  /** A run's stored events of one type, in order (the interrupts of a run, say). */
+  getEventsOfType(runId: string, type: AgentEventEnvelope['type']): Promise<AgentEventEnvelope[]>;
+  /** The user's runs executing on any node (`running` or `waiting`). */
   countRunning(userId: string): Promise<number>;
-  /** Renews the lease of a node's running runs. */
+  /** Renews the lease of a node's executing runs (`running` or `waiting`). */
   renewLeases(nodeId: string, leaseUntil: Date): Promise<void>;
   /**
-   * Marks running runs `failed` and stores their terminal `agent_error` code `INTERRUPTED`.
+   * Marks executing runs (`running` or `waiting`) `failed` and stores their terminal `agent_error` code `INTERRUPTED`.
    * Returns the terminal events it stored, with the user each run belongs to.
    */
   interruptRuns(scope: InterruptScope): Promise<InterruptedRun[]>;

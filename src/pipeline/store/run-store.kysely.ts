@@ -1,12 +1,13 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { Kysely, Migrator, Selectable, sql, type Transaction } from 'kysely';
 import type { AgentEventEnvelope, RunStatus } from '../events/agent-event.types';
-import { IN_FLIGHT_STATUSES, isTerminalEventType } from '../events/agent-event.types';
+import { EXECUTING_STATUSES, IN_FLIGHT_STATUSES, isTerminalEventType } from '../events/agent-event.types';
 import { InCodeMigrationProvider } from './run-store.migrations';
 import { outcomeColumns, runRow } from './run-store.rows';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
 import { KyselyThreadQueries, KyselyThreadTransaction, statusIn } from './run-store.threads';
+import { waitingTransition } from './run-store.rows';
 import type {
   CancelledQueuedRun,
   InterruptedRun,
@@ -29,10 +30,10 @@ import type {
 const INSERT_CHUNK = 200;
 
 /**
- * `status = 'running'` as a literal, not a bound parameter: only then can SQLite and PostgreSQL
- * prove that a query's rows are in the partial index `runs_running`.
+ * `status in ('running', 'waiting')` with literals, not bound parameters: only then can SQLite and
+ * PostgreSQL prove that a query's rows are in the partial index `runs_running`.
  */
-const RUNNING = sql.lit('running');
+const executing = () => statusIn(EXECUTING_STATUSES);
 
 const INTERRUPTED_MESSAGE = 'The server executing this run stopped before it finished.';
 
@@ -122,12 +123,22 @@ export class KyselyRunStore implements RunStore {
           .execute();
       }
       for (const e of events) {
+        const waiting = waitingTransition(e.type);
+        if (waiting) {
+          await trx
+            .updateTable('runs')
+            .set({ status: waiting.to })
+            .where('run_id', '=', e.runId)
+            .where('status', '=', sql.lit(waiting.from))
+            .execute();
+          continue;
+        }
         if (!isTerminalEventType(e.type)) continue;
         await trx
           .updateTable('runs')
           .set(outcomeColumns(e.type, e))
           .where('run_id', '=', e.runId)
-          .where('status', '=', RUNNING)
+          .where(executing())
           .execute();
       }
     });
@@ -278,12 +289,23 @@ export class KyselyRunStore implements RunStore {
     return rows.map((r) => JSON.parse(r.envelope) as AgentEventEnvelope);
   }
 
+  async getEventsOfType(runId: string, type: AgentEventEnvelope['type']): Promise<AgentEventEnvelope[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .select('envelope')
+      .where('run_id', '=', runId)
+      .where('type', '=', type)
+      .orderBy('seq', 'asc')
+      .execute();
+    return rows.map((r) => JSON.parse(r.envelope) as AgentEventEnvelope);
+  }
+
   async countRunning(userId: string): Promise<number> {
     const row = await this.db
       .selectFrom('runs')
       .select((eb) => eb.fn.countAll<string | number>().as('n'))
       .where('user_id', '=', userId)
-      .where('status', '=', RUNNING)
+      .where(executing())
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
@@ -292,7 +314,7 @@ export class KyselyRunStore implements RunStore {
     const renew = this.db.updateTable('runs').set({ lease_until: leaseUntil.toISOString() });
     if (this.options.dialect !== 'postgres') {
       // SQLite runs one transaction at a time: nothing to lock around.
-      await renew.where('node_id', '=', nodeId).where('status', '=', RUNNING).execute();
+      await renew.where('node_id', '=', nodeId).where(executing()).execute();
       return;
     }
     // Rows locked by a concurrent write are runs being finished: skip them rather than wait.
@@ -304,7 +326,7 @@ export class KyselyRunStore implements RunStore {
           .selectFrom('runs')
           .select('run_id')
           .where('node_id', '=', nodeId)
-          .where('status', '=', RUNNING)
+          .where(executing())
           .forUpdate()
           .skipLocked(),
       )
@@ -312,7 +334,7 @@ export class KyselyRunStore implements RunStore {
   }
 
   async interruptRuns(scope: InterruptScope): Promise<InterruptedRun[]> {
-    let q = this.selectRuns().where('status', '=', RUNNING);
+    let q = this.selectRuns().where(executing());
     if (scope.kind === 'lease-expired') q = q.where('lease_until', '<', scope.now.toISOString());
     if (scope.kind === 'node') q = q.where('node_id', '=', scope.nodeId);
     const candidates = await q.execute();
@@ -329,7 +351,7 @@ export class KyselyRunStore implements RunStore {
             finished_at: now,
           })
           .where('run_id', '=', row.run_id)
-          .where('status', '=', RUNNING)
+          .where(executing())
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) return undefined;
         const last = await trx

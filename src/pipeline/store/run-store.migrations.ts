@@ -117,6 +117,19 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  // Interrupts: a run waiting for its user still executes (leases, recovery, concurrency), so the
+  // partial index of executing runs takes `waiting` too.
+  '2026-12-02-005-waiting-runs': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.dropIndex('runs_running').ifExists().execute();
+      await db.schema
+        .createIndex('runs_running')
+        .on('runs')
+        .column('user_id')
+        .where(sql<boolean>`${sql.ref('status')} in (${sql.lit('running')}, ${sql.lit('waiting')})`)
+        .execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

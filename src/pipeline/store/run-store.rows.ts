@@ -38,3 +38,13 @@ export function runRow(run: NewRun, outcome?: RunOutcomeColumns): RunsTable {
     finished_at: outcome?.finished_at ?? null,
   };
 }
+
+/**
+ * The status change an interrupt event makes: `interrupt_requested` turns a running run
+ * `waiting`, `interrupt_resolved` turns it `running` again; undefined for any other event.
+ */
+export function waitingTransition(type: string): { from: 'running' | 'waiting'; to: 'running' | 'waiting' } | undefined {
+  if (type === 'interrupt_requested') return { from: 'running', to: 'waiting' };
+  if (type === 'interrupt_resolved') return { from: 'waiting', to: 'running' };
+  return undefined;
+}

@@ -261,6 +261,13 @@ describe.each(backends)('$name store', (backend) => {
           expect(await upgraded.pruneFinishedRuns(new Date(T0 + 3_600_000), 10)).toEqual({ deleted: 1 });
           expect(await upgraded.reclaimSpace(100)).toBe(0);
           expect(await upgraded.getRun(old.runId)).toBeUndefined();
+          // The partial index of executing runs covers waiting runs too (interrupts).
+          const { rows } =
+            target.kind === 'sqlite'
+              ? await sql<{ def: string }>`select sql as def from sqlite_master where name = 'runs_running'`.execute(db)
+              : await sql<{ def: string }>`select indexdef as def from pg_indexes where indexname = 'runs_running' and schemaname = current_schema()`.execute(db);
+          expect(rows[0].def).toMatch(/running/);
+          expect(rows[0].def).toMatch(/waiting/);
         } finally {
           await db.destroy();
         }
@@ -578,8 +585,69 @@ describe.each(backends)('$name store', (backend) => {
     });
   });
 
+  describe('waiting runs (interrupts)', () => {
+    const asked = (run: NewRun, seq: number, interruptId = `i-${seq}`) =>
+      event(run, seq, 'interrupt_requested', {
+        interruptId,
+        kind: 'approval',
+        message: 'Approve?',
+        expiresAt: new Date(T0 + 3_600_000).toISOString(),
+      });
+    const answered = (run: NewRun, seq: number, interruptId = `i-${seq - 1}`) =>
+      event(run, seq, 'interrupt_resolved', { interruptId, resolution: 'approved' });
+
+    it('interrupt_requested makes a run waiting and interrupt_resolved running again; filters and counts follow', async () => {
+      const run = await started({ userId: 'wendy' }, 2);
+      await store.appendEvents([asked(run, 3)]);
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'waiting', lastSeq: 3 });
+      expect((await store.listRuns('wendy', { limit: 5, status: 'waiting' })).map((r) => r.runId)).toEqual([run.runId]);
+      expect(await store.listRuns('wendy', { limit: 5, status: 'running' })).toEqual([]);
+      expect(await store.countRunning('wendy')).toBe(1);
+      expect((await store.getEventsOfType(run.runId, 'interrupt_requested')).map((e) => e.seq)).toEqual([3]);
+
+      await store.appendEvents([answered(run, 4)]);
+      expect((await store.getRun(run.runId))?.status).toBe('running');
+      await store.appendEvents([asked(run, 5), event(run, 6, 'agent_cancelled', { reason: 'user' })]);
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'cancelled', lastSeq: 6 });
+      expect(await store.countRunning('wendy')).toBe(0);
+    });
+
+    it('a new run and its question in one batch store it waiting; a run that also ended stays ended', async () => {
+      const waiting = newRun({ userId: 'wendy' });
+      const ended = newRun({ userId: 'wendy' });
+      await store.write({
+        runs: [waiting, ended],
+        events: [
+          ...progress(waiting, 1, 1),
+          asked(waiting, 2),
+          ...progress(ended, 1, 1),
+          asked(ended, 2),
+          answered(ended, 3),
+          event(ended, 4, 'agent_completed', { result: 'ok', durationMs: 1 }),
+        ],
+      });
+      expect((await store.getRun(waiting.runId))?.status).toBe('waiting');
+      expect((await store.getRun(ended.runId))?.status).toBe('completed');
+    });
+
+    it('a waiting run keeps its lease renewed and is INTERRUPTED when its node is gone', async () => {
+      const lease = new Date(T0 + 10_000);
+      const live = await started({ nodeId: 'node-live', leaseUntil: lease }, 1);
+      const dead = await started({ nodeId: 'node-dead', leaseUntil: lease }, 1);
+      await store.appendEvents([asked(live, 2), asked(dead, 2)]);
+      await store.renewLeases('node-live', new Date(T0 + 60_000));
+
+      const interrupted = await store.interruptRuns({ kind: 'lease-expired', now: new Date(T0 + 30_000) });
+      expect(interrupted.map((i) => i.event.runId)).toEqual([dead.runId]);
+      expect(interrupted[0].event).toMatchObject({ seq: 3, type: 'agent_error', data: { code: 'INTERRUPTED' } });
+      expect(await store.getRun(dead.runId)).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
+      expect((await store.getRun(live.runId))?.status).toBe('waiting');
+      expect((await store.interruptRuns({ kind: 'node', nodeId: 'node-live' })).map((i) => i.event.runId)).toEqual([live.runId]);
+    });
+  });
+
   describe('countRunning', () => {
-    it('counts only the running runs of that user', async () => {
+    it('counts only the executing runs of that user', async () => {
       await started({ userId: 'alice' });
       const second = await started({ userId: 'alice' });
       const finished = await started({ userId: 'alice' });

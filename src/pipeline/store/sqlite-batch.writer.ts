@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { isTerminalEventType } from '../events/agent-event.types';
 import type { WriteBatch } from './run-store.interface';
-import { outcomeColumns, runRow, type RunOutcomeColumns } from './run-store.rows';
+import { outcomeColumns, runRow, waitingTransition, type RunOutcomeColumns } from './run-store.rows';
 
 /**
  * The SQLite write path of the run store: every batch in one transaction of statements prepared
@@ -19,6 +19,7 @@ export class SqliteBatchWriter {
   private readonly insertRun: Statement;
   private readonly insertEvent: Statement;
   private readonly finishRun: Statement;
+  private readonly moveRun: Statement;
   private readonly writeAll: (batch: WriteBatch) => void;
 
   constructor(database: Database) {
@@ -33,8 +34,9 @@ export class SqliteBatchWriter {
     );
     this.finishRun = database.prepare(
       `update runs set status = @status, result = @result, error = @error, finished_at = @finished_at
-       where run_id = @run_id and status = 'running'`,
+       where run_id = @run_id and status in ('running', 'waiting')`,
     );
+    this.moveRun = database.prepare('update runs set status = @to where run_id = @run_id and status = @from');
     this.writeAll = database.transaction((batch: WriteBatch) => this.writeBatch(batch));
   }
 
@@ -60,6 +62,12 @@ export class SqliteBatchWriter {
     }
     for (const e of events) {
       this.insertEvent.run(e.runId, e.seq, e.type, JSON.stringify(e));
+      const waiting = waitingTransition(e.type);
+      if (waiting) {
+        // A run inserted finished by this batch stays finished: `from` no longer matches.
+        this.moveRun.run({ ...waiting, run_id: e.runId });
+        continue;
+      }
       if (!isTerminalEventType(e.type) || endings?.has(e.runId)) continue;
       this.finishRun.run({ ...outcomeColumns(e.type, e), run_id: e.runId });
     }

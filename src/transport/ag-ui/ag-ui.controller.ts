@@ -10,8 +10,8 @@ import { ApiErrors } from '../http/api-errors.decorator';
 import { RunEventFollower } from '../http/sse/run-event.follower';
 import { parseLastEventId } from '../http/sse/run-stream.controller';
 import { SseFollowStreamer, type SseView } from '../http/sse/sse-follow.streamer';
-import { AgUiTranslator } from './ag-ui.translator';
-import { agentInputOf, parseRunAgentInput, refuseResumeEntries } from './run-agent-input.parser';
+import { AgUiTranslator, endsAgUiRun } from './ag-ui.translator';
+import { agentInputOf, parseRunAgentInput, resumeAnswerOf, type ResumeAnswer } from './run-agent-input.parser';
 
 const EVENT_STREAM = { 'text/event-stream': { schema: { type: 'string' } } };
 
@@ -57,7 +57,19 @@ export class AgUiController {
     content: EVENT_STREAM,
     headers: { 'X-Run-Id': { description: 'Our id of the run (for the resume route and cancel).', schema: { type: 'string' } } },
   })
-  @ApiErrors('UNAUTHORIZED', 'VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL')
+  @ApiErrors(
+    'UNAUTHORIZED',
+    'VALIDATION_FAILED',
+    'UNKNOWN_AGENT',
+    'PAYLOAD_TOO_LARGE',
+    'TOO_MANY_RUNS',
+    'THREAD_BUSY',
+    'RATE_LIMITED',
+    'INTERRUPT_NOT_FOUND',
+    'INTERRUPT_RESOLVED',
+    'UNAVAILABLE',
+    'INTERNAL',
+  )
   async run(
     @CurrentUser() userId: string,
     @Param('agent') agent: string,
@@ -67,10 +79,47 @@ export class AgUiController {
   ): Promise<void> {
     // Every refusal comes before the stream opens, as an ordinary JSON error answer.
     const input = parseRunAgentInput(body);
-    refuseResumeEntries(input);
+    const resume = resumeAnswerOf(input);
+    if (resume) return this.resume(userId, input.threadId, input.runId, resume, req, res);
     const run = await this.agents.start(userId, { agent, input: agentInputOf(input), threadId: input.threadId });
     const follow = await this.follower.open(userId, run.runId, 0);
     this.streamer.stream(req, res, follow, userId, this.view(input.runId, 0, { 'X-Run-Id': run.runId }));
+  }
+
+  /**
+   * A request whose `resume` answers the question the thread's run waits on: the answer goes to
+   * that run (on whichever node runs it), and the stream is the rest of the same run, from its
+   * `interrupt_resolved` (`RUN_STARTED` with this request's `runId`). The thread's newest run is
+   * the one asked: `INTERRUPT_NOT_FOUND` when it has no such question, `INTERRUPT_RESOLVED` when
+   * it was answered already or expired.
+   */
+  private async resume(userId: string, threadId: string, aguiRunId: string, { interruptId, answer }: ResumeAnswer, req: Request, res: Response): Promise<void> {
+    const [run] = await this.agents.listRuns(userId, { threadId, limit: 1 });
+    if (!run) throw new PipelineError('INTERRUPT_NOT_FOUND', `Thread '${threadId}' has no run waiting on interrupt '${interruptId}'.`);
+    // Subscribed before the answer, so nothing the run does next can slip between the two.
+    const follow = await this.follower.open(userId, run.runId, 0);
+    try {
+      await this.agents.resume(userId, run.runId, interruptId, answer);
+    } catch (err) {
+      follow.stop();
+      throw err;
+    }
+    const translator = new AgUiTranslator(aguiRunId);
+    let answered = false;
+    this.streamer.stream(req, res, follow, userId, {
+      name: 'ag-ui',
+      headers: { 'X-Run-Id': run.runId },
+      frames: (event: AgentEventEnvelope) => {
+        const events = translator.translate(event);
+        // Everything up to the answer was the earlier AG-UI run's: it only rebuilds the translator.
+        if (!answered) {
+          answered = event.type === 'interrupt_resolved' && (event as AgentEventEnvelope<'interrupt_resolved'>).data.interruptId === interruptId;
+          if (!answered) return '';
+        }
+        return this.encode(event, events);
+      },
+      endsAfter: endsAgUiRun,
+    });
   }
 
   @Get('runs/:runId/stream')
@@ -117,11 +166,16 @@ export class AgUiController {
       headers,
       frames: (event: AgentEventEnvelope) => {
         const events = translator.translate(event);
-        if (event.seq <= afterSeq) return '';
-        let text = '';
-        for (const e of events) text += `id: ${event.seq}\n${this.encoder.encodeSSE(e)}`;
-        return text;
+        return event.seq <= afterSeq ? '' : this.encode(event, events);
       },
+      endsAfter: endsAgUiRun,
     };
+  }
+
+  /** The SSE frames of one source event's AG-UI events, each with the source's seq as its id. */
+  private encode(event: AgentEventEnvelope, events: ReturnType<AgUiTranslator['translate']>): string {
+    let text = '';
+    for (const e of events) text += `id: ${event.seq}\n${this.encoder.encodeSSE(e)}`;
+    return text;
   }
 }

@@ -2,7 +2,7 @@ import { enforceEvents, verifyEvents } from '@ag-ui/client';
 import type { AGUIEvent } from '@ag-ui/core';
 import { from } from 'rxjs';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '../../pipeline';
-import { AgUiTranslator } from './ag-ui.translator';
+import { AgUiTranslator, endsAgUiRun } from './ag-ui.translator';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { EventSchema } = require('@ag-ui/core/schemas') as typeof import('@ag-ui/core/dist/schemas');
@@ -191,7 +191,52 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
 
   it('has no words for an event type it does not know (a seam, not a crash)', () => {
     const translator = new AgUiTranslator('r');
-    const unknown = { ...run(started)[0], type: 'interrupt_requested' } as unknown as AgentEventEnvelope;
+    const unknown = { ...run(started)[0], type: 'future_event' } as unknown as AgentEventEnvelope;
     expect(translator.translate(unknown)).toEqual([]);
+  });
+
+  it('ends the AG-UI run at a question (interrupt outcome, open message closed) and opens the next at its answer', async () => {
+    const events = run(
+      started,
+      ['agent_message_delta', { messageId: 'a', delta: 'May I?' }],
+      [
+        'interrupt_requested',
+        { interruptId: 'q1', kind: 'approval', message: 'Approve: deploy?', tool: 'perform', args: { action: 'deploy' }, toolCallId: 'c1', expiresAt: '2026-01-02T00:00:00.000Z' },
+      ],
+      ['interrupt_resolved', { interruptId: 'q1', resolution: 'approved' }],
+      ['agent_completed', { result: 'performed deploy', durationMs: 5 }],
+    );
+    const translator = new AgUiTranslator('first');
+    const first = events.slice(0, 3).flatMap((e) => translator.translate(e));
+    expect(first.slice(-2)).toEqual([
+      { type: 'TEXT_MESSAGE_END', messageId: 'a' },
+      {
+        type: 'RUN_FINISHED',
+        threadId: THREAD,
+        runId: 'first',
+        outcome: {
+          type: 'interrupt',
+          interrupts: [
+            { id: 'q1', reason: 'approval', message: 'Approve: deploy?', toolCallId: 'c1', expiresAt: '2026-01-02T00:00:00.000Z', metadata: { tool: 'perform', args: { action: 'deploy' } } },
+          ],
+        },
+      },
+    ]);
+    expect(events.map(endsAgUiRun)).toEqual([false, false, true, false, false]);
+    // The request that answered streams from the answer on, under its own run id.
+    const next = new AgUiTranslator('second');
+    events.slice(0, 3).forEach((e) => next.translate(e));
+    const rest = events.slice(3).flatMap((e) => next.translate(e));
+    expect(rest).toEqual([
+      { type: 'RUN_STARTED', threadId: THREAD, runId: 'second', rawEvent: events[3] },
+      { type: 'RUN_FINISHED', threadId: THREAD, runId: 'second', result: 'performed deploy', outcome: { type: 'success' } },
+    ]);
+    // Both AG-UI runs pass the official client's checks.
+    for (const stream of [first, rest]) {
+      const checked = verifyEvents()(enforceEvents()(from(stream) as unknown as Parameters<ReturnType<typeof enforceEvents>>[0]));
+      await expect(
+        new Promise((resolve, reject) => checked.subscribe({ error: reject, complete: () => resolve('ok') })),
+      ).resolves.toBe('ok');
+    }
   });
 });

@@ -17,10 +17,8 @@ import type { AgentEventEnvelope, AgentEventType } from '../../pipeline';
  * | `agent_completed`     | `TEXT_MESSAGE_END` (open message), `RUN_FINISHED` (`result`, `outcome: { type: "success" }`, `usage`) |
  * | `agent_error`         | `TEXT_MESSAGE_END` (open message), `RUN_ERROR` (`message`, `code`) |
  * | `agent_cancelled`     | `TEXT_MESSAGE_END` (open message), `RUN_FINISHED` (`outcome: { type: "cancelled" }`) |
- *
- * Interrupts (human in the loop) are not part of the pipeline yet. When `interrupt_requested`
- * joins `AgentEventDataMap`, `MAPPING` stops compiling until it has its row: close the
- * open message and end with `RUN_FINISHED` `outcome: { type: "interrupt", interrupts: [...] }`.
+ * | `interrupt_requested` | `TEXT_MESSAGE_END` (open message), `RUN_FINISHED` (`outcome: { type: "interrupt", interrupts: [{ id, reason: kind, message, toolCallId?, responseSchema?, expiresAt, metadata: { tool?, args? } }] }`): the AG-UI run ends here ({@link endsAgUiRun}) |
+ * | `interrupt_resolved`  | `RUN_STARTED` (the next AG-UI run: the one whose `resume` answered the question; `rawEvent` = the envelope) |
  */
 /** The run ids AG-UI events carry: the thread is ours (the client named it), the run id is the AG-UI one. */
 interface AgUiRunIds {
@@ -111,7 +109,32 @@ const MAPPING: { [T in AgentEventType]: Row<T> } = {
     ...endOpenMessage(state),
     { type: EventType.RUN_FINISHED, threadId: ids.threadId, runId: ids.runId, outcome: { type: 'cancelled' } },
   ],
+
+  interrupt_requested: (event, ids, state) => {
+    const { interruptId, kind, message, toolCallId, tool, args, responseSchema, expiresAt } = event.data;
+    const interrupt = {
+      id: interruptId,
+      reason: kind,
+      message,
+      expiresAt,
+      ...(toolCallId !== undefined ? { toolCallId } : {}),
+      ...(responseSchema !== undefined ? { responseSchema: responseSchema as Record<string, unknown> } : {}),
+      ...(tool !== undefined ? { metadata: { tool, args } } : {}),
+    };
+    return [
+      ...endOpenMessage(state),
+      { type: EventType.RUN_FINISHED, threadId: ids.threadId, runId: ids.runId, outcome: { type: 'interrupt', interrupts: [interrupt] } },
+    ];
+  },
+
+  // The answer opens the next AG-UI run: the request that carried `resume` streams from here.
+  interrupt_resolved: (event, ids) => [{ type: EventType.RUN_STARTED, threadId: ids.threadId, runId: ids.runId, rawEvent: event }],
 };
+
+/** True when the AG-UI run ends at this source event although ours goes on (it waits for its user). */
+export function endsAgUiRun(event: AgentEventEnvelope): boolean {
+  return event.type === 'interrupt_requested';
+}
 
 /** Translates one stream's source events, in seq order, into AG-UI events. */
 export class AgUiTranslator {

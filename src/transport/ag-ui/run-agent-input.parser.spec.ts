@@ -1,5 +1,5 @@
 import { PipelineError } from '../../pipeline';
-import { agentInputOf, parseRunAgentInput, refuseResumeEntries } from './run-agent-input.parser';
+import { agentInputOf, parseRunAgentInput, resumeAnswerOf } from './run-agent-input.parser';
 
 const base = { threadId: 't', runId: 'r', messages: [], tools: [], context: [], state: {}, forwardedProps: {} };
 
@@ -62,9 +62,28 @@ describe('RunAgentInput (the AG-UI request body)', () => {
     expect(agentInputOf(parseRunAgentInput({ ...base, messages: [{ id: '1', role: 'assistant', content: 'hi' }] }))).toBeUndefined();
   });
 
-  it('refuses resume entries: no interrupt can be open yet', () => {
-    const withResume = parseRunAgentInput({ ...base, resume: [{ interruptId: 'i', status: 'resolved', payload: { approved: true } }] });
-    expect(validationError(() => refuseResumeEntries(withResume)).code).toBe('VALIDATION_FAILED');
-    expect(() => refuseResumeEntries(parseRunAgentInput(base))).not.toThrow();
+  it('reads a resume entry as our answer: approved, a response, cancelled as a denial; none without one', () => {
+    const entry = (e: Record<string, unknown>) => resumeAnswerOf(parseRunAgentInput({ ...base, resume: [{ interruptId: 'i', ...e }] }));
+    expect(entry({ status: 'resolved', payload: { approved: true } })).toEqual({ interruptId: 'i', answer: { approved: true } });
+    expect(entry({ status: 'resolved', payload: { approved: false, reason: 'not now' } })).toEqual({
+      interruptId: 'i',
+      answer: { approved: false, reason: 'not now' },
+    });
+    expect(entry({ status: 'resolved', payload: { response: { city: 'Oslo' } } })).toEqual({ interruptId: 'i', answer: { response: { city: 'Oslo' } } });
+    expect(entry({ status: 'cancelled' })).toEqual({ interruptId: 'i', answer: { approved: false } });
+    expect(resumeAnswerOf(parseRunAgentInput(base))).toBeUndefined();
+  });
+
+  it('refuses a resume entry whose payload says nothing, and more than one entry', () => {
+    const noAnswer = parseRunAgentInput({ ...base, resume: [{ interruptId: 'i', status: 'resolved', payload: { ok: 1 } }] });
+    expect(validationError(() => resumeAnswerOf(noAnswer)).code).toBe('VALIDATION_FAILED');
+    const two = parseRunAgentInput({
+      ...base,
+      resume: [
+        { interruptId: 'i', status: 'resolved', payload: { approved: true } },
+        { interruptId: 'j', status: 'cancelled' },
+      ],
+    });
+    expect(validationError(() => resumeAnswerOf(two)).code).toBe('VALIDATION_FAILED');
   });
 });

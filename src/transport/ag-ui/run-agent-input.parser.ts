@@ -1,5 +1,6 @@
-import type { RunAgentInput } from '@ag-ui/core';
+import type { ResumeEntry, RunAgentInput } from '@ag-ui/core';
 import { PipelineError } from '../../pipeline';
+import type { InterruptAnswer } from '../../pipeline';
 
 // The schemas are a subpath export, which this project's CommonJS type resolution does not read:
 // the types come from the file, the value from the package's export.
@@ -73,17 +74,29 @@ function textOf(content: unknown): string {
     .join('\n');
 }
 
+/** The answer a request's `resume` entry gives to the question its thread's run waits on. */
+export interface ResumeAnswer {
+  interruptId: string;
+  answer: InterruptAnswer;
+}
+
 /**
- * Interrupt answers (`resume` entries) belong to human-in-the-loop runs, which the pipeline does
- * not have yet: no interrupt can be open, so a request that answers one is refused before any run
- * starts. This is the seam for that work (it will resolve the interrupt and stream the rest of
- * the waiting run instead).
+ * The request's `resume` entry, as our answer: status `cancelled` is a denial; `resolved` carries
+ * `payload` `{ approved }` or `{ response }` (and an optional `reason`). Undefined without one;
+ * `VALIDATION_FAILED` for more than one (a run asks one question at a time) or a payload that is
+ * neither.
  */
-export function refuseResumeEntries(input: RunAgentInput): void {
-  const resume = (input as { resume?: unknown[] }).resume;
-  if (Array.isArray(resume) && resume.length > 0) {
-    throw new PipelineError('VALIDATION_FAILED', 'This server has no open interrupts to resume: send the request without `resume`.', {
-      fields: [{ field: 'resume', errors: ['no interrupt is open on this thread'] }],
-    });
+export function resumeAnswerOf(input: RunAgentInput): ResumeAnswer | undefined {
+  const resume = (input as { resume?: ResumeEntry[] }).resume;
+  if (!Array.isArray(resume) || resume.length === 0) return undefined;
+  if (resume.length > 1) {
+    throw invalid([{ field: 'resume', errors: ['one entry: a run waits on one question at a time'] }]);
   }
+  const [{ interruptId, status, payload }] = resume;
+  const given = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
+  const reason = typeof given.reason === 'string' ? { reason: given.reason } : {};
+  if (status === 'cancelled') return { interruptId, answer: { approved: false, ...reason } };
+  if ('response' in given) return { interruptId, answer: { response: given.response, ...reason } };
+  if (typeof given.approved === 'boolean') return { interruptId, answer: { approved: given.approved, ...reason } };
+  throw invalid([{ field: 'resume.0.payload', errors: ['{ "approved": true | false } or { "response": … }'] }]);
 }

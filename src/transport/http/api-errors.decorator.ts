@@ -15,6 +15,8 @@ const MEANING: Record<ErrorCode, string> = {
   TOO_MANY_RUNS: 'the caller has MAX_CONCURRENT_RUNS_PER_USER runs going',
   THREAD_BUSY:
     "the thread has a run in flight and the policy is `reject`, or its queue holds MAX_QUEUED_RUNS_PER_THREAD runs; on delete: a run of the thread is in flight",
+  INTERRUPT_NOT_FOUND: 'the run has no such open question',
+  INTERRUPT_RESOLVED: 'the question was already answered, or has expired',
   PAYLOAD_TOO_LARGE: 'the body or the input is over MAX_INPUT_BYTES',
   RATE_LIMITED: 'over RATE_LIMIT_RUNS_PER_MINUTE; see the Retry-After header',
   UNAVAILABLE: 'the server is shutting down, or its store is down with a full backlog; see the Retry-After header',

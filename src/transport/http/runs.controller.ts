@@ -16,6 +16,7 @@ import { CancelledRunDto } from './dto/cancel-run.dto';
 import { ListRunsQueryDto, RunListDto } from './dto/list-runs.dto';
 import { RunEventsDto, RunEventsQueryDto } from './dto/run-events.dto';
 import { RunDto, toRunDto } from './dto/run.dto';
+import { ResumedRunDto, ResumeRunDto } from './dto/resume-run.dto';
 import { StartedRunDto, StartRunDto, StartRunQueryDto } from './dto/start-run.dto';
 
 /**
@@ -114,5 +115,28 @@ export class RunsController {
   @ApiErrors('RUN_NOT_FOUND', 'RUN_FINISHED')
   cancel(@CurrentUser() userId: string, @Param('runId') runId: string): Promise<CancelledRunDto> {
     return this.agents.cancel(userId, runId);
+  }
+
+  @Post(':runId/interrupts/:interruptId')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Answer a waiting run's question (interrupt)",
+    description:
+      'Answers the open `interrupt_requested` of the run, whichever node executes it: `approved` for an `approval`, ' +
+      '`response` for an `input` (checked against its `responseSchema`; a bad one answers 400 and the question stays open). ' +
+      'Answers once `interrupt_resolved` is stored and published; the run goes on. When two answers race, one wins and ' +
+      'the other gets 409 `INTERRUPT_RESOLVED`, as does an answer to an expired question.',
+  })
+  @ApiParam({ name: 'runId', format: 'uuid' })
+  @ApiParam({ name: 'interruptId', format: 'uuid' })
+  @ApiOkResponse({ type: ResumedRunDto })
+  @ApiErrors('VALIDATION_FAILED', 'RUN_NOT_FOUND', 'INTERRUPT_NOT_FOUND', 'INTERRUPT_RESOLVED', 'PAYLOAD_TOO_LARGE')
+  resume(
+    @CurrentUser() userId: string,
+    @Param('runId') runId: string,
+    @Param('interruptId') interruptId: string,
+    @Body() body: ResumeRunDto,
+  ): Promise<ResumedRunDto> {
+    return this.agents.resume(userId, runId, interruptId, { approved: body.approved, response: body.response, reason: body.reason });
   }
 }

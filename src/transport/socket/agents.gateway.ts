@@ -19,6 +19,7 @@ import { SocketConnectionLimiter } from './connections/socket-connection.limiter
 import { AgentsListDto } from './dto/agents-list.dto';
 import { RunCancelDto } from './dto/run-cancel.dto';
 import { RunReplayDto } from './dto/run-replay.dto';
+import { RunResumeDto } from './dto/run-resume.dto';
 import { RunStartDto } from './dto/run-start.dto';
 import { AckResponse, toAck } from './socket-ack';
 import { SocketAckFilter } from './socket-ack.filter';
@@ -73,6 +74,15 @@ export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
       const dto = validatePayload(RunCancelDto, payload, 'run:cancel payload');
       const { runId } = await this.agents.cancel(userOf(socket), dto.runId);
       return { runId };
+    });
+  }
+
+  @SubscribeMessage('run:resume')
+  resume(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<AckResponse> {
+    return toAck('run:resume', async () => {
+      const { runId, interruptId, approved, response, reason } = validatePayload(RunResumeDto, payload, 'run:resume payload');
+      const resumed = await this.agents.resume(userOf(socket), runId, interruptId, { approved, response, reason });
+      return { runId: resumed.runId, interruptId: resumed.interruptId, resolution: resumed.resolution };
     });
   }
 

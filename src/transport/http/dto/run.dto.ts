@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { RUN_STATUSES } from '../../../pipeline';
-import type { QueuePlace, RunRecord, RunStatus } from '../../../pipeline';
+import type { DescribedRun, InterruptKind, InterruptRequestedData, RunStatus } from '../../../pipeline';
 
 /** Why a failed run failed. */
 export class RunErrorDto {
@@ -9,6 +9,33 @@ export class RunErrorDto {
 
   @ApiProperty()
   message: string;
+}
+
+/** The open question of a waiting run: the data of its `interrupt_requested` event. */
+export class RunInterruptDto implements InterruptRequestedData {
+  @ApiProperty({ format: 'uuid', description: 'Answer it with `POST /runs/{runId}/interrupts/{interruptId}` or `run:resume`.' })
+  interruptId: string;
+
+  @ApiProperty({ enum: ['approval', 'input'], description: '`approval`: answer with `approved`; `input`: answer with `response`.' })
+  kind: InterruptKind;
+
+  @ApiProperty({ example: 'Approve: deploy?' })
+  message: string;
+
+  @ApiPropertyOptional({ description: 'The tool call the approval is about.' })
+  toolCallId?: string;
+
+  @ApiPropertyOptional({ example: 'perform' })
+  tool?: string;
+
+  @ApiPropertyOptional({ description: 'The arguments of that tool call.' })
+  args?: unknown;
+
+  @ApiPropertyOptional({ description: 'JSON Schema a `response` must satisfy.' })
+  responseSchema?: unknown;
+
+  @ApiProperty({ format: 'date-time', description: 'After this the question resolves as `expired`.' })
+  expiresAt: string;
 }
 
 /** A run as served over HTTP (the store's record without its internal fields). */
@@ -43,6 +70,9 @@ export class RunDto {
   @ApiProperty({ description: 'Seq of the last stored event (0 when none is stored yet; a queued run has none).', example: 4 })
   lastSeq: number;
 
+  @ApiPropertyOptional({ type: RunInterruptDto, description: 'Only while `waiting`: the open question (`interrupt_requested` data).' })
+  interrupt?: RunInterruptDto;
+
   @ApiPropertyOptional({
     description: 'Only while `queued`: 1 for the queued run that starts next on its thread, 2 for the one after it, …',
     example: 1,
@@ -57,7 +87,7 @@ export class RunDto {
 }
 
 /** The public view of a stored run: the owner and the executing node stay on the server. */
-export function toRunDto(record: RunRecord & Partial<QueuePlace>): RunDto {
+export function toRunDto(record: DescribedRun): RunDto {
   const run: RunDto = {
     runId: record.runId,
     threadId: record.threadId,
@@ -70,6 +100,7 @@ export function toRunDto(record: RunRecord & Partial<QueuePlace>): RunDto {
   if (record.result !== undefined) run.result = record.result;
   if (record.error !== undefined) run.error = record.error;
   if (record.finishedAt !== undefined) run.finishedAt = record.finishedAt;
+  if (record.interrupt !== undefined) run.interrupt = record.interrupt;
   if (record.queuePosition !== undefined) run.queuePosition = record.queuePosition;
   if (record.queuedBehind !== undefined) run.queuedBehind = record.queuedBehind;
   return run;

@@ -16,6 +16,8 @@ export interface SseView {
   frames(event: AgentEventEnvelope): string;
   /** The SSE text after the run's end ('' or absent: none). Not written when the stream is cut short, so the client resumes. */
   end?(): string;
+  /** True when the stream ends after this event although the run goes on (an AG-UI run ends where ours asks its user). */
+  endsAfter?(event: AgentEventEnvelope): boolean;
   /** Headers besides the SSE ones, set before the stream opens. */
   headers?: Record<string, string>;
   /** Names the view in logs. */
@@ -100,6 +102,7 @@ export class SseFollowStreamer implements BeforeApplicationShutdown {
         if (text === '') return;
         sentSinceTick = true;
         res.write(text);
+        if (view.endsAfter?.(event)) return close();
         if (res.writableLength > SSE_MAX_BUFFERED_BYTES) {
           this.logger.warn({ msg: 'SSE client too slow: stream closed; it may resume with Last-Event-ID', runId, userId, view: view.name });
           close();

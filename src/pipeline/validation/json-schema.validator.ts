@@ -1,5 +1,5 @@
 /**
- * The subset of JSON Schema that tool parameters may use; {@link checkSchema} refuses anything
+ * The subset of JSON Schema that tool parameters and interrupt response schemas may use; {@link checkSchema} refuses anything
  * else at start-up, so every keyword a tool declares is one {@link validateJson} enforces.
  */
 export interface JsonSchema {
