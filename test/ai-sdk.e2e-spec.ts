@@ -146,6 +146,45 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
     ]);
   });
 
+  describe.each([
+    ['approved', true, 'output-available'],
+    ['denied', false, 'output-denied'],
+  ])('asks for approval with the AI SDK tool approval parts (%s over the interrupt route)', (_name, approved: boolean, finalState: string) => {
+    it('shows the tool call awaiting approval, then its outcome, in one message', async () => {
+      const chatId = `chat-${randomUUID()}`;
+      const stream = await send('approval', chatId, 'deploy?', { body: { input: { action: 'deploy' } } });
+      const states: string[] = [];
+      let approvalId: string | undefined;
+      const read = (async () => {
+        let last: ChatMessage | undefined;
+        for await (const message of readUIMessageStream<ChatMessage>({ stream })) {
+          const part = message.parts.find((p) => p.type === 'tool-perform') as { state: string; approval?: { id: string } } | undefined;
+          if (part && states[states.length - 1] !== part.state) states.push(part.state);
+          if (part?.approval) approvalId = part.approval.id;
+          last = message;
+        }
+        return last!;
+      })();
+      let interruptId: string | undefined;
+      let runId: string | undefined;
+      await waitFor(() => approvalId !== undefined, 'the approval request in the stream');
+      const { runs } = (await alice.get(`/runs?threadId=${chatId}`)).body as { runs: { runId: string }[] };
+      runId = runs[0].runId;
+      const waiting = (await alice.get(`/runs/${runId}`)).body as { status: string; interrupt: { interruptId: string } };
+      expect(waiting.status).toBe('waiting');
+      interruptId = waiting.interrupt.interruptId;
+      expect(approvalId).toBe(interruptId);
+      const answer = await alice.post(`/runs/${runId}/interrupts/${interruptId}`, { approved });
+      expect(answer.status).toBe(200);
+      const message = await read;
+      expect(states).toEqual(['input-available', 'approval-requested', finalState]);
+      const part = message.parts.find((p) => p.type === 'tool-perform') as { state: string; input: unknown; output?: unknown };
+      expect(part).toMatchObject({ state: finalState, input: { action: 'deploy' } });
+      if (approved) expect(part.output).toBe('performed deploy');
+      expect(message.metadata).toMatchObject({ runId, status: 'completed' });
+    });
+  });
+
   it('runs the body field input when sent: the calculator yields a tool part with its input and output', async () => {
     const { message, errors } = await readAll(
       await send('calculator', `chat-${randomUUID()}`, 'what is 2 + 3 × 4?', { body: { input: { expression: '2 + 3 × 4' } } }),

@@ -160,6 +160,46 @@ describe('UiMessageStreamTranslator', () => {
     expect(translateAll(events)).toEqual(liveParts);
   });
 
+  it('maps an input question to a data-interrupt part that its answer replaces, through the AI SDK reader', async () => {
+    const events = run(
+      STARTED,
+      [
+        'interrupt_requested',
+        { interruptId: 'q1', kind: 'input', message: 'Which city?', responseSchema: { type: 'string' }, expiresAt: '2026-01-02T00:00:00.000Z' },
+      ],
+      ['interrupt_resolved', { interruptId: 'q1', resolution: 'answered', response: 'Oslo' }],
+      ['agent_completed', { result: 'Oslo', durationMs: 1 }],
+    );
+    const parts = translateAll(events);
+    expect(parts.filter((p) => p.type === 'data-interrupt')).toEqual([
+      { type: 'data-interrupt', id: 'q1', data: { ...events[1].data, status: 'pending' } },
+      { type: 'data-interrupt', id: 'q1', data: { ...events[1].data, status: 'answered', response: 'Oslo' } },
+    ]);
+    const message = await messageOf(parts);
+    // One part, updated in place: the answer replaced the question's pending state.
+    expect(message.parts.filter((p) => p.type === 'data-interrupt')).toEqual([
+      { type: 'data-interrupt', id: 'q1', data: { ...events[1].data, status: 'answered', response: 'Oslo' } },
+    ]);
+  });
+
+  it('announces an approved tool call once: tool-input-available before the approval request, not again when it runs', () => {
+    const parts = translateAll(
+      run(
+        STARTED,
+        ['interrupt_requested', { interruptId: 'q1', kind: 'approval', message: 'Approve?', tool: 'perform', args: { a: 1 }, toolCallId: 'c1', expiresAt: '2026-01-02T00:00:00.000Z' }],
+        ['interrupt_resolved', { interruptId: 'q1', resolution: 'approved' }],
+        ['tool_executing', { toolCallId: 'c1', tool: 'perform', args: { a: 1 } }],
+        ['tool_completed', { toolCallId: 'c1', tool: 'perform', result: 'done', durationMs: 1 }],
+        ['agent_completed', { result: 'done', durationMs: 1 }],
+      ),
+    );
+    expect(parts.filter((p) => p.type.startsWith('tool-'))).toEqual([
+      { type: 'tool-input-available', toolCallId: 'c1', toolName: 'perform', input: { a: 1 } },
+      { type: 'tool-approval-request', approvalId: 'q1', toolCallId: 'c1' },
+      { type: 'tool-output-available', toolCallId: 'c1', output: 'done' },
+    ]);
+  });
+
   it('builds, through the AI SDK reader, the message useChat shows: reasoning, text, a tool part, metadata', async () => {
     const message = await messageOf(
       translateAll(

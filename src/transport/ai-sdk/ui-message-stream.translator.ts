@@ -34,7 +34,11 @@ export type RunMessageChunk = UIMessageChunk<RunMessageMetadata>;
  * | `agent_completed`     | `finish-step`, `finish` (`stop`, metadata `status: completed`)              |
  * | `agent_error`         | `finish-step`, `error` (`errorText` = `<CODE>: <message>`), `finish` (`error`) |
  * | `agent_cancelled`     | `finish-step`, `abort` (the reason), `finish` (`other`, `status: cancelled`) |
+ * | `interrupt_requested` | an approval of a tool call: `tool-input-available` (the call, unless already announced), `tool-approval-request` (`approvalId` = interruptId); any other question: `data-interrupt` (`id` = interruptId, `data` = the question, `status: "pending"`) |
+ * | `interrupt_resolved`  | a tool approval denied or expired: `tool-output-denied`; approved: nothing (the call's output follows); any other question: `data-interrupt` again (same `id`, so it replaces the first) with `status` = the resolution, `response?`, `reason?` |
  *
+ * A question is answered with `POST /runs/:runId/interrupts/:interruptId` (the run id is the
+ * message's id and metadata) or `run:resume`; the stream goes on with the rest of the run.
  * An open text part is closed (`text-end`) before any other part and at the end. The only state is
  * that open part and whether the message has started and finished, all derived from the events
  * seen: a stream resumed from the store rebuilds it by translating the run from its first event.
@@ -44,6 +48,10 @@ export class UiMessageStreamTranslator {
   private started = false;
   private finished = false;
   private run?: Pick<RunMessageMetadata, 'runId' | 'threadId' | 'agent'>;
+  /** Tool calls whose `tool-input-available` is out (an approval announces the call before it runs). */
+  private readonly announcedCalls = new Set<string>();
+  /** Open questions: the tool call an approval is about, or the question for `data-interrupt`. */
+  private readonly questions = new Map<string, { toolCallId?: string; data: Record<string, unknown> }>();
 
   /** The parts for one event, in order (none for an event seen after the run's end). */
   translate(envelope: AgentEventEnvelope): RunMessageChunk[] {
@@ -80,13 +88,35 @@ export class UiMessageStreamTranslator {
       }
       case 'tool_executing':
         this.closeText(parts);
-        parts.push({
-          type: 'tool-input-available',
-          toolCallId: event.data.toolCallId,
-          toolName: event.data.tool,
-          input: event.data.args ?? {},
-        });
+        this.announceCall(parts, event.data.toolCallId, event.data.tool, event.data.args);
         break;
+      case 'interrupt_requested': {
+        this.closeText(parts);
+        const { interruptId, kind, toolCallId, tool, args } = event.data;
+        if (kind === 'approval' && toolCallId !== undefined && tool !== undefined) {
+          this.questions.set(interruptId, { toolCallId, data: {} });
+          this.announceCall(parts, toolCallId, tool, args);
+          parts.push({ type: 'tool-approval-request', approvalId: interruptId, toolCallId });
+        } else {
+          const data = { ...event.data, status: 'pending' };
+          this.questions.set(interruptId, { data });
+          parts.push({ type: 'data-interrupt', id: interruptId, data });
+        }
+        break;
+      }
+      case 'interrupt_resolved': {
+        const { interruptId, resolution, response, reason } = event.data;
+        const question = this.questions.get(interruptId);
+        if (!question) break;
+        this.closeText(parts);
+        if (question.toolCallId !== undefined) {
+          if (resolution !== 'approved') parts.push({ type: 'tool-output-denied', toolCallId: question.toolCallId });
+        } else {
+          const answered = { ...question.data, status: resolution, ...(response !== undefined ? { response } : {}), ...(reason !== undefined ? { reason } : {}) };
+          parts.push({ type: 'data-interrupt', id: interruptId, data: answered });
+        }
+        break;
+      }
       case 'tool_completed':
         this.closeText(parts);
         parts.push(
@@ -115,9 +145,6 @@ export class UiMessageStreamTranslator {
           { type: 'finish', finishReason: 'other', messageMetadata: { ...this.run, status: 'cancelled', reason: event.data.reason } },
         );
         break;
-      // Interrupts (`interrupt_requested` / `interrupt_resolved`) map here once the pipeline has
-      // them: an approval question to `tool-approval-request` (the AI SDK's own approval parts),
-      // any other question to a `data-interrupt` part.
       default:
         // An event type this translator does not know yet: the client is told nothing of it.
         break;
@@ -135,6 +162,12 @@ export class UiMessageStreamTranslator {
     this.endMessage(parts);
     parts.push({ type: 'finish', finishReason: 'other', messageMetadata: this.run && { ...this.run } });
     return parts;
+  }
+
+  private announceCall(parts: RunMessageChunk[], toolCallId: string, tool: string, args: unknown): void {
+    if (this.announcedCalls.has(toolCallId)) return;
+    this.announcedCalls.add(toolCallId);
+    parts.push({ type: 'tool-input-available', toolCallId, toolName: tool, input: args ?? {} });
   }
 
   private closeText(parts: RunMessageChunk[]): void {
