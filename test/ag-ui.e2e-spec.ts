@@ -153,6 +153,61 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
     return { events, result, newMessages, runId: state.runId!, finished, error, lastEventId: state.lastEventId };
   }
 
+  describe.each([
+    ['approved', { status: 'resolved' as const, payload: { approved: true } }, 'performed deploy'],
+    ['denied (status cancelled)', { status: 'cancelled' as const }, 'declined'],
+  ])('a run that asks its user (%s)', (_name, entry, result) => {
+    it('ends the AG-UI run with the interrupt outcome; runAgent({ resume }) answers and streams the rest of the same run', async () => {
+      const { fetchFn, state } = recordingFetch();
+      const client = new HttpAgent({
+        url: `${t.url}/ag-ui/agents/approval`,
+        headers: { Authorization: `Bearer ${t.token('alice')}` },
+        threadId: randomUUID(),
+        initialMessages: [],
+        fetch: fetchFn,
+      });
+      const first: BaseEvent[] = [];
+      await client.runAgent({ runId: 'asks-1', forwardedProps: { input: { action: 'deploy' } } }, { onEvent: ({ event }) => void first.push(event) });
+      const ours = state.runId!;
+      const finished = first[first.length - 1] as RunFinishedEvent & { outcome: { type: string; interrupts: { id: string }[] } };
+      expect(types(first)[0]).toBe('RUN_STARTED');
+      expect(finished).toMatchObject({
+        type: 'RUN_FINISHED',
+        runId: 'asks-1',
+        outcome: { type: 'interrupt', interrupts: [{ reason: 'approval', message: 'Approve: deploy?', metadata: { tool: 'perform', args: { action: 'deploy' } } }] },
+      });
+      // The AG-UI run ended; ours waits for its user.
+      const waiting = (await alice.get(`/runs/${ours}`)).body as { status: string; interrupt: { interruptId: string } };
+      expect(waiting.status).toBe('waiting');
+      const interruptId = finished.outcome.interrupts[0].id;
+      expect(interruptId).toBe(waiting.interrupt.interruptId);
+
+      const second: BaseEvent[] = [];
+      const answered = await client.runAgent(
+        { runId: 'answers-1', resume: [{ interruptId, ...entry }] },
+        { onEvent: ({ event }) => void second.push(event) },
+      );
+      // The rest of the same run, under the answering request's run id.
+      expect(state.runId).toBe(ours);
+      expect(second[0]).toMatchObject({ type: 'RUN_STARTED', runId: 'answers-1' });
+      expect(second[second.length - 1]).toMatchObject({ type: 'RUN_FINISHED', runId: 'answers-1', result, outcome: { type: 'success' } });
+      expect(types(second).filter((type) => type.startsWith('TOOL_CALL'))).toEqual(
+        result === 'declined' ? [] : ['TOOL_CALL_START', 'TOOL_CALL_ARGS', 'TOOL_CALL_END', 'TOOL_CALL_RESULT'],
+      );
+      expect(answered.result).toBe(result);
+      expect((await alice.get(`/runs/${ours}`)).body.status).toBe('completed');
+
+      // The question is closed: answering it again is refused before any stream.
+      const again = await fetch(`${t.url}/ag-ui/agents/approval`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token('alice')}` },
+        body: JSON.stringify({ threadId: client.threadId, runId: 'again', messages: [], tools: [], context: [], state: {}, forwardedProps: {}, resume: [{ interruptId, status: 'resolved', payload: { approved: true } }] }),
+      });
+      expect(again.status).toBe(409);
+      expect(await again.json()).toMatchObject({ code: 'INTERRUPT_RESOLVED' });
+    });
+  });
+
   it('echo: RUN_STARTED for the request, one text message with the exact text, RUN_FINISHED with the result', async () => {
     const socket = await t.connect('alice');
     const envelopes = recordEvents(socket);
