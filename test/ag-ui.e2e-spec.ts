@@ -364,14 +364,21 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
     const badInput = await alice.post('/ag-ui/agents/calculator', { threadId: 't', runId: 'r', messages: [], forwardedProps: { input: { expression: 5 } } });
     expect(badInput).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
 
-    // Interrupt answers have nothing to answer yet.
+    // An answer to no question, or an answer that says nothing.
     const resume = await alice.post('/ag-ui/agents/echo', {
-      threadId: 't',
+      threadId: `no-question-${randomUUID()}`,
       runId: 'r',
       messages: [{ id: 'm', role: 'user', content: 'x' }],
       resume: [{ interruptId: 'i', status: 'resolved', payload: { approved: true } }],
     });
-    expect(resume).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', details: { fields: [{ field: 'resume' }] } } });
+    expect(resume).toMatchObject({ status: 404, body: { code: 'INTERRUPT_NOT_FOUND' } });
+    const saysNothing = await alice.post('/ag-ui/agents/echo', {
+      threadId: 't',
+      runId: 'r',
+      messages: [],
+      resume: [{ interruptId: 'i', status: 'resolved', payload: { ok: true } }],
+    });
+    expect(saysNothing).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', details: { fields: [{ field: 'resume.0.payload' }] } } });
 
     // And the official client sees a failed request, not a stream.
     const viaClient = await runAgent('nope', { text: 'hi' });
