@@ -1,6 +1,7 @@
 import type { RunStatus } from '../pipeline/events/agent-event.types';
 import type { ErrorBody } from '../pipeline/events/error-codes';
 import { AgentPipelineError } from './agent-pipeline.error';
+import type { ThreadInfo } from '../pipeline/events/thread-info.types';
 
 /** A run as the HTTP API serves it (`GET /runs/:runId`, `GET /threads/:threadId`). */
 export interface RunSnapshot {
@@ -17,17 +18,8 @@ export interface RunSnapshot {
 }
 
 /** One conversation of the user, as `GET /threads` lists it. */
-export interface ThreadEntry {
-  threadId: string;
-  /** The start of the thread's first input text (at most 80 characters). */
-  title: string;
-  /** The agent of the thread's latest run. */
-  agent: string;
-  /** How many runs the thread holds. */
-  runs: number;
-  lastRunAt: string;
-  lastStatus: RunStatus;
-}
+/** One of the user's threads, as `GET /threads` lists it. */
+export type ThreadEntry = ThreadInfo;
 
 /** A page of `GET /threads`: pass `next` as `before` for the following one (`null` on the last). */
 export interface ThreadPage {

@@ -6,6 +6,7 @@
  */
 import type { RunStatus } from '../pipeline/events/agent-event.types';
 import type { AgentInfo } from '../pipeline/events/socket-protocol.types';
+import type { ThreadInfo } from '../pipeline/events/thread-info.types';
 
 /** A past run as `GET /runs` lists it (the fields the page shows). */
 export interface RunSummary {
@@ -78,14 +79,8 @@ async function getJson(token: string, path: string): Promise<unknown> {
 }
 
 /** A conversation as `GET /threads` lists it. */
-export interface ThreadSummary {
-  threadId: string;
-  title: string;
-  agent: string;
-  runs: number;
-  lastRunAt: string;
-  lastStatus: RunStatus;
-}
+/** One of the user's threads, as `GET /threads` lists it. */
+export type ThreadSummary = ThreadInfo;
 
 /** `GET /threads?limit=`, most recently active first, or `undefined` when the route is missing or fails. */
 export async function fetchThreads(token: string, limit: number): Promise<ThreadSummary[] | undefined> {

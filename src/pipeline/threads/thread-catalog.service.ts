@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PipelineError } from '../errors/pipeline.error';
-import type { RunStatus } from '../events/agent-event.types';
 import { RUN_STORE } from '../pipeline.tokens';
 import { RunRegistry } from '../runs/run.registry';
 import { EventWriteBuffer } from '../store/event-write.buffer';
@@ -8,21 +7,9 @@ import { decodeCursor, pageOf, type Page } from '../store/list-cursor';
 import { RunDeletionHooks } from '../store/run-deletion.hooks';
 import type { RunRecord, RunStore } from '../store/run-store.interface';
 import { threadTitle } from './thread-title';
+import type { ThreadInfo } from '../events/thread-info.types';
 
-/** One of a user's threads, as listed. */
-export interface ThreadInfo {
-  threadId: string;
-  /** The start of the thread's first input text (see {@link threadTitle}). */
-  title: string;
-  /** The agent of the thread's latest run. */
-  agent: string;
-  /** How many runs the thread holds. */
-  runs: number;
-  /** When the thread's latest run was created. */
-  lastRunAt: string;
-  /** The status of the thread's latest run. */
-  lastStatus: RunStatus;
-}
+export type { ThreadInfo };
 
 /** A thread with its runs, oldest first. */
 export interface ThreadDetail {
