@@ -1,6 +1,7 @@
 import {
   AbstractChat,
   DefaultChatTransport,
+  lastAssistantMessageIsCompleteWithApprovalResponses,
   readUIMessageStream,
   type ChatInit,
   type ChatState,
@@ -146,43 +147,92 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
     ]);
   });
 
+  /** Every state the tool part `tool-perform` goes through in a stream, and the message at the end. */
+  async function toolStates(stream: ReadableStream<UIMessageChunk>): Promise<{ states: string[]; message: ChatMessage }> {
+    const states: string[] = [];
+    let message: ChatMessage | undefined;
+    for await (const state of readUIMessageStream<ChatMessage>({ stream })) {
+      const part = state.parts.find((p) => p.type === 'tool-perform') as { state: string } | undefined;
+      if (part && states[states.length - 1] !== part.state) states.push(part.state);
+      message = state;
+    }
+    return { states, message: message! };
+  }
+
   describe.each([
     ['approved', true, 'output-available'],
     ['denied', false, 'output-denied'],
   ])('asks for approval with the AI SDK tool approval parts (%s over the interrupt route)', (_name, approved: boolean, finalState: string) => {
-    it('shows the tool call awaiting approval, then its outcome, in one message', async () => {
+    it('pauses the message at the approval request (also when resumed), and the run goes on once answered', async () => {
       const chatId = `chat-${randomUUID()}`;
-      const stream = await send('approval', chatId, 'deploy?', { body: { input: { action: 'deploy' } } });
-      const states: string[] = [];
-      let approvalId: string | undefined;
-      const read = (async () => {
-        let last: ChatMessage | undefined;
-        for await (const message of readUIMessageStream<ChatMessage>({ stream })) {
-          const part = message.parts.find((p) => p.type === 'tool-perform') as { state: string; approval?: { id: string } } | undefined;
-          if (part && states[states.length - 1] !== part.state) states.push(part.state);
-          if (part?.approval) approvalId = part.approval.id;
-          last = message;
-        }
-        return last!;
-      })();
-      let interruptId: string | undefined;
-      let runId: string | undefined;
-      await waitFor(() => approvalId !== undefined, 'the approval request in the stream');
-      const { runs } = (await alice.get(`/runs?threadId=${chatId}`)).body as { runs: { runId: string }[] };
-      runId = runs[0].runId;
+      const paused = await toolStates(await send('approval', chatId, 'deploy?', { body: { input: { action: 'deploy' } } }));
+      // As the SDK's own approval flow: the message finishes, waiting for the answer.
+      expect(paused.states).toEqual(['input-available', 'approval-requested']);
+      const runId = paused.message.metadata!.runId;
+      expect(paused.message.metadata).toMatchObject({ runId, status: 'waiting' });
+      const approvalId = (paused.message.parts.find((p) => p.type === 'tool-perform') as { approval: { id: string } }).approval.id;
       const waiting = (await alice.get(`/runs/${runId}`)).body as { status: string; interrupt: { interruptId: string } };
-      expect(waiting.status).toBe('waiting');
-      interruptId = waiting.interrupt.interruptId;
-      expect(approvalId).toBe(interruptId);
-      const answer = await alice.post(`/runs/${runId}/interrupts/${interruptId}`, { approved });
-      expect(answer.status).toBe(200);
-      const message = await read;
-      expect(states).toEqual(['input-available', 'approval-requested', finalState]);
-      const part = message.parts.find((p) => p.type === 'tool-perform') as { state: string; input: unknown; output?: unknown };
-      expect(part).toMatchObject({ state: finalState, input: { action: 'deploy' } });
-      if (approved) expect(part.output).toBe('performed deploy');
-      expect(message.metadata).toMatchObject({ runId, status: 'completed' });
+      expect(waiting).toMatchObject({ status: 'waiting', interrupt: { interruptId: approvalId } });
+
+      // Resumed while still waiting: the same paused message again.
+      const again = await transport('approval').reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined });
+      expect((await toolStates(again!)).states).toEqual(['input-available', 'approval-requested']);
+
+      expect((await alice.post(`/runs/${runId}/interrupts/${approvalId}`, { approved })).status).toBe(200);
+      let run: { status: string; result?: unknown } = { status: 'waiting' };
+      for (const deadline = Date.now() + 5000; run.status !== 'completed' && Date.now() < deadline; ) run = (await alice.get(`/runs/${runId}`)).body;
+      expect(run).toMatchObject({ status: 'completed', result: approved ? 'performed deploy' : 'declined' });
+      // Its stored events hold the outcome the tool part takes: the call ran, or was never made.
+      const { events } = (await alice.get(`/runs/${runId}/events`)).body as { events: { type: string }[] };
+      expect(events.some((e) => e.type === 'tool_completed')).toBe(approved);
+      // Nothing in flight on the chat any more.
+      expect(await transport('approval').reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined })).toBeNull();
     });
+  });
+
+  it("answers addToolApprovalResponse (the SDK's own approval flow): the same message goes on and completes", async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const chat = new PlainChat<ChatMessage>({
+      id: chatId,
+      transport: transport('approval', 'alice', { input: { action: 'ship' } }),
+      sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
+    });
+    await chat.sendMessage({ text: 'ship it?' });
+    const asked = chat.lastMessage!;
+    const part = asked.parts.find((p) => p.type === 'tool-perform') as { state: string; approval: { id: string } };
+    expect(part.state).toBe('approval-requested');
+    expect(chat.status).toBe('ready');
+
+    await chat.addToolApprovalResponse({ id: part.approval.id, approved: true });
+    await waitFor(
+      () => chat.status === 'ready' && (chat.lastMessage!.parts.find((p) => p.type === 'tool-perform') as { state: string }).state === 'output-available',
+      'the approved call to complete in the same message',
+    );
+    expect(chat.error).toBeUndefined();
+    // One user message, one assistant message: the answer continued it.
+    expect(chat.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    const done = chat.lastMessage!;
+    expect(done.id).toBe(asked.id);
+    expect(done.parts.find((p) => p.type === 'tool-perform')).toMatchObject({ state: 'output-available', input: { action: 'ship' }, output: 'performed ship' });
+    expect(done.metadata).toMatchObject({ runId: asked.id, status: 'completed' });
+    expect(await runStatus(asked.id)).toBe('completed');
+
+    // The question is closed: answering it again through the chat is refused before any stream.
+    const res = await fetch(`${t.url}/ai-sdk/agents/approval/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token('alice')}` },
+      body: JSON.stringify({
+        id: chatId,
+        trigger: 'submit-message',
+        messageId: asked.id,
+        messages: [
+          chat.messages[0],
+          { ...asked, parts: asked.parts.map((p) => (p.type === 'tool-perform' ? { ...p, state: 'approval-responded', approval: { id: part.approval.id, approved: true } } : p)) },
+        ],
+      }),
+    });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ code: 'INTERRUPT_RESOLVED' });
   });
 
   it('runs the body field input when sent: the calculator yields a tool part with its input and output', async () => {

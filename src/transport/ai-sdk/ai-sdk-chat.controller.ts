@@ -1,16 +1,25 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { UI_MESSAGE_STREAM_HEADERS } from 'ai';
+import { UI_MESSAGE_STREAM_HEADERS, type UIMessage } from 'ai';
 import type { Request, Response } from 'express';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentUser } from '../../auth/current-user.decorator';
 import { AgentService, isInFlightStatus, PipelineError } from '../../pipeline';
+import type { AgentEventEnvelope } from '../../pipeline';
 import { ApiErrors } from '../http/api-errors.decorator';
-import { RunEventFollower } from '../http/sse/run-event.follower';
+import { RunEventFollower, type RunFollow } from '../http/sse/run-event.follower';
 import { SseFollowStreamer } from '../http/sse/sse-follow.streamer';
-import { chatInputOf } from './chat-input';
+import { chatInputOf, toolApprovalResponseOf, type ToolApprovalResponse } from './chat-input';
 import { AiSdkChatRequestDto } from './dto/ai-sdk-chat.dto';
 import { SSE_DONE_FRAME, toSseFrame, UiMessageStreamTranslator } from './ui-message-stream.translator';
+
+/** Where a stream pauses: at every tool approval (a live message), or at the one still open (a resumed one). */
+interface PausePolicy {
+  pauseAtApprovals?: boolean;
+  pauseAt?: string;
+  /** Continue the message from the answer to this approval (the request `addToolApprovalResponse` sent). */
+  fromAnswerOf?: string;
+}
 
 /** The header that tells the AI SDK's transports the body is a UI message stream. */
 const PROTOCOL_HEADER = 'x-vercel-ai-ui-message-stream';
@@ -56,8 +65,29 @@ export class AiSdkChatController {
   ): Promise<void> {
     // Every refusal up to the stream is an ordinary JSON error answer: nothing has been written yet.
     const input = await chatInputOf(body);
+    const approval = toolApprovalResponseOf(body.messages as UIMessage[]);
+    if (approval) return this.answerApproval(userId, approval, req, res);
     const run = await this.agents.start(userId, { agent, input, threadId: body.id, multitask: body.multitask });
-    await this.streamRun(userId, run.runId, req, res);
+    await this.streamRun(userId, run.runId, req, res, { pauseAtApprovals: true });
+  }
+
+  /**
+   * A chat request sent by `addToolApprovalResponse`: the answer goes to the run the message is
+   * (wherever it executes), and the stream continues the same message from that answer on.
+   * `RUN_NOT_FOUND` when the message is no run of the caller's; `INTERRUPT_RESOLVED` when the
+   * question was answered already (another tab, the interrupt route) or expired.
+   */
+  private async answerApproval(userId: string, approval: ToolApprovalResponse, req: Request, res: Response): Promise<void> {
+    const { messageId: runId, interruptId, approved, reason } = approval;
+    // Subscribed before the answer, so nothing the run does next can slip between the two.
+    const follow = await this.follower.open(userId, runId, 0);
+    try {
+      await this.agents.resume(userId, runId, interruptId, { approved, ...(reason !== undefined ? { reason } : {}) });
+    } catch (err) {
+      follow.stop();
+      throw err;
+    }
+    this.pipe(req, res, follow, userId, { pauseAtApprovals: true, fromAnswerOf: interruptId });
   }
 
   @Get(':chatId/stream')
@@ -86,18 +116,38 @@ export class AiSdkChatController {
       res.status(204).end();
       return;
     }
-    await this.streamRun(userId, latest.runId, req, res);
+    // A message paused at a tool approval is shown paused again, until the approval is answered.
+    const open = (await this.agents.describeRun(userId, latest.runId)).interrupt;
+    await this.streamRun(userId, latest.runId, req, res, { pauseAt: open?.interruptId });
   }
 
   /** The run's whole UI message stream: from its first event, so the translator rebuilds its state. */
-  private async streamRun(userId: string, runId: string, req: Request, res: Response): Promise<void> {
-    const follow = await this.follower.open(userId, runId, 0);
+  private async streamRun(userId: string, runId: string, req: Request, res: Response, pause: PausePolicy): Promise<void> {
+    this.pipe(req, res, await this.follower.open(userId, runId, 0), userId, pause);
+  }
+
+  private pipe(req: Request, res: Response, follow: RunFollow, userId: string, pause: PausePolicy): void {
     const translator = new UiMessageStreamTranslator();
+    const pausesAt = (event: AgentEventEnvelope) =>
+      translator.isToolApproval(event) &&
+      (pause.pauseAtApprovals === true || (event as AgentEventEnvelope<'interrupt_requested'>).data.interruptId === pause.pauseAt);
+    // Answering an approval continues the message: nothing before the answer is sent again.
+    let continuing = pause.fromAnswerOf === undefined;
     this.streamer.stream(req, res, follow, userId, {
       name: 'ai-sdk',
       headers: { [PROTOCOL_HEADER]: UI_MESSAGE_STREAM_HEADERS[PROTOCOL_HEADER] },
-      frames: (event) => translator.translate(event).map(toSseFrame).join(''),
+      frames: (event) => {
+        const parts = translator.translate(event);
+        if (!continuing) {
+          continuing = event.type === 'interrupt_resolved' && (event as AgentEventEnvelope<'interrupt_resolved'>).data.interruptId === pause.fromAnswerOf;
+          if (!continuing) return '';
+          parts.unshift(...translator.continuation());
+        }
+        if (pausesAt(event)) return [...parts, ...translator.pause()].map(toSseFrame).join('') + SSE_DONE_FRAME;
+        return parts.map(toSseFrame).join('');
+      },
       end: () => translator.close().map(toSseFrame).join('') + SSE_DONE_FRAME,
+      endsAfter: pausesAt,
     });
   }
 }

@@ -1,6 +1,6 @@
 import type { UIMessage } from 'ai';
 import { PipelineError } from '../../pipeline';
-import { chatInputOf, lastUserText } from './chat-input';
+import { chatInputOf, lastUserText, toolApprovalResponseOf } from './chat-input';
 import type { AiSdkChatRequestDto } from './dto/ai-sdk-chat.dto';
 
 const user = (...texts: string[]): UIMessage => ({ id: `u${texts.join()}`, role: 'user', parts: texts.map((text) => ({ type: 'text', text })) });
@@ -35,5 +35,28 @@ describe('lastUserText', () => {
   it('is undefined without a user message or when it has no text part', () => {
     expect(lastUserText([])).toBeUndefined();
     expect(lastUserText([user('a'), { id: 'u', role: 'user', parts: [] }])).toBeUndefined();
+  });
+});
+
+describe('toolApprovalResponseOf (what addToolApprovalResponse sends)', () => {
+  const toolPart = (state: string, approval?: Record<string, unknown>) =>
+    ({ type: 'tool-perform', toolCallId: 'c1', state, input: {}, ...(approval ? { approval } : {}) }) as unknown as UIMessage['parts'][number];
+  const assistant = (...parts: UIMessage['parts']): UIMessage => ({ id: 'run-1', role: 'assistant', parts });
+  const question: UIMessage = { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'ship it?' }] };
+
+  it('reads the answered approval of the last assistant message: the run (message id), the question, the answer', () => {
+    expect(toolApprovalResponseOf([question, assistant(toolPart('approval-responded', { id: 'q1', approved: false, reason: 'not today' }))])).toEqual({
+      messageId: 'run-1',
+      interruptId: 'q1',
+      approved: false,
+      reason: 'not today',
+    });
+  });
+
+  it('is undefined for a new user message, an approval still asked, or one without an answer', () => {
+    expect(toolApprovalResponseOf([question])).toBeUndefined();
+    expect(toolApprovalResponseOf([question, assistant(toolPart('approval-requested', { id: 'q1' }))])).toBeUndefined();
+    expect(toolApprovalResponseOf([question, assistant(toolPart('approval-responded', { id: 'q1' }))])).toBeUndefined();
+    expect(toolApprovalResponseOf([assistant(toolPart('approval-responded', { id: 'q1', approved: true })), question])).toBeUndefined();
   });
 });

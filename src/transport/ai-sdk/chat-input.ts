@@ -27,6 +27,34 @@ export async function chatInputOf(body: AiSdkChatRequestDto): Promise<unknown> {
   return { text };
 }
 
+/** An answer `addToolApprovalResponse` sends: the approval of a tool call in the last assistant message. */
+export interface ToolApprovalResponse {
+  /** The assistant message's id: the run's id. */
+  messageId: string;
+  /** The approval's id: the run's interruptId. */
+  interruptId: string;
+  approved: boolean;
+  reason?: string;
+}
+
+/**
+ * The tool approval a chat request answers, when it answers one: the last message is the
+ * assistant's and holds a tool part in state `approval-responded` (what `addToolApprovalResponse`
+ * leaves before the AI SDK sends the chat again). Undefined for an ordinary new message.
+ */
+export function toolApprovalResponseOf(messages: readonly UIMessage[]): ToolApprovalResponse | undefined {
+  const last = messages[messages.length - 1];
+  if (last?.role !== 'assistant') return undefined;
+  for (const part of last.parts) {
+    const tool = part as { type: string; state?: string; approval?: { id?: unknown; approved?: unknown; reason?: unknown } };
+    if (!(tool.type.startsWith('tool-') || tool.type === 'dynamic-tool') || tool.state !== 'approval-responded') continue;
+    const { id, approved, reason } = tool.approval ?? {};
+    if (typeof id !== 'string' || typeof approved !== 'boolean') continue;
+    return { messageId: last.id, interruptId: id, approved, ...(typeof reason === 'string' ? { reason } : {}) };
+  }
+  return undefined;
+}
+
 /** The text parts of the last user message, joined; `undefined` when it has none. */
 export function lastUserText(messages: readonly UIMessage[]): string | undefined {
   const last = [...messages].reverse().find((m) => m.role === 'user');

@@ -9,8 +9,8 @@ export interface RunMessageMetadata {
   runId: string;
   threadId: string;
   agent: string;
-  /** On `finish` only: how the run ended. */
-  status?: 'completed' | 'failed' | 'cancelled';
+  /** On `finish` only: how the run ended, or `waiting` when the message pauses for a tool approval. */
+  status?: 'completed' | 'failed' | 'cancelled' | 'waiting';
   /** On `finish` of a failed run. */
   error?: { code: string; message: string };
   /** On `finish` of a cancelled run: the cancel's reason (`user`, `shutdown`, …). */
@@ -37,8 +37,10 @@ export type RunMessageChunk = UIMessageChunk<RunMessageMetadata>;
  * | `interrupt_requested` | an approval of a tool call: `tool-input-available` (the call, unless already announced), `tool-approval-request` (`approvalId` = interruptId); any other question: `data-interrupt` (`id` = interruptId, `data` = the question, `status: "pending"`) |
  * | `interrupt_resolved`  | a tool approval denied or expired: `tool-output-denied`; approved: nothing (the call's output follows); any other question: `data-interrupt` again (same `id`, so it replaces the first) with `status` = the resolution, `response?`, `reason?` |
  *
- * A question is answered with `POST /runs/:runId/interrupts/:interruptId` (the run id is the
- * message's id and metadata) or `run:resume`; the stream goes on with the rest of the run.
+ * A tool approval pauses the message ({@link UiMessageStreamTranslator.pause}); the SDK's
+ * `addToolApprovalResponse` answers it with the next chat request, whose stream continues the
+ * same message ({@link UiMessageStreamTranslator.continuation}). Any question can also be answered
+ * with `POST /runs/:runId/interrupts/:interruptId` or `run:resume`.
  * An open text part is closed (`text-end`) before any other part and at the end. The only state is
  * that open part and whether the message has started and finished, all derived from the events
  * seen: a stream resumed from the store rebuilds it by translating the run from its first event.
@@ -150,6 +152,30 @@ export class UiMessageStreamTranslator {
         break;
     }
     return parts;
+  }
+
+  /** True for the question that the SDK's tool approval carries (`tool-approval-request`). */
+  isToolApproval(envelope: AgentEventEnvelope): boolean {
+    if (envelope.type !== 'interrupt_requested') return false;
+    const { kind, toolCallId, tool } = (envelope as AgentEventEnvelope<'interrupt_requested'>).data;
+    return kind === 'approval' && toolCallId !== undefined && tool !== undefined;
+  }
+
+  /**
+   * The parts that pause the message at a tool approval, as the AI SDK's own approval flow does:
+   * the step and the message finish (`status: "waiting"`), and the client answers with
+   * `addToolApprovalResponse`, which sends the next chat request of the same message.
+   */
+  pause(): RunMessageChunk[] {
+    const parts: RunMessageChunk[] = [];
+    this.closeText(parts);
+    parts.push({ type: 'finish-step' }, { type: 'finish', finishReason: 'other', messageMetadata: this.run && { ...this.run, status: 'waiting' } });
+    return parts;
+  }
+
+  /** The parts that open the same message again, for the request that answered its approval. */
+  continuation(): RunMessageChunk[] {
+    return [{ type: 'start', messageId: this.run?.runId, messageMetadata: this.run && { ...this.run } }, { type: 'start-step' }];
   }
 
   /**
