@@ -12,6 +12,8 @@ module.exports = {
   setupFiles: ['<rootDir>/test/support/native-addons.setup.ts'],
   // Builds dist/ once per run for the specs that start `node dist/main.js` (SKIP_BUILD=1 skips it).
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // Drops the PostgreSQL schemas of the run once every file is done.
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
   // e2e specs start real servers on port 0; two workers keep a 2-core box responsive.
   maxWorkers: 2,

@@ -13,8 +13,9 @@ import { randomUUID } from 'node:crypto';
 import { FakeLlmServer, textReply, toolCallReply } from '../src/llm/testing/fake-llm.server';
 import type { RunMessageMetadata } from '../src/transport/ai-sdk/ui-message-stream.translator';
 import { HttpClient } from './support/http-client';
-import { startServerProcess, stopAllServerProcesses, type ServerProcess } from './support/server-process';
-import { createTestSchema, postgresUrl, redisUrl, uniqueSuffix, type TestSchema } from './support/shared-services';
+import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
+import type { ServerProcess } from './support/server-process';
+import { uniqueSuffix } from './support/shared-services';
 import { startTestApp, waitFor, type TestApp } from './support/test-app';
 
 type ChatMessage = UIMessage<RunMessageMetadata>;
@@ -520,28 +521,18 @@ describe('AI SDK useChat with the assistant (fake LLM)', () => {
   });
 });
 
-const pg = postgresUrl();
-const redis = redisUrl();
-const clusterSkip = !pg || !redis ? 'skipped: needs PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL; CI sets them)' : '';
-const describeCluster = clusterSkip ? describe.skip : describe;
-
-describeCluster(`AI SDK useChat across two nodes${clusterSkip ? ` (${clusterSkip})` : ''}`, () => {
+describeCluster('AI SDK useChat across two nodes', () => {
   jest.setTimeout(60_000);
-  let schema: TestSchema;
+  let nodes: TwoNodes;
   let a: ServerProcess;
   let b: ServerProcess;
   const user = `ada-${uniqueSuffix()}`;
 
   beforeAll(async () => {
-    schema = await createTestSchema(pg!, 'aisdk');
-    const env = { DATABASE_URL: schema.url, REDIS_URL: redis!, RUN_LEASE_MS: '1500', SHUTDOWN_GRACE_MS: '200', SSE_KEEPALIVE_MS: '200' };
-    a = await startServerProcess(env);
-    b = await startServerProcess(env);
+    nodes = await startTwoNodes('aisdk', { RUN_LEASE_MS: '1500', SHUTDOWN_GRACE_MS: '200', SSE_KEEPALIVE_MS: '200' });
+    ({ a, b } = nodes);
   });
-  afterAll(async () => {
-    await stopAllServerProcesses();
-    await schema?.drop();
-  });
+  afterAll(async () => nodes?.stop());
 
   const transportOn = (node: ServerProcess, body?: Record<string, unknown>) =>
     new DefaultChatTransport<ChatMessage>({

@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io-client';
 import { AgentPipelineClient, type ConnectionStatusChange } from '../src/client';
 import type { AgentEventEnvelope, AnyAgentEvent } from '../src/pipeline';
 import { metricValue } from './support/metrics';
-import { command, expectWellFormedRun, ofRun, recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
+import { command, expectWellFormedRun, ofRun, recordEvents, startTestApp, waitForTerminal, type TestApp } from './support/test-app';
 
 /** The TCP connection under a websocket-only socket.io-client socket. */
 function tcpOf(socket: Socket): TcpSocket {

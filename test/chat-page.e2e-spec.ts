@@ -6,6 +6,7 @@ import { SocketRoomPublisher } from '../src/pipeline';
 import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
 import * as jwt from 'jsonwebtoken';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
+import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
 
 /** Debian's Chromium (`.ci/run` installs it); the tests say they were skipped when it is absent. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -265,15 +266,7 @@ describeInBrowser(suiteName, () => {
       await first.locator(`${question} [data-testid="approve"]`).click();
       await first.locator(`${run(runId)}[data-status="completed"] [data-testid="interrupt"][data-status="approved"]`).waitFor();
       expect(await first.locator(`${run(runId)} [data-testid="run-result"]`).textContent()).toContain('performed deploy');
-      expect(await eventTypes(first, run(runId))).toEqual([
-        'agent_started',
-        'agent_thinking',
-        'interrupt_requested',
-        'interrupt_resolved',
-        'tool_executing',
-        'tool_completed',
-        'agent_completed',
-      ]);
+      expect(await eventTypes(first, run(runId))).toEqual([...APPROVED_APPROVAL_RUN]);
       // The other tab followed along: its buttons are gone and the run is completed there too.
       await second.locator(`[data-testid="history"] ${run(runId)}[data-status="completed"] [data-testid="interrupt"][data-status="approved"]`).waitFor({
         state: 'attached',

@@ -7,6 +7,7 @@ import {
 } from '../src/client';
 import { startServerProcess, stopAllServerProcesses, tempDatabase, type ServerProcess } from './support/server-process';
 import { command, expectWellFormedRun, recordEvents, startTestApp, waitFor, type TestApp } from './support/test-app';
+import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
 
 /** Pulls events from `iterator` until `stop` says so (inclusive) or the run ends; returns them. */
 async function pullUntil(iterator: AsyncIterator<AnyAgentEvent>, stop: (e: AnyAgentEvent) => boolean): Promise<AnyAgentEvent[]> {
@@ -121,15 +122,7 @@ describe('AgentPipelineClient against the real server', () => {
         otherTab.close();
       }
       const after = await pullUntil(iterator, () => false);
-      expect(expectWellFormedRun([...before, ...after], { runId, threadId, agent: 'approval' })).toEqual([
-        'agent_started',
-        'agent_thinking',
-        'interrupt_requested',
-        'interrupt_resolved',
-        'tool_executing',
-        'tool_completed',
-        'agent_completed',
-      ]);
+      expect(expectWellFormedRun([...before, ...after], { runId, threadId, agent: 'approval' })).toEqual([...APPROVED_APPROVAL_RUN]);
       await expect(run.resume(asked.data.interruptId, { approved: true })).rejects.toMatchObject({ code: 'INTERRUPT_RESOLVED' });
     });
 

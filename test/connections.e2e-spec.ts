@@ -2,8 +2,9 @@ import * as jwt from 'jsonwebtoken';
 import { io, type Socket } from 'socket.io-client';
 import { AgentPipelineClient, type ConnectionStatusChange } from '../src/client';
 import { metricValue } from './support/metrics';
-import { startServerProcess, stopAllServerProcesses, type ServerProcess } from './support/server-process';
-import { createTestSchema, postgresUrl, redisUrl, uniqueSuffix, type TestSchema } from './support/shared-services';
+import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
+import type { ServerProcess } from './support/server-process';
+import { uniqueSuffix } from './support/shared-services';
 import { startTestApp, TEST_JWT_SECRET, tryConnect, waitFor, type HandshakeOutcome, type TestApp } from './support/test-app';
 
 /** A token of `userId` that expires `seconds` from now. */
@@ -157,31 +158,22 @@ describe('token expiry on a connected socket', () => {
   });
 });
 
-const pg = postgresUrl();
-const redis = redisUrl();
-const reason = !pg || !redis ? 'skipped: needs PostgreSQL and Redis (set TEST_DATABASE_URL=postgres://… and TEST_REDIS_URL=redis://…; CI does)' : '';
-if (reason) console.warn(`socket cap across nodes ${reason}`);
-const describeCluster = reason ? describe.skip : describe;
-
-describeCluster(`MAX_SOCKETS_PER_USER across two nodes${reason ? ` (${reason})` : ''}`, () => {
+describeCluster('MAX_SOCKETS_PER_USER across two nodes', () => {
   jest.setTimeout(60_000);
   const LEASE_MS = 1500;
-  let schema: TestSchema;
+  let nodes: TwoNodes;
   let a: ServerProcess;
   let b: ServerProcess;
   const suffix = uniqueSuffix();
   const opened: Socket[] = [];
 
   beforeAll(async () => {
-    schema = await createTestSchema(pg!, 'sockcap');
-    const env = { DATABASE_URL: schema.url, REDIS_URL: redis!, RUN_LEASE_MS: String(LEASE_MS), MAX_SOCKETS_PER_USER: '2' };
-    a = await startServerProcess(env);
-    b = await startServerProcess(env);
+    nodes = await startTwoNodes('sockcap', { RUN_LEASE_MS: String(LEASE_MS), MAX_SOCKETS_PER_USER: '2' });
+    ({ a, b } = nodes);
   });
   afterAll(async () => {
     for (const s of opened) s.disconnect();
-    await stopAllServerProcesses();
-    await schema?.drop();
+    await nodes?.stop();
   });
 
   async function open(node: ServerProcess, userId: string): Promise<HandshakeOutcome> {

@@ -1,13 +1,9 @@
 import type { AgentEventEnvelope, InterruptRequestedData } from '../src/pipeline';
-import { startServerProcess, stopAllServerProcesses, type ServerProcess } from './support/server-process';
-import { createTestSchema, postgresUrl, redisUrl, uniqueSuffix, type TestSchema } from './support/shared-services';
+import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
+import type { ServerProcess } from './support/server-process';
+import { uniqueSuffix } from './support/shared-services';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
-
-const pg = postgresUrl();
-const redis = redisUrl();
-const reason = !pg || !redis ? `skipped: needs PostgreSQL and Redis (set TEST_DATABASE_URL=postgres://… and TEST_REDIS_URL=redis://…; CI does)` : '';
-if (reason) console.warn(`interrupts cluster e2e ${reason}`);
-const describeCluster = reason ? describe.skip : describe;
+import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
 
 const LEASE_MS = 1500;
 
@@ -16,30 +12,19 @@ async function question(events: AgentEventEnvelope[], runId: string): Promise<In
   return ofRun(events, runId).find((e) => e.type === 'interrupt_requested')!.data as InterruptRequestedData;
 }
 
-describeCluster(`interrupts across two nodes sharing Redis and PostgreSQL${reason ? ` (${reason})` : ''}`, () => {
+describeCluster('interrupts across two nodes sharing Redis and PostgreSQL', () => {
   jest.setTimeout(60_000);
-  let schema: TestSchema;
+  let nodes: TwoNodes;
   let a: ServerProcess;
   let b: ServerProcess;
   const suffix = uniqueSuffix();
   const user = (name: string) => `${name}-${suffix}`;
 
-  const env = () => ({
-    DATABASE_URL: schema.url,
-    REDIS_URL: redis!,
-    RUN_LEASE_MS: String(LEASE_MS),
-    SHUTDOWN_GRACE_MS: '200',
-  });
-
   beforeAll(async () => {
-    schema = await createTestSchema(pg!, 'interrupts');
-    a = await startServerProcess(env());
-    b = await startServerProcess(env());
+    nodes = await startTwoNodes('interrupts', { RUN_LEASE_MS: String(LEASE_MS), SHUTDOWN_GRACE_MS: '200' });
+    ({ a, b } = nodes);
   });
-  afterAll(async () => {
-    await stopAllServerProcesses();
-    await schema?.drop();
-  });
+  afterAll(async () => nodes?.stop());
 
   function http(node: ServerProcess, userId: string, method: string, path: string, body?: unknown) {
     return fetch(`${node.url}${path}`, {
@@ -79,15 +64,7 @@ describeCluster(`interrupts across two nodes sharing Redis and PostgreSQL${reaso
     expect(ack).toEqual({ ok: true, runId: started.runId, interruptId: asked.interruptId, resolution: 'approved' });
     const terminal = await waitForTerminal(eventsOnA, started.runId);
     expect(terminal).toMatchObject({ type: 'agent_completed', data: { result: 'performed ship it' } });
-    expect(ofRun(eventsOnA, started.runId).map((e) => e.type)).toEqual([
-      'agent_started',
-      'agent_thinking',
-      'interrupt_requested',
-      'interrupt_resolved',
-      'tool_executing',
-      'tool_completed',
-      'agent_completed',
-    ]);
+    expect(ofRun(eventsOnA, started.runId).map((e) => e.type)).toEqual([...APPROVED_APPROVAL_RUN]);
 
     const again = await http(b, alice, 'POST', `/runs/${started.runId}/interrupts/${asked.interruptId}`, { approved: false });
     expect(again).toMatchObject({ status: 409, body: { code: 'INTERRUPT_RESOLVED' } });

@@ -13,6 +13,7 @@ import {
   waitFor,
   waitForTerminal,
 } from './support/test-app';
+import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,15 +80,7 @@ describe('interrupts: the approval agent, answered over sockets and HTTP', () =>
     const terminal = await waitForTerminal(tab1Events, runId);
     expect(terminal.data).toMatchObject({ result: 'performed deploy' });
     const events = ofRun(tab1Events, runId);
-    expect(expectWellFormedRun(events, { runId, threadId, agent: 'approval' })).toEqual([
-      'agent_started',
-      'agent_thinking',
-      'interrupt_requested',
-      'interrupt_resolved',
-      'tool_executing',
-      'tool_completed',
-      'agent_completed',
-    ]);
+    expect(expectWellFormedRun(events, { runId, threadId, agent: 'approval' })).toEqual([...APPROVED_APPROVAL_RUN]);
     expect(events[3].data).toEqual({ interruptId: asked.interruptId, resolution: 'approved' });
     expect(events[4].data).toEqual({ toolCallId: asked.toolCallId, tool: 'perform', args: { action: 'deploy' } });
     expect(events[5].data).toMatchObject({ toolCallId: asked.toolCallId, tool: 'perform', result: 'performed deploy' });

@@ -12,6 +12,7 @@ import {
 } from '../src/llm/testing/fake-llm.server';
 import { HttpClient } from './support/http-client';
 import { command, ofRun, recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
+import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
 
 const API_KEY = 'sk-test-SECRET-3f9a1c0e7d2b4a6c';
 const SYSTEM_PROMPT = 'You are the test assistant.';
@@ -492,14 +493,7 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
       const terminal = await waitForTerminal(gatedEvents, runId);
       expect(terminal).toMatchObject({ type: 'agent_completed', data: { result: 'Done.' } });
       const types = ofRun(gatedEvents, runId).map((e) => e.type);
-      expect(types.slice(0, 6)).toEqual([
-        'agent_started',
-        'agent_thinking',
-        'interrupt_requested',
-        'interrupt_resolved',
-        'tool_executing',
-        'tool_completed',
-      ]);
+      expect(types.slice(0, 6)).toEqual(APPROVED_APPROVAL_RUN.slice(0, 6));
       expect(ofRun(gatedEvents, runId)[5].data).toMatchObject({ toolCallId: 'call_gate', result: 42 });
       const toolMessage = server.requests[1].body.messages.find((m: { role: string }) => m.role === 'tool');
       expect(toolMessage).toEqual({ role: 'tool', tool_call_id: 'call_gate', content: '42' });

@@ -1,43 +1,30 @@
 import type { Socket } from 'socket.io-client';
 import type { AgentEventEnvelope } from '../src/pipeline';
+import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
 import { startServerProcess, stopAllServerProcesses, type ServerProcess } from './support/server-process';
-import { createTestSchema, postgresUrl, redisUrl, uniqueSuffix, type TestSchema } from './support/shared-services';
+import { uniqueSuffix } from './support/shared-services';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
-
-const pg = postgresUrl();
-const redis = redisUrl();
-const reason = !pg || !redis ? `skipped: needs PostgreSQL and Redis (set TEST_DATABASE_URL=postgres://… and TEST_REDIS_URL=redis://…; CI does)` : '';
-if (reason) console.warn(`scale-out e2e ${reason}`);
-const describeCluster = reason ? describe.skip : describe;
 
 const LEASE_MS = 1500;
 
-describeCluster(`two nodes sharing Redis and PostgreSQL${reason ? ` (${reason})` : ''}`, () => {
+describeCluster('two nodes sharing Redis and PostgreSQL', () => {
   jest.setTimeout(60_000);
-  let schema: TestSchema;
+  let nodes: TwoNodes;
   let a: ServerProcess;
   let b: ServerProcess;
   const suffix = uniqueSuffix();
   const user = (name: string) => `${name}-${suffix}`;
 
-  const env = () => ({
-    DATABASE_URL: schema.url,
-    REDIS_URL: redis!,
-    RUN_LEASE_MS: String(LEASE_MS),
-    MAX_CONCURRENT_RUNS_PER_USER: '3',
-    RATE_LIMIT_RUNS_PER_MINUTE: '120',
-    SHUTDOWN_GRACE_MS: '200',
-  });
-
   beforeAll(async () => {
-    schema = await createTestSchema(pg!, 'scaleout');
-    a = await startServerProcess(env());
-    b = await startServerProcess(env());
+    nodes = await startTwoNodes('scaleout', {
+      RUN_LEASE_MS: String(LEASE_MS),
+      MAX_CONCURRENT_RUNS_PER_USER: '3',
+      RATE_LIMIT_RUNS_PER_MINUTE: '120',
+      SHUTDOWN_GRACE_MS: '200',
+    });
+    ({ a, b } = nodes);
   });
-  afterAll(async () => {
-    await stopAllServerProcesses();
-    await schema?.drop();
-  });
+  afterAll(async () => nodes?.stop());
 
   async function httpStart(node: ServerProcess, userId: string, body: unknown): Promise<{ runId: string; threadId: string }> {
     const res = await fetch(`${node.url}/runs`, {
@@ -207,7 +194,7 @@ describeCluster(`two nodes sharing Redis and PostgreSQL${reason ? ` (${reason})`
 
   it('lets runs on A finish while B shuts down gracefully', async () => {
     const frank = user('frank');
-    const c = await startServerProcess(env());
+    const c = await startServerProcess(nodes.env);
     const onA = await a.connect(frank);
     const events = recordEvents(onA);
     const started = await command(onA, 'run:start', { agent: 'countdown', input: { steps: 10, intervalMs: 50 } });
@@ -240,7 +227,7 @@ describeCluster(`two nodes sharing Redis and PostgreSQL${reason ? ` (${reason})`
   });
 });
 
-describe(`a node whose Redis is unreachable${pg ? '' : ` (${reason})`}`, () => {
+describe('a node whose Redis is unreachable', () => {
   jest.setTimeout(60_000);
   afterAll(() => stopAllServerProcesses());
 

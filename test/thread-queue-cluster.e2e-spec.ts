@@ -1,44 +1,27 @@
 import type { AgentEventEnvelope } from '../src/pipeline';
-import { startServerProcess, stopAllServerProcesses, type ServerProcess } from './support/server-process';
-import { createTestSchema, postgresUrl, redisUrl, uniqueSuffix, type TestSchema } from './support/shared-services';
+import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
+import { startServerProcess, type ServerProcess } from './support/server-process';
+import { uniqueSuffix } from './support/shared-services';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
-
-const pg = postgresUrl();
-const redis = redisUrl();
-const reason = !pg || !redis ? `skipped: needs PostgreSQL and Redis (set TEST_DATABASE_URL=postgres://… and TEST_REDIS_URL=redis://…; CI does)` : '';
-if (reason) console.warn(`thread queue cluster e2e ${reason}`);
-const describeCluster = reason ? describe.skip : describe;
 
 const LEASE_MS = 1500;
 const TERMINAL = ['agent_completed', 'agent_error', 'agent_cancelled'];
 
 /** The multitask policy across two nodes sharing Redis and PostgreSQL. */
-describeCluster(`thread multitask policy on two nodes${reason ? ` (${reason})` : ''}`, () => {
+describeCluster('thread multitask policy on two nodes', () => {
   jest.setTimeout(60_000);
-  let schema: TestSchema;
+  let nodes: TwoNodes;
   let a: ServerProcess;
   let b: ServerProcess;
   const suffix = uniqueSuffix();
   const user = (name: string) => `${name}-${suffix}`;
   const long = { agent: 'countdown', input: { steps: 1000, intervalMs: 50 } };
 
-  const env = () => ({
-    DATABASE_URL: schema.url,
-    REDIS_URL: redis!,
-    RUN_LEASE_MS: String(LEASE_MS),
-    MAX_CONCURRENT_RUNS_PER_USER: '10',
-    SHUTDOWN_GRACE_MS: '200',
-  });
-
   beforeAll(async () => {
-    schema = await createTestSchema(pg!, 'threadq');
-    a = await startServerProcess(env());
-    b = await startServerProcess(env());
+    nodes = await startTwoNodes('threadq', { RUN_LEASE_MS: String(LEASE_MS), MAX_CONCURRENT_RUNS_PER_USER: '10', SHUTDOWN_GRACE_MS: '200' });
+    ({ a, b } = nodes);
   });
-  afterAll(async () => {
-    await stopAllServerProcesses();
-    await schema?.drop();
-  });
+  afterAll(async () => nodes?.stop());
 
   async function events(node: ServerProcess, userId: string, runId: string): Promise<AgentEventEnvelope[]> {
     const res = await fetch(`${node.url}/runs/${runId}/events`, { headers: { authorization: `Bearer ${node.token(userId)}` } });
@@ -139,7 +122,7 @@ describeCluster(`thread multitask policy on two nodes${reason ? ` (${reason})` :
 
   it('starts on the surviving node a run queued behind a run of a node killed with SIGKILL, exactly once', async () => {
     const u = user('kat');
-    const c = await startServerProcess(env());
+    const c = await startServerProcess(nodes.env);
     const onA = await a.connect(u);
     const live = recordEvents(onA);
     const onC = await c.connect(u);
@@ -161,24 +144,19 @@ describeCluster(`thread multitask policy on two nodes${reason ? ` (${reason})` :
 });
 
 /** Without the sweep's help: the node queueing a run tells the node executing the run ahead. */
-describeCluster(`thread queue wake-up between two nodes${reason ? ` (${reason})` : ''}`, () => {
+describeCluster('thread queue wake-up between two nodes', () => {
   jest.setTimeout(60_000);
-  let schema: TestSchema;
+  let nodes: TwoNodes;
   let a: ServerProcess;
   let b: ServerProcess;
   const u = `wanda-${uniqueSuffix()}`;
 
   beforeAll(async () => {
-    schema = await createTestSchema(pg!, 'threadwake');
     // A sweep once a minute: whatever starts within the test was started by a wake-up.
-    const env = { DATABASE_URL: schema.url, REDIS_URL: redis!, THREAD_QUEUE_SWEEP_MS: '60000' };
-    a = await startServerProcess(env);
-    b = await startServerProcess(env);
+    nodes = await startTwoNodes('threadwake', { THREAD_QUEUE_SWEEP_MS: '60000' });
+    ({ a, b } = nodes);
   });
-  afterAll(async () => {
-    await stopAllServerProcesses();
-    await schema?.drop();
-  });
+  afterAll(async () => nodes?.stop());
 
   it('starts a run queued on A as soon as the run ahead of it ends on B, also behind a run that started a new thread', async () => {
     const [onA, onB] = [await a.connect(u), await b.connect(u)];

@@ -1,17 +1,21 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { TEST_SCHEMA_RUN_VARIABLE } from './shared-services';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** When the build that made `dist/` started; sources changed after it make `dist/` stale. */
 const STAMP = join(ROOT, 'dist', '.test-build-started');
 
 /**
- * Jest `globalSetup`: compiles `dist/` once per test run, so the specs that start the server as
+ * Jest `globalSetup`: names the run's PostgreSQL schemas (see `global-teardown.ts`) and compiles `dist/` once per test run, so the specs that start the server as
  * its own process (`test/support/server-process.ts`) run the code under test, not a stale build.
  * Skipped when `dist/` was built by this setup after the last change to `src/` (or with `SKIP_BUILD=1`).
  */
 export default function globalSetup(): void {
+  // The test workers inherit it: their PostgreSQL schemas carry it, and the teardown drops them.
+  process.env[TEST_SCHEMA_RUN_VARIABLE] ??= randomBytes(3).toString('hex');
   if (process.env.SKIP_BUILD === '1' || isFresh()) return;
   const started = Date.now();
   try {
