@@ -1,7 +1,13 @@
 /** @type {import('jest').Config} */
 module.exports = {
   rootDir: '.',
-  roots: ['<rootDir>/src', '<rootDir>/test'],
+  roots: ['<rootDir>/packages', '<rootDir>/src', '<rootDir>/test'],
+  // The packages' sources, not their builds: tests run against the code as it is now.
+  moduleNameMapper: {
+    '^@agent-pipeline/(protocol|client|nestjs|llm)$': '<rootDir>/packages/$1/src',
+    '^@agent-pipeline/(nestjs|llm)/testing$': '<rootDir>/packages/$1/src/testing',
+  },
+  modulePathIgnorePatterns: ['<rootDir>/packages/[^/]+/dist/'],
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: {

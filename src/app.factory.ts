@@ -1,13 +1,10 @@
-import { Logger, ValidationPipe, type INestApplication } from '@nestjs/common';
+import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule, type EnvironmentOverrides } from './app.module';
 import { AppConfig } from './config/app.config';
-import { REDIS_CLIENT, validationFailed } from './pipeline';
-import { redisStreamsAdapter } from './transport/socket/redis-streams.adapter';
-import { AgentsSocketAdapter } from './transport/socket/agents-socket.adapter';
-import { setupOpenApi } from './transport/http/openapi.setup';
+import { setupOpenApi } from './http/openapi.setup';
 
 /** Options of {@link createApp}. */
 export interface CreateAppOptions {
@@ -18,12 +15,12 @@ export interface CreateAppOptions {
 }
 
 /**
- * Builds the application (not yet listening): Socket.IO adapter, body limits, CORS. `main.ts`
+ * Builds the application (not yet listening): logging, the OpenAPI page, HTTP CORS. Everything
+ * else (Socket.IO server, body limits, error bodies) the pipeline module sets up itself. `main.ts`
  * and the end-to-end tests share it, so tests run the same server users deploy.
  */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options.env), {
-    bodyParser: false,
     logger: options.logger,
     // Start-up lines wait for pino, so every line of a normal start is JSON.
     bufferLogs: options.logger !== false,
@@ -31,20 +28,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   });
   if (options.logger !== false) app.useLogger(app.get(PinoLogger));
   const config = app.get(AppConfig);
-  // Bodies bigger than the largest allowed input (plus room for the other fields) are refused with 413.
-  app.useBodyParser('json', { limit: config.maxInputBytes + 16 * 1024 });
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      transform: true,
-      forbidUnknownValues: true,
-      exceptionFactory: (errors) => validationFailed(errors, 'request'),
-    }),
-  );
   setupOpenApi(app);
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins, credentials: true });
-  const redis = app.get(REDIS_CLIENT, { strict: false });
-  app.useWebSocketAdapter(new AgentsSocketAdapter(app, config, redis ? redisStreamsAdapter(redis) : undefined));
   return app;
 }
 

@@ -1,20 +1,22 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AgentPipelineModule } from '@agent-pipeline/nestjs';
+import { LlmModule } from '@agent-pipeline/llm';
 import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/app.config';
+import { toPipelineAuth } from './config/jwt-auth.settings';
 import { DemoAgentsModule } from './demo-agents/demo-agents.module';
-import { LlmModule } from './llm/llm.module';
+import { DemoToolsModule } from './demo-agents/tools/demo-tools.module';
 import { ObservabilityModule } from './observability/observability.module';
-import { AgentPipelineModule } from './pipeline';
-import { AgUiTransportModule } from './transport/ag-ui/ag-ui-transport.module';
-import { AiSdkTransportModule } from './transport/ai-sdk/ai-sdk-transport.module';
-import { HttpTransportModule } from './transport/http/http-transport.module';
-import { SocketTransportModule } from './transport/socket/socket-transport.module';
 import { WebModule } from './web/web.module';
 
 /** Settings that exist only as environment variables; see the README's Configuration table. */
 export type EnvironmentOverrides = Record<string, string | undefined>;
 
-/** The whole server: configuration, pipeline, transports and (unless `DEMO_AGENTS=false`) the demo agents. */
+/**
+ * The whole server: the environment read into the pipeline's options, the pipeline (every
+ * transport), logs, `/health`, `/metrics`, the chat page, and (unless `DEMO_AGENTS=false`) the demo
+ * agents; with `LLM_BASE_URL`, the `assistant` agent and its tools.
+ */
 @Module({})
 export class AppModule {
   /**
@@ -29,9 +31,9 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(env),
         AgentPipelineModule.forRootAsync({
-          isGlobal: true,
           inject: [AppConfig],
           useFactory: (config: AppConfig) => ({
+            auth: toPipelineAuth(config.jwt),
             databaseUrl: config.databaseUrl,
             runTimeoutMs: config.runTimeoutMs,
             shutdownGraceMs: config.shutdownGraceMs,
@@ -46,16 +48,22 @@ export class AppModule {
             runRetentionDays: config.runRetentionDays,
             queueSweepMs: config.threadQueueSweepMs,
             interruptTimeoutMs: config.interruptTimeoutMs,
+            corsOrigins: config.corsOrigins,
+            maxSocketsPerUser: config.maxSocketsPerUser,
+            socketMaxBufferedBytes: config.socketMaxBufferedBytes,
+            socketRecoveryMs: config.socketRecoveryMs,
+            sseKeepAliveMs: config.sseKeepAliveMs,
           }),
         }),
         ObservabilityModule,
-        SocketTransportModule,
-        HttpTransportModule,
-        AgUiTransportModule,
-        AiSdkTransportModule,
         WebModule,
         ...(demoAgents ? [DemoAgentsModule] : []),
-        ...(llm ? [LlmModule] : []),
+        ...(llm
+          ? [
+              LlmModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => config.llm! }),
+              DemoToolsModule,
+            ]
+          : []),
       ],
     };
   }

@@ -2,7 +2,7 @@ import { HttpAgent, runHttpRequest, transformHttpEventStream, verifyEvents } fro
 import type { BaseEvent, Message, RunFinishedEvent, RunStartedEvent } from '@ag-ui/core';
 import { randomUUID } from 'node:crypto';
 import { from } from 'rxjs';
-import { FakeLlmServer, textReply, toolCallReply } from '../src/llm/testing/fake-llm.server';
+import { FakeLlmServer, textReply, toolCallReply } from '@agent-pipeline/llm/testing';
 import { HttpClient } from './support/http-client';
 import { ofRun, recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
 

@@ -10,8 +10,8 @@ import {
   type UIMessageChunk,
 } from 'ai';
 import { randomUUID } from 'node:crypto';
-import { FakeLlmServer, textReply, toolCallReply } from '../src/llm/testing/fake-llm.server';
-import type { RunMessageMetadata } from '../src/transport/ai-sdk/ui-message-stream.translator';
+import { FakeLlmServer, textReply, toolCallReply } from '@agent-pipeline/llm/testing';
+import type { RunMessageMetadata } from '../packages/nestjs/src/transport/ai-sdk/ui-message-stream.translator';
 import { HttpClient } from './support/http-client';
 import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
 import type { ServerProcess } from './support/server-process';

@@ -2,8 +2,8 @@ import { MESSAGE_METADATA } from '@nestjs/websockets/constants';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
-import { AGENT_EVENT_TYPES, CONNECTION_EVENT_TYPES, ERROR_CODES, RUN_STATUSES, type AgentErrorCode, type AgentEventEnvelope } from '../src/pipeline';
-import { AgentsGateway } from '../src/transport/socket/agents.gateway';
+import { AGENT_EVENT_TYPES, CONNECTION_EVENT_TYPES, ERROR_CODES, RUN_STATUSES, type AgentErrorCode, type AgentEventEnvelope } from '@agent-pipeline/nestjs';
+import { AgentsGateway } from '../packages/nestjs/src/transport/socket/agents.gateway';
 import { recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
 
 /**

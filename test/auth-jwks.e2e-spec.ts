@@ -1,7 +1,7 @@
 import { createHmac, createPublicKey, type KeyObject } from 'node:crypto';
 import { exportSPKI } from 'jose';
-import { JWKS_TIMINGS } from '../src/auth/jwks.key-set';
-import { TokenService } from '../src/auth/token.service';
+import { JWKS_TIMINGS } from '../packages/nestjs/src/auth/jwks.key-set';
+import { TokenService } from '@agent-pipeline/nestjs';
 import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
 import { startServerProcess, stopAllServerProcesses, tempDatabase } from './support/server-process';
 import { command, startTestApp, type TestApp, tryConnect, waitFor } from './support/test-app';

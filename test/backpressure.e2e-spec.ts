@@ -1,7 +1,7 @@
 import type { Socket as TcpSocket } from 'node:net';
 import type { Socket } from 'socket.io-client';
-import { AgentPipelineClient, type ConnectionStatusChange } from '../src/client';
-import type { AgentEventEnvelope, AnyAgentEvent } from '../src/pipeline';
+import { AgentPipelineClient, type ConnectionStatusChange } from '@agent-pipeline/client';
+import type { AgentEventEnvelope, AnyAgentEvent } from '@agent-pipeline/nestjs';
 import { metricValue } from './support/metrics';
 import { command, expectWellFormedRun, ofRun, recordEvents, startTestApp, waitForTerminal, type TestApp } from './support/test-app';
 

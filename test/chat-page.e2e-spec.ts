@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { FakeLlmServer, textReply } from '../src/llm/testing/fake-llm.server';
-import { SocketRoomPublisher } from '../src/pipeline';
+import { FakeLlmServer, textReply } from '@agent-pipeline/llm/testing';
+import { SocketRoomPublisher } from '../packages/nestjs/src/emitter/socket-room.publisher';
 import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
 import * as jwt from 'jsonwebtoken';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';

@@ -4,7 +4,7 @@ import {
   type AgentEventEnvelope,
   type AnyAgentEvent,
   type ConnectionStatusChange,
-} from '../src/client';
+} from '@agent-pipeline/client';
 import { startServerProcess, stopAllServerProcesses, tempDatabase, type ServerProcess } from './support/server-process';
 import { command, expectWellFormedRun, recordEvents, startTestApp, waitFor, type TestApp } from './support/test-app';
 import { APPROVED_APPROVAL_RUN } from './support/demo-runs';

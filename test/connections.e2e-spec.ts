@@ -1,6 +1,6 @@
 import * as jwt from 'jsonwebtoken';
 import { io, type Socket } from 'socket.io-client';
-import { AgentPipelineClient, type ConnectionStatusChange } from '../src/client';
+import { AgentPipelineClient, type ConnectionStatusChange } from '@agent-pipeline/client';
 import { metricValue } from './support/metrics';
 import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
 import type { ServerProcess } from './support/server-process';

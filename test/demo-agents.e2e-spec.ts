@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { AgentEventEnvelope } from '../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import {
   command,
   expectWellFormedRun,

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import { ERROR_CODES, type AgentEventEnvelope, type ErrorCode } from '../src/pipeline';
+import { ERROR_CODES, type AgentEventEnvelope, type ErrorCode } from '@agent-pipeline/nestjs';
 import { recordEvents, startTestApp, TestApp, waitForTerminal } from './support/test-app';
 
 /**

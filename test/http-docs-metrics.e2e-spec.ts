@@ -1,5 +1,5 @@
-import { RUN_STORE } from '../src/pipeline';
-import type { RunStore } from '../src/pipeline';
+import { RUN_STORE } from '@agent-pipeline/nestjs';
+import type { RunStore } from '@agent-pipeline/nestjs';
 import { HttpClient, metricValue } from './support/http-client';
 import { startTestApp, TestApp } from './support/test-app';
 

@@ -1,4 +1,4 @@
-import { PIPELINE_OPTIONS } from '../src/pipeline';
+import { PIPELINE_OPTIONS } from '../packages/nestjs/src/pipeline.tokens';
 import { HttpClient } from './support/http-client';
 import { metricValue } from './support/metrics';
 import { createTestSchema, postgresUrl, type TestSchema } from './support/shared-services';

@@ -1,4 +1,4 @@
-import type { AgentEventEnvelope, InterruptRequestedData } from '../src/pipeline';
+import type { AgentEventEnvelope, InterruptRequestedData } from '@agent-pipeline/nestjs';
 import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
 import type { ServerProcess } from './support/server-process';
 import { uniqueSuffix } from './support/shared-services';

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { AgentEventEnvelope, InterruptRequestedData } from '../src/pipeline';
+import type { AgentEventEnvelope, InterruptRequestedData } from '@agent-pipeline/nestjs';
 import { HttpClient } from './support/http-client';
 import { metricValue } from './support/metrics';
 import {

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { io } from 'socket.io-client';
-import type { AgentEventEnvelope } from '../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { command, ofRun, recordEvents, startTestApp, TestApp, waitForTerminal } from './support/test-app';
 
 const LONG = { agent: 'countdown', input: { steps: 10_000, intervalMs: 50 } };

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { AgentEventEnvelope } from '../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import {
   chunk,
   errorReply,
@@ -9,7 +9,7 @@ import {
   streamReply,
   textReply,
   toolCallReply,
-} from '../src/llm/testing/fake-llm.server';
+} from '@agent-pipeline/llm/testing';
 import { HttpClient } from './support/http-client';
 import { command, ofRun, recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
 import { APPROVED_APPROVAL_RUN } from './support/demo-runs';

@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { AgentEventEnvelope } from '../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { command, EVENT_TYPES, ofRun, recordEvents, startTestApp, TestApp, waitFor, waitForTerminal } from './support/test-app';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

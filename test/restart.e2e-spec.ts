@@ -1,4 +1,4 @@
-import type { AgentEventEnvelope } from '../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { startServerProcess, stopAllServerProcesses, tempDatabase } from './support/server-process';
 import { command, ofRun, recordEvents, waitFor } from './support/test-app';
 

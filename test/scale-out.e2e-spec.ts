@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { AgentEventEnvelope } from '../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
 import { startServerProcess, stopAllServerProcesses, type ServerProcess } from './support/server-process';
 import { uniqueSuffix } from './support/shared-services';

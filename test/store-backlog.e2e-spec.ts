@@ -1,4 +1,4 @@
-import type { AgentEventEnvelope } from '../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { metricValue } from './support/metrics';
 import { createTestSchema, postgresUrl, uniqueSuffix, type TestSchema } from './support/shared-services';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { AgentEventEnvelope } from '../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { HttpClient } from './support/http-client';
 import { command, expectWellFormedRun, ofRun, recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
 

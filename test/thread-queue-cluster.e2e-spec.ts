@@ -1,4 +1,4 @@
-import type { AgentEventEnvelope } from '../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
 import { startServerProcess, type ServerProcess } from './support/server-process';
 import { uniqueSuffix } from './support/shared-services';

@@ -1,28 +1,6 @@
+import type { LlmModuleOptions } from '@agent-pipeline/llm';
 import type { EnvironmentVariables } from './environment.schema';
 import type { JwtAuthSettings } from './jwt-auth.settings';
-
-/** Settings of the LLM `assistant` agent (`LLM_*`); see docs/llm-agent.md. */
-export interface LlmSettings {
-  /** OpenAI-compatible API base URL, e.g. `https://api.openai.com/v1`. */
-  readonly baseUrl: string;
-  /** Bearer token; undefined for servers that need none. */
-  readonly apiKey?: string;
-  readonly model: string;
-  /** System message before every conversation; undefined = none. */
-  readonly systemPrompt?: string;
-  /** @default 8 */
-  readonly maxSteps: number;
-  /** Longest silence of the provider. @default 60000 */
-  readonly timeoutMs: number;
-  /** @default 2 */
-  readonly maxRetries: number;
-  /** @default 20 */
-  readonly historyMessages: number;
-  /** @default 20 */
-  readonly maxDeltaEventsPerSecond: number;
-  /** `LLM_APPROVAL_TOOLS`: tools that ask the user before each call (besides those declared `needsApproval`). */
-  readonly approvalTools: readonly string[];
-}
 
 /** Typed, validated settings of the server; inject `AppConfig` anywhere. */
 export class AppConfig {
@@ -63,8 +41,8 @@ export class AppConfig {
   readonly storeBacklogMaxEvents: number;
   /** Interval of `: keep-alive` comments on idle SSE streams. */
   readonly sseKeepAliveMs: number;
-  /** Present when `LLM_BASE_URL` is set. */
-  readonly llm?: LlmSettings;
+  /** The `assistant` agent's options; present when `LLM_BASE_URL` is set. */
+  readonly llm?: Required<Omit<LlmModuleOptions, 'apiKey' | 'systemPrompt'>> & Pick<LlmModuleOptions, 'apiKey' | 'systemPrompt'>;
 
   constructor(env: EnvironmentVariables, jwt: JwtAuthSettings) {
     this.production = env.NODE_ENV === 'production';
@@ -124,8 +102,4 @@ export class AppConfig {
     return this.jwt.mode === 'development';
   }
 
-  /** Largest Socket.IO frame: well above `maxInputBytes`, so an oversize input is answered, not dropped. */
-  get maxSocketFrameBytes(): number {
-    return this.maxInputBytes * 4 + 16 * 1024;
-  }
 }

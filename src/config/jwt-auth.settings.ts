@@ -1,11 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-
-/** Algorithms verified with a shared secret. Only HS256 is accepted (DESIGN.md, "Authentication"). */
-export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-/** Algorithms verified with a public key (from `JWT_JWKS_URL` or `JWT_PUBLIC_KEY`). */
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
-/** `JWT_ALGORITHMS` when a JWKS URL or a public key is set and the variable is not. */
-export const DEFAULT_ASYMMETRIC_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+import { ASYMMETRIC_ALGORITHMS, DEFAULT_ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type PipelineAuthOptions } from '@agent-pipeline/nestjs';
 
 /** Where the keys that verify tokens come from. */
 export type JwtAuthMode = 'development' | 'secret' | 'public-key' | 'jwks';
@@ -197,4 +191,24 @@ function describeKey(key: KeyObject): string {
   if (key.asymmetricKeyType === 'ec') return `EC ${details?.namedCurve ?? ''}`.trim();
   if (details?.modulusLength) return `${key.asymmetricKeyType?.toUpperCase()} ${details.modulusLength}-bit`;
   return key.asymmetricKeyType?.toUpperCase() ?? 'unknown';
+}
+
+/** The pipeline's `auth` option for these settings (the server's `JWT_*` variables, checked). */
+export function toPipelineAuth(settings: JwtAuthSettings): PipelineAuthOptions {
+  const claims = {
+    issuer: settings.issuers.length > 0 ? settings.issuers : undefined,
+    audience: settings.audiences.length > 0 ? settings.audiences : undefined,
+    clockToleranceS: settings.clockToleranceS,
+    userClaim: settings.userClaim,
+  };
+  switch (settings.mode) {
+    case 'development':
+      return { development: true, clockToleranceS: settings.clockToleranceS, userClaim: settings.userClaim };
+    case 'secret':
+      return { jwtSecret: settings.secret!, algorithms: settings.algorithms, ...claims };
+    case 'jwks':
+      return { jwksUrl: settings.jwksUrl!, algorithms: settings.algorithms, ...claims };
+    case 'public-key':
+      return { publicKey: settings.publicKey!, algorithms: settings.algorithms, ...claims };
+  }
 }

@@ -1,7 +1,7 @@
 import { IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Agent, type AgentHandler, type AgentRunContext } from '../pipeline';
+import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
 
 /** Input of the `approval` agent. */
 export class ApprovalInput {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { IsString, MaxLength } from 'class-validator';
-import { Agent, type AgentHandler, type AgentRunContext } from '../pipeline';
+import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
 import { evaluateExpression } from './expression.parser';
 
 /** Input of the `calculator` agent. */

@@ -1,6 +1,6 @@
 import { IsInt, Max, Min } from 'class-validator';
-import { Agent, type AgentHandler, type AgentRunContext } from '../pipeline';
-import { abortableSleep, throwIfAborted } from './abortable-sleep';
+import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
+import { abortableSleep, throwIfAborted } from '@agent-pipeline/nestjs';
 
 /** Input of the `countdown` agent. */
 export class CountdownInput {

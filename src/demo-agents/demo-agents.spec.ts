@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
-import { validatePayload, type AgentNotifier, type AgentRunContext, type InterruptFn, type InterruptRequest } from '../pipeline';
+import { type AgentNotifier, type AgentRunContext, type InterruptFn, type InterruptRequest } from '@agent-pipeline/nestjs';
+import { validatePayload } from '../../packages/nestjs/src/validation/validate-payload';
 import { ApprovalAgent, ApprovalInput } from './approval.agent';
 import { CalculatorAgent, CalculatorInput } from './calculator.agent';
 import { CountdownAgent, CountdownInput } from './countdown.agent';

@@ -1,5 +1,5 @@
 import { IsString } from 'class-validator';
-import { Agent, type AgentHandler, type AgentRunContext } from '../pipeline';
+import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
 
 /** Input of the `echo` agent. */
 export class EchoInput {

@@ -1,5 +1,5 @@
 import { IsOptional, IsString } from 'class-validator';
-import { Agent, type AgentHandler, type AgentRunContext } from '../pipeline';
+import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
 
 /** Input of the `failing` agent. */
 export class FailingInput {

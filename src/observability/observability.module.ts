@@ -2,19 +2,15 @@ import { Module, RequestMethod } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../config/app.config';
-import { AuthModule } from '../auth/auth.module';
-import { HealthIndicatorRegistry } from './health/health-indicator.registry';
-import { JwksHealthIndicator } from './health/jwks.health';
-import { RedisHealthIndicator } from './health/redis.health';
-import { RunStoreHealthIndicator } from './health/run-store.health';
+import { HealthController } from '../http/health.controller';
+import { MetricsController } from '../http/metrics.controller';
 import { pinoHttpOptions } from './logging/pino-http.options';
 import { RunLogObserver } from './logging/run-log.observer';
-import { MetricsService } from './metrics/metrics.service';
 
 /**
- * Logs, metrics and health of the server: structured JSON logs (nestjs-pino) at `LOG_LEVEL`,
- * Prometheus metrics of runs, events and sockets, and the health checks of its dependencies
- * (store, Redis, the identity provider's key set).
+ * Logs, metrics and health of the server: structured JSON logs (nestjs-pino) at `LOG_LEVEL`, a
+ * line per run, `GET /metrics` from the pipeline's Prometheus registry, and `GET /health` from
+ * the pipeline's health indicator (store, Redis, the identity provider's key set).
  */
 @Module({
   imports: [
@@ -27,16 +23,8 @@ import { MetricsService } from './metrics/metrics.service';
       }),
     }),
     TerminusModule.forRoot({ errorLogStyle: 'json' }),
-    AuthModule,
   ],
-  providers: [
-    MetricsService,
-    RunLogObserver,
-    HealthIndicatorRegistry,
-    RunStoreHealthIndicator,
-    RedisHealthIndicator,
-    JwksHealthIndicator,
-  ],
-  exports: [MetricsService, HealthIndicatorRegistry, TerminusModule],
+  controllers: [HealthController, MetricsController],
+  providers: [RunLogObserver],
 })
 export class ObservabilityModule {}

@@ -3,8 +3,8 @@
  * calls with arguments and results, message deltas appended), the result or error, and a cancel
  * button while it runs. The `data-testid` hooks are part of the page's contract (issue 6).
  */
-import type { AgentEventEnvelope, AnyAgentEvent, InterruptRequestedData, RunStatus } from '../pipeline/events/agent-event.types';
-import type { InterruptAnswer } from '../pipeline/events/socket-protocol.types';
+import type { AgentEventEnvelope, AnyAgentEvent, InterruptRequestedData, RunStatus } from '@agent-pipeline/protocol';
+import type { InterruptAnswer } from '@agent-pipeline/protocol';
 
 /** What a run view shows before its events arrive. */
 export interface RunViewOptions {

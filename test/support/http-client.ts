@@ -1,4 +1,4 @@
-import type { AgentEventEnvelope } from '../../src/pipeline';
+import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 
 /** A JSON answer of the HTTP API. */
 export interface JsonAnswer<T = any> {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { createApp, listen } from '../../src/app.factory';
-import { AGENT_EVENT_TYPES, type AgentEventEnvelope } from '../../src/pipeline';
+import { AGENT_EVENT_TYPES, type AgentEventEnvelope } from '@agent-pipeline/nestjs';
 
 /** The secret test apps are started with, so tests can sign their own tokens. */
 export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { RunLifecycleHooks } from '../../pipeline';
+import { RunLifecycleHooks } from '@agent-pipeline/nestjs';
 import { RunLogObserver } from './run-log.observer';
 
 describe('RunLogObserver', () => {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { RunLifecycleHooks } from '../../pipeline';
-import type { RunEnding, RunLifecycleInfo, RunLifecycleObserver } from '../../pipeline';
+import { RunLifecycleHooks } from '@agent-pipeline/nestjs';
+import type { RunEnding, RunLifecycleInfo, RunLifecycleObserver } from '@agent-pipeline/nestjs';
 
 /**
  * One log line when a run starts (debug) and one when it ends (info, warn when it failed), each

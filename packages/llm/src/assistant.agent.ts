@@ -1,0 +1,150 @@
+import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import { IsNotEmpty, IsString } from 'class-validator';
+import { randomUUID } from 'node:crypto';
+import type OpenAI from 'openai';
+import { Agent, AgentResult, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
+import { addUsage, type TokenUsage } from './chat-stream.accumulator';
+import { DeltaBatcher } from './delta.batcher';
+import { LlmClient } from './llm.client';
+import { LLM_SETTINGS, type LlmSettings } from './llm.options';
+import { ThreadMemory } from './thread-memory.service';
+import { ToolCallRunner, toolMessageContent } from './tools/tool-call.runner';
+import { ToolRegistry, type RegisteredTool } from './tools/tool.registry';
+
+type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+
+/** The agent's name, as clients start it. */
+export const ASSISTANT_AGENT_NAME = 'assistant';
+
+/** Input of the `assistant` agent. */
+export class AssistantInput {
+  /** The user's message. */
+  @IsString()
+  @IsNotEmpty()
+  text: string;
+}
+
+/** `agent_completed` data of an `assistant` run, besides `result` (the final text) and `durationMs`. */
+export interface AssistantCompletionExtra {
+  /** Tokens of all the run's model calls together; absent when the provider reports none. */
+  usage?: TokenUsage;
+}
+
+/**
+ * Chats with a model behind any OpenAI-compatible Chat Completions API. Each run sends the
+ * thread's earlier messages and the user's text, streams the answer as `agent_message_delta`
+ * events, runs the tools the model calls (`tool_executing` / `tool_completed`; a tool that needs
+ * approval asks the user first, and a refusal goes back to the model instead) and sends their
+ * results back, one `agent_thinking` per model call, until the model answers without calling a
+ * tool or `LLM_MAX_STEPS` calls are spent. Completes with the final answer's text and the token usage.
+ */
+@Agent({
+  name: ASSISTANT_AGENT_NAME,
+  description: 'Chats with a language model that can call tools (calculate, current_time); remembers the thread.',
+  input: AssistantInput,
+})
+export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<string>>, OnApplicationBootstrap {
+  constructor(
+    private readonly llm: LlmClient,
+    private readonly tools: ToolRegistry,
+    private readonly toolCalls: ToolCallRunner,
+    private readonly memory: ThreadMemory,
+    @Inject(LLM_SETTINGS) private readonly settings: LlmSettings,
+  ) {}
+
+  /** Refuses to start with an `LLM_APPROVAL_TOOLS` entry that names no tool (a typo would silently skip the approval). */
+  onApplicationBootstrap(): void {
+    const unknown = this.settings.approvalTools.filter((name) => !this.tools.get(name));
+    if (unknown.length > 0) {
+      throw new Error(
+        `LLM_APPROVAL_TOOLS names ${unknown.map((n) => `'${n}'`).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} no tool. ` +
+          `Registered tools: ${this.tools.names().join(', ') || '(none)'}.`,
+      );
+    }
+  }
+
+  /** Whether a call of `tool` waits for the user's approval (`needsApproval`, or listed in `LLM_APPROVAL_TOOLS`). */
+  needsApproval(tool: string): boolean {
+    return this.tools.get(tool)?.options.needsApproval === true || this.settings.approvalTools.includes(tool);
+  }
+
+  async run({ input, signal, notifier, userId, runId, threadId, interrupt }: AgentRunContext<AssistantInput>): Promise<AgentResult<string>> {
+    const history = await this.memory.history({
+      userId,
+      threadId,
+      runId,
+      agent: ASSISTANT_AGENT_NAME,
+      limit: this.settings.historyMessages,
+    });
+    const messages: Message[] = [
+      ...(this.settings.systemPrompt ? [{ role: 'system' as const, content: this.settings.systemPrompt }] : []),
+      ...history,
+      { role: 'user', content: input.text },
+    ];
+    const tools = this.tools.list().map(toFunctionTool);
+    const deltas = new DeltaBatcher(
+      (messageId, text) => notifier.messageDelta(text, messageId),
+      this.settings.maxDeltaEventsPerSecond,
+      signal,
+    );
+    const toolCallIds = new Set<string>();
+    let usage: TokenUsage | undefined;
+    let toolResults = 0;
+    try {
+      for (let step = 1; step <= this.settings.maxSteps; step++) {
+        notifier.thinking(
+          step === 1
+            ? `Asking ${this.llm.model}${history.length > 0 ? ` with ${plural(history.length, 'earlier message')} of this thread` : ''}`
+            : `Sending ${plural(toolResults, 'tool result')} back to ${this.llm.model}`,
+        );
+        const messageId = randomUUID();
+        const turn = await this.llm.stream({ messages, tools }, { signal, onText: (text) => deltas.push(messageId, text) });
+        await deltas.flush();
+        usage = addUsage(usage, turn.usage);
+        if (turn.toolCalls.length === 0) return new AgentResult(turn.content, usage ? { usage } : {});
+
+        // Some local servers send calls without ids; the tool messages must answer each call by id.
+        const calls = turn.toolCalls.map((call) => ({ ...call, id: call.id || `call_${randomUUID()}` }));
+        messages.push({
+          role: 'assistant',
+          content: turn.content || null,
+          tool_calls: calls.map((call) => ({
+            id: call.id,
+            type: 'function' as const,
+            function: { name: call.name, arguments: call.arguments },
+          })),
+        });
+        for (const call of calls) {
+          // Event ids must be unique per run; some servers number their calls afresh in every step.
+          const eventId = toolCallIds.has(call.id) ? randomUUID() : call.id;
+          toolCallIds.add(eventId);
+          const askUser = this.needsApproval(call.name) ? interrupt : undefined;
+          const outcome = await this.toolCalls.run(call, notifier, { signal, userId, runId, threadId }, eventId, askUser);
+          messages.push({ role: 'tool', tool_call_id: call.id, content: toolMessageContent(outcome) });
+        }
+        toolResults = calls.length;
+      }
+    } finally {
+      deltas.dispose();
+    }
+    throw new Error(
+      `The model was still calling tools after LLM_MAX_STEPS (${this.settings.maxSteps}) model calls, so the run was stopped ` +
+        'without a final answer. Raise LLM_MAX_STEPS if the task needs more tool calls.',
+    );
+  }
+}
+
+function toFunctionTool({ options }: RegisteredTool): OpenAI.Chat.Completions.ChatCompletionFunctionTool {
+  return {
+    type: 'function',
+    function: {
+      name: options.name,
+      description: options.description,
+      parameters: options.parameters as Record<string, unknown>,
+    },
+  };
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,78 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+
+/** Options of {@link LlmModule}: the model server the `assistant` agent talks to, and how. */
+export interface LlmModuleOptions {
+  /** OpenAI-compatible API base URL, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`. */
+  baseUrl: string;
+  /** Bearer token; leave it out for servers that need none. */
+  apiKey?: string;
+  /** The model name the server knows, e.g. `gpt-4o-mini`. */
+  model: string;
+  /** System message before every conversation. @default none */
+  systemPrompt?: string;
+  /** Model calls per run (each tool round trip is one). @default 8 */
+  maxSteps?: number;
+  /** Longest silence of the provider before the call fails, in ms. @default 60000 */
+  timeoutMs?: number;
+  /** Retries of a failed call (429, 5xx, network), with backoff. @default 2 */
+  maxRetries?: number;
+  /** Earlier messages of the thread sent with each call. @default 20 */
+  historyMessages?: number;
+  /** Message deltas per second a run emits at most (text is batched, never dropped). @default 20 */
+  maxDeltaEventsPerSecond?: number;
+  /** Tools that ask the user before each call, besides those declared with `needsApproval`. @default [] */
+  approvalTools?: readonly string[];
+}
+
+/** {@link LlmModuleOptions} with every default applied, as the agent reads them. */
+export interface LlmSettings {
+  readonly baseUrl: string;
+  readonly apiKey?: string;
+  readonly model: string;
+  readonly systemPrompt?: string;
+  readonly maxSteps: number;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  readonly historyMessages: number;
+  readonly maxDeltaEventsPerSecond: number;
+  readonly approvalTools: readonly string[];
+}
+
+/** Injection token of the resolved {@link LlmSettings}. */
+export const LLM_SETTINGS = Symbol('LLM_SETTINGS');
+
+/** Applies the defaults, and refuses options the agent could not work with, naming the option. */
+export function resolveLlmSettings(options: LlmModuleOptions): LlmSettings {
+  if (typeof options?.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) {
+    throw new Error(`LlmModule: 'baseUrl' must be an http(s) URL of an OpenAI-compatible API (got ${JSON.stringify(options?.baseUrl)}).`);
+  }
+  if (typeof options.model !== 'string' || options.model.trim() === '') {
+    throw new Error("LlmModule: 'model' is required (the model name the server knows, e.g. 'gpt-4o-mini').");
+  }
+  const settings: LlmSettings = {
+    baseUrl: options.baseUrl,
+    apiKey: options.apiKey,
+    model: options.model,
+    systemPrompt: options.systemPrompt,
+    maxSteps: options.maxSteps ?? 8,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    maxRetries: options.maxRetries ?? 2,
+    historyMessages: options.historyMessages ?? 20,
+    maxDeltaEventsPerSecond: options.maxDeltaEventsPerSecond ?? 20,
+    approvalTools: options.approvalTools ?? [],
+  };
+  for (const key of ['maxSteps', 'timeoutMs', 'maxDeltaEventsPerSecond'] as const) {
+    if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new Error(`LlmModule: '${key}' must be a positive integer.`);
+  }
+  for (const key of ['maxRetries', 'historyMessages'] as const) {
+    if (!Number.isInteger(settings[key]) || settings[key] < 0) throw new Error(`LlmModule: '${key}' must be an integer ≥ 0.`);
+  }
+  return settings;
+}
+
+export const {
+  ConfigurableModuleClass: LlmConfigurableModule,
+  MODULE_OPTIONS_TOKEN: LLM_MODULE_OPTIONS,
+  OPTIONS_TYPE: LLM_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: LLM_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<LlmModuleOptions>().setClassMethodName('forRoot').build();

@@ -1,0 +1,205 @@
+import { Inject, Injectable, Logger, Scope } from '@nestjs/common';
+import { REQUEST } from '@nestjs/core';
+import { AgentResult } from '../agents/agent-result';
+import { PipelineError } from '../errors/pipeline.error';
+import type { AgentHandler, AgentRunContext } from '../agents/agent.interface';
+import type { InterruptResolution, InterruptRequestedData } from '@agent-pipeline/protocol';
+import type { InterruptAnswer } from '@agent-pipeline/protocol';
+import { RunInterruptGate } from '../interrupts/run-interrupt.gate';
+import { PIPELINE_OPTIONS } from '../pipeline.tokens';
+import type { ResolvedPipelineOptions } from '../pipeline.options';
+import type { RunExecutionContext } from './run-execution.context';
+import type { RunOutcome } from './run-outcome';
+import type { UserExecutionContext } from './user-execution.context';
+import { WebSocketNotifier } from './websocket.notifier';
+
+/** The outcome of a finished run as its orchestrator saw it. */
+export interface RunEnding {
+  outcome: RunOutcome;
+  durationMs: number;
+}
+
+/**
+ * Drives one run (`Scope.REQUEST`: one instance per run, resolved by the bridge): starts the
+ * agent, enforces the run timeout, and ends the run exactly once — completed, failed, timed out
+ * or cancelled, whichever comes first.
+ */
+@Injectable({ scope: Scope.REQUEST })
+export class RequestScopedOrchestrator {
+  private readonly logger = new Logger(RequestScopedOrchestrator.name);
+  private ending?: Promise<RunEnding>;
+  private endingOutcome?: RunOutcome;
+  private timer?: NodeJS.Timeout;
+  /** Time left of `RUN_TIMEOUT_MS`, kept while the clock is stopped (the run waits for its user). */
+  private timeLeftMs?: number;
+  private deadline = 0;
+  private interrupts?: RunInterruptGate;
+  private resolveDone!: (ending: RunEnding) => void;
+  /** Settles once the terminal event is stored and published. */
+  readonly done: Promise<RunEnding> = new Promise((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    @Inject(REQUEST) private readonly context: RunExecutionContext,
+    private readonly notifier: WebSocketNotifier,
+    @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
+  ) {}
+
+  /** The run's context and the notifier that reports its events. */
+  createExecutionContext(): { context: UserExecutionContext; notifier: WebSocketNotifier } {
+    return { context: this.context, notifier: this.notifier };
+  }
+
+  /** True once the run has an outcome (its terminal event may still be on its way). */
+  get isEnded(): boolean {
+    return this.endingOutcome !== undefined;
+  }
+
+  /**
+   * Runs the agent to its end: emits `agent_started`, then whatever the agent reports, then one
+   * terminal event. Never rejects; resolves with how the run ended.
+   */
+  execute(agent: AgentHandler): Promise<RunEnding> {
+    // Cancelled between its start and its execution (a later run on the thread superseded it):
+    // its terminal event is out; the agent never runs and no timer is left behind.
+    if (this.ending) return this.done;
+    const { context, notifier } = this.createExecutionContext();
+    notifier.sendAgentStarted(context.input);
+    this.startClock(this.options.runTimeoutMs);
+    const runContext: AgentRunContext = {
+      input: context.input,
+      signal: context.signal,
+      userId: context.userId,
+      runId: context.runId,
+      threadId: context.threadId,
+      notifier,
+      interrupt: (request) => this.interruptGate().ask(request),
+    };
+    void this.invoke(agent, runContext);
+    return this.done;
+  }
+
+  /** The question the run waits on (`interrupt_requested` data), if any. */
+  get pendingInterrupt(): InterruptRequestedData | undefined {
+    return this.ending ? undefined : this.interrupts?.pending;
+  }
+
+  /**
+   * Answers the run's open question; resolves with its resolution once `interrupt_resolved` is
+   * out. Throws `INTERRUPT_NOT_FOUND`, `INTERRUPT_RESOLVED` or `VALIDATION_FAILED`.
+   */
+  answerInterrupt(interruptId: string, answer: InterruptAnswer): Promise<InterruptResolution> {
+    if (!this.interrupts) {
+      return Promise.reject(new PipelineError('INTERRUPT_NOT_FOUND', `Run '${this.context.runId}' has no open interrupt '${interruptId}'.`));
+    }
+    return this.interrupts.answer(interruptId, answer);
+  }
+
+  /**
+   * Ends the run with `outcome` unless it has already ended; only the first call emits a terminal
+   * event. Resolves once the run's terminal event (whichever it was) is stored and published.
+   */
+  completeExecution(context: UserExecutionContext, outcome: RunOutcome): Promise<RunEnding> {
+    if (this.ending) return this.ending;
+    if (context.runId !== this.context.runId) {
+      throw new Error(`completeExecution got run ${context.runId} but this orchestrator drives run ${this.context.runId}.`);
+    }
+    this.endingOutcome = outcome;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.interrupts?.end();
+    // Abort first, synchronously, so that an agent waiting on the signal stops before anything else happens.
+    if (outcome.kind !== 'completed') this.context.abort(outcome.kind === 'cancelled' ? outcome.reason : outcome.code);
+    const durationMs = Date.now() - this.context.startedAt;
+    this.ending = this.emitTerminal(outcome, durationMs).then(
+      () => ({ outcome, durationMs }),
+      (err: unknown) => {
+        const { runId, userId } = this.context;
+        this.logger.error({ msg: `Terminal event of run ${runId} not stored: ${(err as Error).message}`, runId, userId });
+        return { outcome, durationMs };
+      },
+    );
+    void this.ending.then(this.resolveDone);
+    return this.ending;
+  }
+
+  /**
+   * Cancels the run. Resolves `true` when this cancel ended it, `false` when it had already ended
+   * another way.
+   */
+  async cancel(reason: string): Promise<boolean> {
+    if (this.ending) {
+      await this.ending;
+      return false;
+    }
+    await this.completeExecution(this.context, { kind: 'cancelled', reason });
+    return true;
+  }
+
+  /** The run's questions, made on the first one (most runs never ask). */
+  private interruptGate(): RunInterruptGate {
+    this.interrupts ??= new RunInterruptGate(
+      {
+        requested: (data) => this.notifier.sendInterruptRequested(data),
+        resolved: (data) => this.notifier.sendInterruptResolved(data),
+        paused: () => this.stopClock(),
+        resumed: () => {
+          if (!this.ending && this.timeLeftMs !== undefined) this.startClock(this.timeLeftMs);
+        },
+      },
+      this.context.signal,
+      this.options.interruptTimeoutMs,
+    );
+    // Asked after the run ended (an agent that ignored its abort): the gate refuses at once.
+    if (this.ending) this.interrupts.end();
+    return this.interrupts;
+  }
+
+  /** Starts (or restarts) the `RUN_TIMEOUT_MS` clock with `ms` left. */
+  private startClock(ms: number): void {
+    this.timeLeftMs = undefined;
+    this.deadline = Date.now() + ms;
+    this.timer = setTimeout(
+      () =>
+        void this.completeExecution(this.context, {
+          kind: 'error',
+          code: 'TIMEOUT',
+          message: `The run took longer than RUN_TIMEOUT_MS (${this.options.runTimeoutMs} ms) and was stopped.`,
+        }),
+      ms,
+    );
+  }
+
+  /** Stops the clock while the run waits for its user; {@link startClock} picks it up again. */
+  private stopClock(): void {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timeLeftMs = Math.max(1, this.deadline - Date.now());
+  }
+
+  private async invoke(agent: AgentHandler, runContext: AgentRunContext): Promise<void> {
+    try {
+      const returned = await agent.run(runContext);
+      const outcome: RunOutcome =
+        returned instanceof AgentResult
+          ? { kind: 'completed', result: returned.result ?? null, extra: { ...returned.extra } }
+          : { kind: 'completed', result: returned ?? null };
+      await this.completeExecution(this.context, outcome);
+    } catch (err) {
+      if (this.ending) return; // cancelled or timed out: the agent's abort error is expected
+      const message = err instanceof Error ? err.message : String(err);
+      await this.completeExecution(this.context, { kind: 'error', code: 'AGENT_FAILED', message: message || 'Agent failed.' });
+    }
+  }
+
+  private emitTerminal(outcome: RunOutcome, durationMs: number): Promise<boolean> {
+    switch (outcome.kind) {
+      case 'completed':
+        return this.notifier.sendAgentCompleted(outcome.result, durationMs, outcome.extra);
+      case 'error':
+        return this.notifier.sendAgentError(outcome.code, outcome.message);
+      case 'cancelled':
+        return this.notifier.sendAgentCancelled(outcome.reason);
+    }
+  }
+}

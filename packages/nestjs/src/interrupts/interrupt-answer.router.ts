@@ -1,0 +1,54 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PipelineError } from '../errors/pipeline.error';
+import type { AgentEventEnvelope, InterruptRequestedData, InterruptResolution } from '@agent-pipeline/protocol';
+import type { InterruptAnswer } from '@agent-pipeline/protocol';
+import { RUN_STORE } from '../pipeline.tokens';
+import { RunCommandBus } from '../runs/run-command.bus';
+import { EventWriteBuffer } from '../store/event-write.buffer';
+import type { RunRecord, RunStore } from '../store/run-store.interface';
+
+/**
+ * Answers interrupts of runs this node does not execute, and reads a waiting run's open question
+ * from the store. The node executing a run is the only one that can resolve its question (the
+ * agent waits in its memory), so an answer given elsewhere travels there over the command bus;
+ * when no node holds it, the stored events tell `INTERRUPT_RESOLVED` from `INTERRUPT_NOT_FOUND`.
+ */
+@Injectable()
+export class InterruptAnswerRouter {
+  constructor(
+    private readonly commands: RunCommandBus,
+    private readonly writer: EventWriteBuffer,
+    @Inject(RUN_STORE) private readonly store: RunStore,
+  ) {}
+
+  /** Answers `interruptId` of `run` (a run of the caller, checked) on the node that executes it. */
+  async answerElsewhere(run: RunRecord, interruptId: string, answer: InterruptAnswer): Promise<InterruptResolution> {
+    // Only a `waiting` run has an open question: `interrupt_requested` is stored before anyone can
+    // know its id, and `interrupt_resolved` before the run reads `running` again.
+    if (run.status === 'waiting') {
+      const reply = await this.commands.resumeElsewhere({ userId: run.userId, runId: run.runId, interruptId, answer });
+      if (reply.kind === 'resolved') return reply.resolution;
+      if (reply.kind === 'refused') throw new PipelineError(reply.error.code, reply.error.message, reply.error.details);
+    }
+    // No open question anywhere (answered, expired, the run ended or its node died): was it ever one of the run's?
+    await this.writer.flush();
+    const asked = await this.store.getEventsOfType(run.runId, 'interrupt_requested');
+    if (asked.some((e) => (e as AgentEventEnvelope<'interrupt_requested'>).data.interruptId === interruptId)) {
+      throw new PipelineError(
+        'INTERRUPT_RESOLVED',
+        `Interrupt '${interruptId}' is closed: it was answered, expired, or its run ended (or its node stopped).`,
+      );
+    }
+    throw new PipelineError('INTERRUPT_NOT_FOUND', `Run '${run.runId}' has no open interrupt '${interruptId}'.`);
+  }
+
+  /** The open question of a stored `waiting` run: its last `interrupt_requested` not followed by a resolution. */
+  async openInterrupt(run: RunRecord): Promise<InterruptRequestedData | undefined> {
+    if (run.status !== 'waiting') return undefined;
+    const asked = await this.store.getEventsOfType(run.runId, 'interrupt_requested');
+    const last = asked.at(-1) as AgentEventEnvelope<'interrupt_requested'> | undefined;
+    if (!last) return undefined;
+    const resolved = await this.store.getEventsOfType(run.runId, 'interrupt_resolved');
+    return resolved.some((e) => e.seq > last.seq) ? undefined : last.data;
+  }
+}

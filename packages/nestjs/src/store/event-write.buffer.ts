@@ -1,0 +1,117 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AgentEventEnvelope } from '@agent-pipeline/protocol';
+import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
+import type { ResolvedPipelineOptions } from '../pipeline.options';
+import type { NewRun, RunStore } from './run-store.interface';
+
+/**
+ * Batches event writes so that no event waits for the disk: events are appended in memory and
+ * written in one transaction every `storeFlushIntervalMs`, and at once when a run ends (the
+ * terminal event is only published after its run's events are stored) or the process stops.
+ * Flushes never overlap, so events are written in the order they were emitted.
+ */
+@Injectable()
+export class EventWriteBuffer {
+  private readonly logger = new Logger(EventWriteBuffer.name);
+  private pending: AgentEventEnvelope[] = [];
+  private pendingRuns: NewRun[] = [];
+  private timer?: NodeJS.Timeout;
+  private chain: Promise<void> = Promise.resolve();
+  private soon?: Promise<void>;
+
+  constructor(
+    @Inject(RUN_STORE) private readonly store: RunStore,
+    @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
+  ) {}
+
+  append(event: AgentEventEnvelope): void {
+    this.pending.push(event);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.options.storeFlushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Queues a new run; it is written before any event, in the next flush (see {@link flushSoon}). */
+  appendRun(run: NewRun): void {
+    this.pendingRuns.push(run);
+    this.schedule();
+  }
+
+  /**
+   * Takes back a run that was refused before it started (and whatever of it is still unwritten).
+   * Returns false if it was already written.
+   */
+  withdrawRun(runId: string): boolean {
+    const before = this.pendingRuns.length;
+    this.pendingRuns = this.pendingRuns.filter((r) => r.runId !== runId);
+    this.pending = this.pending.filter((e) => e.runId !== runId);
+    return this.pendingRuns.length < before;
+  }
+
+  /** Writes every event appended so far; resolves once they are stored. */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const next = this.chain.then(() => this.writePending());
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Group commit: one flush, `groupCommitMs` from the first caller, for every caller until then.
+   * Runs ending close together (the common case under load) share one transaction, which costs
+   * far less than one each; a lone run waits only that long.
+   */
+  flushSoon(): Promise<void> {
+    if (!this.soon) {
+      this.soon = new Promise<void>((resolve, reject) => {
+        const go = () => {
+          this.soon = undefined;
+          this.flush().then(resolve, reject);
+        };
+        if (this.options.groupCommitMs > 0) setTimeout(go, this.options.groupCommitMs);
+        else setImmediate(go);
+      });
+    }
+    return this.soon;
+  }
+
+  /** True while a queued run is not yet stored (reads of runs flush first). */
+  get hasPendingRuns(): boolean {
+    return this.pendingRuns.length > 0;
+  }
+
+  /** Events appended but not yet stored (for health and tests). */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.pending.length === 0 && this.pendingRuns.length === 0) return;
+    const batch = this.pending;
+    const runs = this.pendingRuns;
+    this.pending = [];
+    this.pendingRuns = [];
+    try {
+      await this.store.write({ runs, events: batch });
+    } catch (err) {
+      // Keep the batch, in order, ahead of anything appended meanwhile; the next flush retries it.
+      this.pending = batch.concat(this.pending);
+      this.pendingRuns = runs.concat(this.pendingRuns);
+      const what = runs.length > 0 ? `${runs.length} runs and ${batch.length} events` : `${batch.length} events`;
+      this.logger.error(`Storing ${what} failed, will retry: ${(err as Error).message}`);
+      if (!this.timer) {
+        this.timer = setTimeout(() => void this.flush().catch(() => undefined), 1000);
+        this.timer.unref();
+      }
+      throw err;
+    }
+  }
+}

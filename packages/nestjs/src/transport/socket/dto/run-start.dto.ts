@@ -1,0 +1,25 @@
+import { IsDefined, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { MULTITASK_POLICIES, type MultitaskPolicy } from '@agent-pipeline/protocol';
+
+/** Payload of `run:start` (and body of `POST /runs`). */
+export class RunStartDto {
+  @IsString()
+  @Length(1, 64)
+  agent: string;
+
+  /** Any JSON; the agent's own input class validates it further. */
+  @IsOptional()
+  @IsDefined()
+  input?: unknown;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 128)
+  @Matches(/^[\w.:-]+$/, { message: 'threadId may only contain letters, digits, "_", "-", "." and ":"' })
+  threadId?: string;
+
+  /** What to do when the thread has a run in flight; the server's THREAD_MULTITASK when absent. */
+  @IsOptional()
+  @IsIn(MULTITASK_POLICIES, { message: `multitask must be one of ${MULTITASK_POLICIES.join(', ')}` })
+  multitask?: MultitaskPolicy;
+}
