@@ -30,8 +30,10 @@ async function main() {
   for (const k of ['REDIS_URL', 'DATABASE_URL', 'PORT']) delete process.env[k];
   const { NestFactory, ContextIdFactory, REQUEST } = require('@nestjs/core');
   const { AppModule } = require(path.join(appDir, 'app.module'));
-  const pipeline = require(path.join(appDir, 'pipeline'));
-  const { RunExecutionContext } = require(path.join(appDir, 'pipeline/execution/run-execution.context'));
+  // The pipeline as the app loads it (node_modules/@agent-pipeline/nestjs → packages/nestjs/dist).
+  const pipelineDist = path.dirname(require.resolve('@agent-pipeline/nestjs', { paths: [appDir] }));
+  const pipeline = require(pipelineDist);
+  const { RunExecutionContext } = require(path.join(pipelineDist, 'execution/run-execution.context'));
   const { AgentWebSocketBridge, RequestScopedOrchestrator, WebSocketNotifier } = pipeline;
 
   const app = await NestFactory.createApplicationContext(

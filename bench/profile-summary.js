@@ -23,6 +23,12 @@ function packageOf(url) {
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
   if (file.startsWith('node:')) return `node:${file.slice(5).split('/').slice(0, 2).join('/')}`;
+  // The packages' builds: the pipeline's folders count as app:pipeline/<folder>, as before the split.
+  const pkg = file.match(/\/packages\/([^/]+)\/dist\/(.+)$/);
+  if (pkg) {
+    const parts = pkg[2].split('/');
+    return pkg[1] === 'nestjs' ? `app:pipeline/${parts.length > 1 ? parts[0] : 'module'}` : `app:${pkg[1]}`;
+  }
   const app = file.match(/\/(?:dist|bench\/\.app)\/(.+)$/);
   if (app) {
     const parts = app[1].split('/');
@@ -37,6 +43,8 @@ function shortFile(url) {
   const file = url.replace(/^file:\/\//, '');
   const nm = file.lastIndexOf('/node_modules/');
   if (nm >= 0) return file.slice(nm + '/node_modules/'.length);
+  const pkg = file.match(/\/packages\/([^/]+)\/dist\/(.+)$/);
+  if (pkg) return `@agent-pipeline/${pkg[1]}/${pkg[2]}`;
   const app = file.match(/\/(?:dist|bench\/\.app)\/(.+)$/);
   if (app) return `app/${app[1]}`;
   return file;
@@ -49,7 +57,7 @@ const LAYERS = [
   ['Socket.IO / engine.io / ws', /^(socket\.io|socket\.io-parser|socket\.io-adapter|engine\.io|engine\.io-parser|ws|@socket\.io\/.*|debug|base64id)$/],
   ['Nest DI / WebSocket layer / rxjs', /^(@nestjs\/core|@nestjs\/common|@nestjs\/websockets|@nestjs\/platform-socket\.io|rxjs|reflect-metadata|iterare|tslib)$/],
   ['validation (class-validator/-transformer)', /^(class-validator|class-transformer|validator|libphonenumber-js|app:pipeline\/validation)$/],
-  ['logging and metrics', /^(pino|pino-std-serializers|sonic-boom|nestjs-pino|prom-client|app:observability|fast-redact|thread-stream|tdigest|bintrees)$/],
+  ['logging and metrics', /^(pino|pino-std-serializers|sonic-boom|nestjs-pino|prom-client|app:observability|app:pipeline\/observability|fast-redact|thread-stream|tdigest|bintrees)$/],
   ["the server's own code (app: compiled src/, baseline: bench/)", /^(app:.*|bench)$/],
   ['garbage collector', /^\(garbage collector\)$/],
   ['Node internals, microtasks, timers', /^(node:|runMicrotasks|\(program\)|\(anonymous\)|utf8|createUnsafeArrayBuffer)/],

@@ -21,11 +21,13 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/
 const RUNS = Number(args.runs ?? 20000);
 const BATCH = Number(args.batch ?? 200);
 const PAUSE = Number(args.pause ?? 20);
-const dist = path.resolve(__dirname, '..', args.app ?? 'dist');
-const { openRunStore } = require(path.join(dist, 'pipeline/store/run-store.factory'));
-const { RunRetention } = require(path.join(dist, 'pipeline/retention/run-retention.service'));
-const { RunDeletionHooks } = require(path.join(dist, 'pipeline/store/run-deletion.hooks'));
-const { PIPELINE_DEFAULTS } = require(path.join(dist, 'pipeline/pipeline.options'));
+// The pipeline's build (npm run build): packages/nestjs/dist.
+const dist = path.resolve(__dirname, '..', args.app ?? 'packages/nestjs/dist');
+const { openRunStore } = require(path.join(dist, 'store/run-store.factory'));
+const { RunRetention } = require(path.join(dist, 'retention/run-retention.service'));
+const { RunDeletionHooks } = require(path.join(dist, 'store/run-deletion.hooks'));
+const { resolvePipelineOptions } = require(path.join(dist, 'pipeline.options'));
+const PIPELINE_DEFAULTS = resolvePipelineOptions({ auth: { development: true } });
 const { Logger } = require('@nestjs/common');
 
 const DAY = 86_400_000;

@@ -93,6 +93,9 @@ function newestMtime(dir) {
  * the shared dist/ is rebuilt (`rm -rf dist`) by others at any time, and a benchmark must not run
  * half a build. Rebuilt only when src/ is newer than the last build.
  */
+/** The workspaces, in build order. */
+const PACKAGES = ['protocol', 'client', 'nestjs', 'llm'];
+
 function ensureApp() {
   if (cfg.appDir) {
     const dir = path.resolve(ROOT, cfg.appDir);
@@ -101,8 +104,15 @@ function ensureApp() {
   }
   const dir = path.join(BENCH_DIR, '.app');
   const main = path.join(dir, 'main.js');
-  const stale = !fs.existsSync(main) || newestMtime(path.join(ROOT, 'src')) > fs.statSync(main).mtimeMs;
+  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), ...PACKAGES.map((p) => newestMtime(path.join(ROOT, 'packages', p, 'src'))));
+  const stale = !fs.existsSync(main) || sources > fs.statSync(main).mtimeMs;
   if (stale && cfg.build) {
+    // The app runs on the packages' builds (node_modules/@agent-pipeline/* → packages/*/dist).
+    for (const p of PACKAGES) {
+      log(`Building @agent-pipeline/${p} (tsc -p packages/${p}/tsconfig.build.json) ...`);
+      const built = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join('packages', p, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+      if (built.status !== 0) throw new Error(`@agent-pipeline/${p} does not build.`);
+    }
     log('Building the app into bench/.app (tsc -p tsconfig.build.json) ...');
     const tmp = `${dir}.building`;
     fs.rmSync(tmp, { recursive: true, force: true });

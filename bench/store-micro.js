@@ -114,7 +114,8 @@ async function measure(store, batched) {
 }
 
 async function main() {
-  const { openRunStore } = require(path.join(appDir, 'pipeline'));
+  const pipelineDist = path.dirname(require.resolve('@agent-pipeline/nestjs', { paths: [appDir] }));
+  const { openRunStore } = require(path.join(pipelineDist, 'store/run-store.factory'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-micro-'));
   try {
     const appStore = await openRunStore(`sqlite:${path.join(dir, 'app.db')}`);

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AgentPipelineModule } from '@agent-pipeline/nestjs';
+import { APP_FILTER } from '@nestjs/core';
+import { AgentPipelineModule, PipelineHttpErrorFilter } from '@agent-pipeline/nestjs';
 import { LlmModule } from '@agent-pipeline/llm';
 import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/app.config';
@@ -60,11 +61,14 @@ export class AppModule {
         ...(demoAgents ? [DemoAgentsModule] : []),
         ...(llm
           ? [
-              LlmModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => config.llm! }),
+              // The demo tools first: the assistant lists its tools in the order they were registered.
               DemoToolsModule,
+              LlmModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => config.llm! }),
             ]
           : []),
       ],
+      // The contract's error bodies on the server's own routes too (unknown routes included).
+      providers: [{ provide: APP_FILTER, useClass: PipelineHttpErrorFilter }],
     };
   }
 }

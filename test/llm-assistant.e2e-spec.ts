@@ -501,7 +501,7 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
 
     it('refuses to start when LLM_APPROVAL_TOOLS names no tool', async () => {
       await expect(startTestApp(llmEnv(server, { LLM_APPROVAL_TOOLS: 'calculate,calculte' }))).rejects.toThrow(
-        "LLM_APPROVAL_TOOLS names 'calculte', which is no tool. Registered tools: calculate, current_time.",
+        "LlmModule: 'approvalTools' names 'calculte', which is no tool. Registered tools: calculate, current_time.",
       );
     });
 

@@ -77,7 +77,7 @@ describe('TokenService', () => {
 
     it('cannot sign: only the identity provider can', () => {
       expect(sut.devAuth).toBe(false);
-      expect(() => sut.sign('u1')).toThrow(/JWT_PUBLIC_KEY/);
+      expect(() => sut.sign('u1')).toThrow(/public key: only the identity provider can/);
     });
   });
 

@@ -7,6 +7,8 @@ import { TEST_SCHEMA_RUN_VARIABLE } from './shared-services';
 const ROOT = resolve(__dirname, '..', '..');
 /** When the build that made `dist/` started; sources changed after it make `dist/` stale. */
 const STAMP = join(ROOT, 'dist', '.test-build-started');
+/** The workspaces, in build order (each builds on the ones before it). */
+const PACKAGES = ['protocol', 'client', 'nestjs', 'llm'];
 
 /**
  * Jest `globalSetup`: names the run's PostgreSQL schemas (see `global-teardown.ts`) and compiles `dist/` once per test run, so the specs that start the server as
@@ -19,13 +21,20 @@ export default function globalSetup(): void {
   if (process.env.SKIP_BUILD === '1' || isFresh()) return;
   const started = Date.now();
   try {
+    // The server's dist/ runs on the packages' builds (node_modules/@agent-pipeline/* → packages/*/dist).
+    for (const pkg of PACKAGES) {
+      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join('packages', pkg, 'tsconfig.build.json')], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    }
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`Building dist/ for the process tests failed (tsc -p tsconfig.build.json):\n${stdout ?? ''}${stderr ?? ''}`);
+    throw new Error(`Building the packages and dist/ for the process tests failed (tsc):\n${stdout ?? ''}${stderr ?? ''}`);
   }
   writeFileSync(STAMP, String(started));
   process.stdout.write(`\nglobalSetup: built dist/ in ${Date.now() - started} ms\n`);
@@ -33,8 +42,9 @@ export default function globalSetup(): void {
 
 function isFresh(): boolean {
   if (!existsSync(STAMP) || !existsSync(join(ROOT, 'dist', 'main.js'))) return false;
+  if (PACKAGES.some((pkg) => !existsSync(join(ROOT, 'packages', pkg, 'dist', 'index.js')))) return false;
   const builtFrom = Number(readFileSync(STAMP, 'utf8'));
-  const inputs = [join(ROOT, 'tsconfig.json'), join(ROOT, 'tsconfig.build.json'), join(ROOT, 'package-lock.json'), ...files(join(ROOT, 'src'))];
+  const inputs = [join(ROOT, 'tsconfig.json'), join(ROOT, 'tsconfig.build.json'), join(ROOT, 'package-lock.json'), ...files(join(ROOT, 'src')), ...PACKAGES.flatMap((pkg) => files(join(ROOT, 'packages', pkg, 'src')))];
   return inputs.every((file) => !existsSync(file) || statSync(file).mtimeMs < builtFrom);
 }
 

@@ -1,6 +1,8 @@
 /**
- * The agent pipeline's client: a typed Socket.IO client with exactly-once resume, for Node and
- * browsers. It imports nothing from the server but the shared wire types (`src/pipeline/events`).
+ * `@agent-pipeline/client`: the agent pipeline's typed client, for Node and browsers — every event
+ * of a run exactly once, in `seq` order, across reconnects and server restarts; threads over HTTP.
+ * It depends on `socket.io-client` and the wire contract (`@agent-pipeline/protocol`, re-exported
+ * here) only.
  */
 export { AgentPipelineClient } from './agent-pipeline.client';
 export type {
@@ -21,6 +23,4 @@ export { AgentPipelineError, isAgentPipelineError } from './agent-pipeline.error
 export type { ListThreadsOptions, RunSnapshot, ThreadEntry, ThreadPage, ThreadWithRuns } from './threads.http';
 export type { AgentPipelineErrorCode, ClientErrorCode } from './agent-pipeline.error';
 export { RunEventSequencer } from './run-event.sequencer';
-export * from '@agent-pipeline/protocol';
-export * from '@agent-pipeline/protocol';
 export * from '@agent-pipeline/protocol';

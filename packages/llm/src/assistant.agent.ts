@@ -57,7 +57,7 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
     const unknown = this.settings.approvalTools.filter((name) => !this.tools.get(name));
     if (unknown.length > 0) {
       throw new Error(
-        `LLM_APPROVAL_TOOLS names ${unknown.map((n) => `'${n}'`).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} no tool. ` +
+        `LlmModule: 'approvalTools' names ${unknown.map((n) => `'${n}'`).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} no tool. ` +
           `Registered tools: ${this.tools.names().join(', ') || '(none)'}.`,
       );
     }

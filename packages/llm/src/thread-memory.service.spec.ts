@@ -1,5 +1,5 @@
 import { type RunStore } from '@agent-pipeline/nestjs';
-import { openRunStore } from '../../nestjs/src/store/run-store.factory';
+import { openRunStore } from '@agent-pipeline/nestjs/testing';
 import { ThreadMemory } from './thread-memory.service';
 
 describe('ThreadMemory', () => {

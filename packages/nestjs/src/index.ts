@@ -48,6 +48,7 @@ export type { RunEnding } from './execution/request-scoped.orchestrator';
 export type { RunOutcome } from './execution/run-outcome';
 export { WebSocketNotifier } from './execution/websocket.notifier';
 export { PipelineError } from './errors/pipeline.error';
+export { PipelineHttpErrorFilter } from './transport/http/http-error.filter';
 
 // The run store, for agents that read a thread's history.
 export { RUN_STORE } from './pipeline.tokens';

@@ -98,7 +98,7 @@ describe('SqliteCheckpointer', () => {
     // The checkpointer's thread does not hold the process open while idle; closing must. Run in
     // a process of its own (the compiled app, as built by the test setup): there the event loop
     // would otherwise empty during `await store.close()` and the process end silently.
-    const dist = resolve(__dirname, '..', '..', '..', 'dist', 'pipeline');
+    const dist = resolve(__dirname, '..', '..', 'dist', 'store', 'run-store.factory');
     const script = `require(${JSON.stringify(dist)}).openRunStore(${JSON.stringify(`sqlite:${join(dir, 'close.db')}`)})
       .then((store) => store.close()).then(() => console.log('closed'))`;
     expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 }).trim()).toBe('closed');

@@ -16,18 +16,20 @@ const CODE_BY_STATUS: Record<number, ErrorCode | 'NOT_FOUND'> = {
 /**
  * Every HTTP error, whatever threw it, as `{ statusCode, code, message, details? }`: pipeline
  * errors keep their code; Nest and body-parser errors (bad JSON, body too large) get the
- * contract's; anything else is a logged 500 `INTERNAL` that reveals nothing.
+ * contract's; anything else is a logged 500 `INTERNAL` that reveals nothing. The pipeline's own
+ * routes use it already; an app may make it global (`APP_FILTER`) for the same bodies on its own
+ * routes, unknown routes included.
  */
 @Catch()
-export class HttpErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger(HttpErrorFilter.name);
+export class PipelineHttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(PipelineHttpErrorFilter.name);
 
   catch(exception: unknown, host: ArgumentsHost): void {
     sendHttpError(host.switchToHttp().getResponse<Response>(), exception, this.logger);
   }
 }
 
-/** Answers `exception` on `response` with the contract's error body (see {@link HttpErrorFilter}). */
+/** Answers `exception` on `response` with the contract's error body (see {@link PipelineHttpErrorFilter}). */
 export function sendHttpError(response: Response, exception: unknown, logger: Logger): void {
   const { status, body, retryAfter } = describeHttpError(exception, logger);
   if (response.headersSent) {

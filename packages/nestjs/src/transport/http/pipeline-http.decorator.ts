@@ -1,6 +1,6 @@
 import { applyDecorators, UseFilters, UsePipes, ValidationPipe } from '@nestjs/common';
 import { validationFailed } from '../../validation/validate-payload';
-import { HttpErrorFilter } from './http-error.filter';
+import { PipelineHttpErrorFilter } from './http-error.filter';
 
 /**
  * Every route of the pipeline validates its DTOs and answers errors with the contract's bodies on
@@ -9,7 +9,7 @@ import { HttpErrorFilter } from './http-error.filter';
  */
 export function PipelineHttpRoutes(): ClassDecorator {
   return applyDecorators(
-    UseFilters(HttpErrorFilter),
+    UseFilters(PipelineHttpErrorFilter),
     UsePipes(
       new ValidationPipe({
         whitelist: true,
