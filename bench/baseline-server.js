@@ -47,8 +47,13 @@ function evaluate(source) {
   for (let i = 0; i < source.length; ) {
     const c = source[i];
     if (c === ' ' || c === '\t' || c === '\n') i++;
-    else if (c === '(' || c === ')') tokens.push(c), i++;
-    else if (c in OPS) tokens.push(OPS[c]), i++;
+    else if (c === '(' || c === ')') {
+      tokens.push(c);
+      i++;
+    } else if (c in OPS) {
+      tokens.push(OPS[c]);
+      i++;
+    }
     else if ((c >= '0' && c <= '9') || c === '.') {
       const start = i;
       while (i < source.length && ((source[i] >= '0' && source[i] <= '9') || source[i] === '.')) i++;
@@ -132,7 +137,7 @@ const AGENTS = {
         return result;
       } catch (err) {
         emit.event('tool_completed', { toolCallId, tool: 'calculate', durationMs: performance.now() - started, error: err.message });
-        throw new Error(`The expression could not be calculated: ${err.message}.`);
+        throw new Error(`The expression could not be calculated: ${err.message}.`, { cause: err });
       }
     },
   },

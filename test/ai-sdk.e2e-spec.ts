@@ -163,7 +163,7 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
   describe.each([
     ['approved', true, 'output-available'],
     ['denied', false, 'output-denied'],
-  ])('asks for approval with the AI SDK tool approval parts (%s over the interrupt route)', (_name, approved: boolean, finalState: string) => {
+  ])('asks for approval with the AI SDK tool approval parts (%s over the interrupt route)', (_name, approved: boolean, _finalState: string) => {
     it('pauses the message at the approval request (also when resumed), and the run goes on once answered', async () => {
       const chatId = `chat-${randomUUID()}`;
       const paused = await toolStates(await send('approval', chatId, 'deploy?', { body: { input: { action: 'deploy' } } }));

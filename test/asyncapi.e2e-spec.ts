@@ -13,7 +13,7 @@ import { recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } fr
  */
 
 // js-yaml ships with @nestjs/swagger (a dependency); its types are not installed.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const yaml = require('js-yaml') as { load(text: string): unknown };
 
 type Schema = Record<string, any>;

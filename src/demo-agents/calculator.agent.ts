@@ -32,7 +32,7 @@ export class CalculatorAgent implements AgentHandler<CalculatorInput, number> {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       notifier.toolCompleted(toolCallId, 'calculate', { error: message }, performance.now() - started);
-      throw new Error(`The expression could not be calculated: ${message}.`);
+      throw new Error(`The expression could not be calculated: ${message}.`, { cause: err });
     }
     notifier.toolCompleted(toolCallId, 'calculate', { result }, performance.now() - started);
     return result;

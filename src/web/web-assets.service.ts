@@ -8,7 +8,7 @@ const ROOT = resolve(__dirname, '..', '..');
 const BUILD_SCRIPT = join(ROOT, 'scripts', 'build-web.js');
 /** The page's sources, present in a checkout (not necessarily in a deployment). */
 const SOURCE_HTML = join(ROOT, 'src', 'web', 'index.html');
-const SOURCE_DIRS = ['src/web', 'src/client', 'src/pipeline/events'].map((d) => join(ROOT, d));
+const SOURCE_DIRS = ['src/web', 'packages/client/src', 'packages/protocol/src'].map((d) => join(ROOT, d));
 
 interface WebBuildScript {
   bundleWebApp(): Promise<string>;

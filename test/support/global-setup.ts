@@ -34,7 +34,7 @@ export default function globalSetup(): void {
     });
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`Building the packages and dist/ for the process tests failed (tsc):\n${stdout ?? ''}${stderr ?? ''}`);
+    throw new Error(`Building the packages and dist/ for the process tests failed (tsc):\n${stdout ?? ''}${stderr ?? ''}`, { cause: err });
   }
   writeFileSync(STAMP, String(started));
   process.stdout.write(`\nglobalSetup: built dist/ in ${Date.now() - started} ms\n`);

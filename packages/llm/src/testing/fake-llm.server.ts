@@ -6,6 +6,7 @@ export interface ReceivedRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test reads whatever the agent sent
   body: any;
   /** Resolves when the client's TCP connection of this request closes. */
   socketClosed: Promise<void>;
@@ -37,6 +38,7 @@ export class FakeLlmServer {
   ) {}
 
   static async start(): Promise<FakeLlmServer> {
+    // eslint-disable-next-line prefer-const -- assigned after the server that closes over it
     let fake!: FakeLlmServer;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];

@@ -15,6 +15,7 @@ export interface ToolContext {
  * returns (JSON) is the `result` of `tool_completed` and is sent back to the model; what it
  * throws is the `error` of `tool_completed` and is sent back too, so the model can correct itself.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds tools of every argument type
 export interface ToolHandler<TArgs = any, TResult = unknown> {
   execute(args: TArgs, context: ToolContext): Promise<TResult> | TResult;
 }

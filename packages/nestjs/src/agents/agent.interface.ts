@@ -33,6 +33,7 @@ export interface AgentRunContext<TInput = unknown> {
  * `agent_completed`), or an `AgentResult` to add fields to `agent_completed`, or throws (the
  * message of `agent_error` `AGENT_FAILED`).
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds agents of every input type
 export interface AgentHandler<TInput = any, TResult = unknown> {
   run(context: AgentRunContext<TInput>): Promise<TResult> | TResult;
 }

@@ -134,7 +134,7 @@ export function resolveAuthOptions(auth: PipelineAuthOptions | undefined): Resol
       try {
         key = typeof options.publicKey === 'string' ? createPublicKey(options.publicKey) : (options.publicKey as KeyObject);
       } catch (err) {
-        throw new Error(`AgentPipelineModule: 'auth.publicKey' is not a PEM public key: ${(err as Error).message}`);
+        throw new Error(`AgentPipelineModule: 'auth.publicKey' is not a PEM public key: ${(err as Error).message}`, { cause: err });
       }
       if (key?.type !== 'public') throw new Error("AgentPipelineModule: 'auth.publicKey' must be a public key (-----BEGIN PUBLIC KEY-----).");
       return { mode: 'public-key', publicKey: key, ...claims, algorithms: asymmetricAlgorithms(options.algorithms) };

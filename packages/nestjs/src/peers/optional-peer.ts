@@ -12,7 +12,7 @@ export function requireOptionalPeer<T>(name: string, neededFor: string): T {
     return require(name) as T;
   } catch (err) {
     if ((err as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND' && String((err as Error).message).includes(`'${name}'`)) {
-      throw new Error(`${neededFor} needs the package '${name}', which is not installed: run npm install ${name}`);
+      throw new Error(`${neededFor} needs the package '${name}', which is not installed: run npm install ${name}`, { cause: err });
     }
     throw err;
   }

@@ -3,7 +3,7 @@ import { Kysely, Migration, MigrationProvider, sql } from 'kysely';
 /** Schema history. Append new migrations; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-27-001-runs-and-events': {
-    async up(db: Kysely<any>): Promise<void> {
+    async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
         .createTable('runs')
         .ifNotExists()
@@ -48,7 +48,7 @@ const MIGRATIONS: Record<string, Migration> = {
   // so an index entry that moves on every finish, or that lands on another page for every user,
   // costs a page write per run and user in each commit.
   '2026-11-27-002-write-friendly-run-indexes': {
-    async up(db: Kysely<any>): Promise<void> {
+    async up(db: Kysely<unknown>): Promise<void> {
       // Only running runs: counted per user (admission) and scanned by recovery and lease renewal.
       await db.schema.dropIndex('runs_status').ifExists().execute();
       await db.schema
@@ -71,7 +71,7 @@ const MIGRATIONS: Record<string, Migration> = {
   },
   // Multitask policy: runs wait on their thread (`queued`) in the order they were admitted.
   '2026-12-02-003-thread-queue': {
-    async up(db: Kysely<any>): Promise<void> {
+    async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
         .alterTable('runs')
         .addColumn('thread_seq', 'integer', (c) => c.notNull().defaultTo(0))
@@ -91,7 +91,7 @@ const MIGRATIONS: Record<string, Migration> = {
   // read that stops at its limit, however many runs the user has. The old indexes are prefixes
   // of the new ones and go, so a write costs no more index entries than before.
   '2026-12-02-004-run-listing-keysets-and-retention': {
-    async up(db: Kysely<any>): Promise<void> {
+    async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
         .createIndex('runs_user_created_run')
         .ifNotExists()
@@ -120,7 +120,7 @@ const MIGRATIONS: Record<string, Migration> = {
   // Interrupts: a run waiting for its user still executes (leases, recovery, concurrency), so the
   // partial index of executing runs takes `waiting` too.
   '2026-12-02-005-waiting-runs': {
-    async up(db: Kysely<any>): Promise<void> {
+    async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.dropIndex('runs_running').ifExists().execute();
       await db.schema
         .createIndex('runs_running')

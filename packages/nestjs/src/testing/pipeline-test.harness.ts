@@ -1,4 +1,4 @@
-import type { DynamicModule, ModuleMetadata, Provider, Type } from '@nestjs/common';
+import type { DynamicModule, ModuleMetadata, Provider } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { AgentWebSocketBridge } from '../bridge/agent-websocket.bridge';
 import { EventPublisher } from '../emitter/event-publisher';

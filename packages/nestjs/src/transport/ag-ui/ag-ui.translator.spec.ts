@@ -4,7 +4,7 @@ import { from } from 'rxjs';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '@agent-pipeline/protocol';
 import { AgUiTranslator, endsAgUiRun } from './ag-ui.translator';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const { EventSchema } = require('@ag-ui/core/schemas') as typeof import('@ag-ui/core/dist/schemas');
 
 const RUN = 'run-1';
