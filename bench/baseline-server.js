@@ -44,7 +44,7 @@ function verify(token) {
 const OPS = { '+': '+', '-': '-', '\u2212': '-', '*': '*', '\u00d7': '*', '/': '/', '\u00f7': '/' };
 function evaluate(source) {
   const tokens = [];
-  for (let i = 0; i < source.length; ) {
+  for (let i = 0; i < source.length;) {
     const c = source[i];
     if (c === ' ' || c === '\t' || c === '\n') i++;
     else if (c === '(' || c === ')') {
@@ -53,8 +53,7 @@ function evaluate(source) {
     } else if (c in OPS) {
       tokens.push(OPS[c]);
       i++;
-    }
-    else if ((c >= '0' && c <= '9') || c === '.') {
+    } else if ((c >= '0' && c <= '9') || c === '.') {
       const start = i;
       while (i < source.length && ((source[i] >= '0' && source[i] <= '9') || source[i] === '.')) i++;
       const n = Number(source.slice(start, i));

@@ -115,7 +115,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function cleanEnv(extra) {
   const env = { ...process.env };
   for (const k of Object.keys(env)) {
-    if (/^(PORT|HOST|JWT_.*|DATABASE_URL|REDIS_URL|RUN_TIMEOUT_MS|SHUTDOWN_GRACE_MS|MAX_CONCURRENT_RUNS_PER_USER|RATE_LIMIT_RUNS_PER_MINUTE|MAX_INPUT_BYTES|DEMO_AGENTS|CORS_ORIGINS|LOG_LEVEL|SOCKET_.*|MAX_SOCKETS_PER_USER|STORE_BACKLOG_MAX_EVENTS|NODE_ENV|NODE_OPTIONS|OPENAI_.*|LLM_.*)$/.test(k)) delete env[k];
+    if (
+      /^(PORT|HOST|JWT_.*|DATABASE_URL|REDIS_URL|RUN_TIMEOUT_MS|SHUTDOWN_GRACE_MS|MAX_CONCURRENT_RUNS_PER_USER|RATE_LIMIT_RUNS_PER_MINUTE|MAX_INPUT_BYTES|DEMO_AGENTS|CORS_ORIGINS|LOG_LEVEL|SOCKET_.*|MAX_SOCKETS_PER_USER|STORE_BACKLOG_MAX_EVENTS|NODE_ENV|NODE_OPTIONS|OPENAI_.*|LLM_.*)$/.test(
+        k,
+      )
+    )
+      delete env[k];
   }
   return { ...env, NO_COLOR: '1', ...extra };
 }

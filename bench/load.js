@@ -76,7 +76,7 @@ function startOne(c, driver) {
   const idx = driver.idx;
   sockets[idx].socket.timeout(30_000).emit('run:start', spec, (err, ack) => {
     if (err || !ack || !ack.ok) {
-      const code = err ? 'ACK_TIMEOUT' : ack?.error?.code ?? 'BAD_ACK';
+      const code = err ? 'ACK_TIMEOUT' : (ack?.error?.code ?? 'BAD_ACK');
       c.ackErrors[code] = (c.ackErrors[code] || 0) + 1;
       driver.inFlight--;
       if (!c.paced) setTimeout(() => startNext(c, driver), 5);

@@ -54,10 +54,22 @@ function shortFile(url) {
 const LAYERS = [
   ['run store (SQLite)', /^(kysely|better-sqlite3|pg|app:pipeline\/store)$/],
   ['socket writes (kernel, loopback)', /^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/],
-  ['Socket.IO / engine.io / ws', /^(socket\.io|socket\.io-parser|socket\.io-adapter|engine\.io|engine\.io-parser|ws|@socket\.io\/.*|debug|base64id)$/],
-  ['Nest DI / WebSocket layer / rxjs', /^(@nestjs\/core|@nestjs\/common|@nestjs\/websockets|@nestjs\/platform-socket\.io|rxjs|reflect-metadata|iterare|tslib)$/],
-  ['validation (class-validator/-transformer)', /^(class-validator|class-transformer|validator|libphonenumber-js|app:pipeline\/validation)$/],
-  ['logging and metrics', /^(pino|pino-std-serializers|sonic-boom|nestjs-pino|prom-client|app:observability|app:pipeline\/observability|fast-redact|thread-stream|tdigest|bintrees)$/],
+  [
+    'Socket.IO / engine.io / ws',
+    /^(socket\.io|socket\.io-parser|socket\.io-adapter|engine\.io|engine\.io-parser|ws|@socket\.io\/.*|debug|base64id)$/,
+  ],
+  [
+    'Nest DI / WebSocket layer / rxjs',
+    /^(@nestjs\/core|@nestjs\/common|@nestjs\/websockets|@nestjs\/platform-socket\.io|rxjs|reflect-metadata|iterare|tslib)$/,
+  ],
+  [
+    'validation (class-validator/-transformer)',
+    /^(class-validator|class-transformer|validator|libphonenumber-js|app:pipeline\/validation)$/,
+  ],
+  [
+    'logging and metrics',
+    /^(pino|pino-std-serializers|sonic-boom|nestjs-pino|prom-client|app:observability|app:pipeline\/observability|fast-redact|thread-stream|tdigest|bintrees)$/,
+  ],
   ["the server's own code (app: compiled src/, baseline: bench/)", /^(app:.*|bench)$/],
   ['garbage collector', /^\(garbage collector\)$/],
   ['Node internals, microtasks, timers', /^(node:|runMicrotasks|\(program\)|\(anonymous\)|utf8|createUnsafeArrayBuffer)/],
@@ -122,7 +134,10 @@ function summarize(profile, { fromUs = -Infinity, toUs = Infinity } = {}) {
 
 function formatSummary(s, top = 25) {
   const rows = (title, list) =>
-    [`${title}`, ...list.slice(0, top).map((r) => `  ${r.pct.toFixed(1).padStart(5)} %  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}`)].join('\n');
+    [
+      `${title}`,
+      ...list.slice(0, top).map((r) => `  ${r.pct.toFixed(1).padStart(5)} %  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}`),
+    ].join('\n');
   return [
     `samples ${s.samples}, busy ${s.busyMs.toFixed(0)} ms of ${s.totalMs.toFixed(0)} ms`,
     rows('Self time by layer:', s.byLayer),

@@ -52,7 +52,16 @@ async function main() {
       const threadId = randomUUID();
       ids.push(runId);
       const createdAt = new Date(old + j);
-      runs.push({ runId, threadId, userId: `u${j % 50}`, agent: 'echo', input: { text }, createdAt, nodeId: 'bench', leaseUntil: createdAt });
+      runs.push({
+        runId,
+        threadId,
+        userId: `u${j % 50}`,
+        agent: 'echo',
+        input: { text },
+        createdAt,
+        nodeId: 'bench',
+        leaseUntil: createdAt,
+      });
       const base = { runId, threadId, agent: 'echo', ts: new Date(old + j + 5).toISOString() };
       events.push(
         { ...base, seq: 1, type: 'agent_started', data: { input: { text } } },
@@ -70,7 +79,10 @@ async function main() {
 
   // Times of each store call the pass makes: batches and reclaim steps, separately.
   const timings = { prune: [], reclaim: [] };
-  for (const [method, list] of [['pruneFinishedRuns', timings.prune], ['reclaimSpace', timings.reclaim]]) {
+  for (const [method, list] of [
+    ['pruneFinishedRuns', timings.prune],
+    ['reclaimSpace', timings.reclaim],
+  ]) {
     const original = store[method].bind(store);
     store[method] = async (...a) => {
       const t = performance.now();
@@ -87,7 +99,11 @@ async function main() {
     return { count: list.length, median: at(0.5), p99: at(0.99), max: at(1), first: Number((list[0] ?? 0).toFixed(1)) };
   };
   const hooks = new RunDeletionHooks();
-  const retention = new RunRetention(store, { ...PIPELINE_DEFAULTS, runRetentionDays: 30, retentionBatchSize: BATCH, retentionBatchPauseMs: PAUSE }, hooks);
+  const retention = new RunRetention(
+    store,
+    { ...PIPELINE_DEFAULTS, runRetentionDays: 30, retentionBatchSize: BATCH, retentionBatchPauseMs: PAUSE },
+    hooks,
+  );
   const delay = monitorEventLoopDelay({ resolution: 1 });
   let worstRead = 0;
   let reads = 0;

@@ -110,16 +110,24 @@ function ensureApp() {
     // The app runs on the packages' builds (node_modules/@agent-pipeline/* → packages/*/dist).
     for (const p of PACKAGES) {
       log(`Building @agent-pipeline/${p} (tsc -p packages/${p}/tsconfig.build.json) ...`);
-      const built = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join('packages', p, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+      const built = spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join('packages', p, 'tsconfig.build.json')],
+        { cwd: ROOT, stdio: 'inherit' },
+      );
       if (built.status !== 0) throw new Error(`@agent-pipeline/${p} does not build.`);
     }
     log('Building the app into bench/.app (tsc -p tsconfig.build.json) ...');
     const tmp = `${dir}.building`;
     fs.rmSync(tmp, { recursive: true, force: true });
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', tmp, '--declaration', 'false'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', tmp, '--declaration', 'false'],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+      },
+    );
     if (r.status === 0) {
       fs.rmSync(dir, { recursive: true, force: true });
       fs.renameSync(tmp, dir);
@@ -162,7 +170,10 @@ class ServerProc {
     s.probeRpc = ipcClient(child, 'bench-probe');
     s.exited = new Promise((resolve) => child.once('exit', (code, signal) => (children.delete(child), resolve({ code, signal }))));
     s.url = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${label} did not start in 60 s:\n${s.out.join('\n')}\n${s.err.join('\n')}`)), 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`${label} did not start in 60 s:\n${s.out.join('\n')}\n${s.err.join('\n')}`)),
+        60_000,
+      );
       // The probe reports the port when the server listens; the log line is the fallback.
       child.on('message', (msg) => {
         if (msg && msg.type === 'bench-probe-listening') {
@@ -288,8 +299,19 @@ function repMetrics(r, s0, s1) {
     loadCpuPct: (100 * r.clientCpuUs) / (r.wallMs * 1000),
     serverRssMB: s1.mem.rss / MB,
     skippedStarts: r.skipped ?? 0,
-    errors: r.seqErrors + r.stuck + Object.values(r.ackErrors).reduce((a, b) => a + b, 0) + Object.values(r.terminalErrors).reduce((a, b) => a + b, 0),
-    detail: { seqErrors: r.seqErrors, skipped: r.skipped, stuck: r.stuck, ackErrors: r.ackErrors, terminalErrors: r.terminalErrors, started: r.started },
+    errors:
+      r.seqErrors +
+      r.stuck +
+      Object.values(r.ackErrors).reduce((a, b) => a + b, 0) +
+      Object.values(r.terminalErrors).reduce((a, b) => a + b, 0),
+    detail: {
+      seqErrors: r.seqErrors,
+      skipped: r.skipped,
+      stuck: r.stuck,
+      ackErrors: r.ackErrors,
+      terminalErrors: r.terminalErrors,
+      started: r.started,
+    },
   };
 }
 
@@ -353,7 +375,10 @@ async function throughputPhase(appDir, names, results) {
 async function heapPhase(appDir, results) {
   log(`Heap: ${cfg.heapRuns} echo runs per server after ${cfg.heapWarmupRuns} warm-up runs (load average ${loadavg().join(' ')}) ...`);
   const recoveryMs = cfg.heapRecoveryMs ?? cfg.recoveryMs;
-  const [baseline, app] = await Promise.all([ServerProc.start('baseline', { recoveryMs }), ServerProc.start('app', { appDir, recoveryMs })]);
+  const [baseline, app] = await Promise.all([
+    ServerProc.start('baseline', { recoveryMs }),
+    ServerProc.start('app', { appDir, recoveryMs }),
+  ]);
   const out = {};
   try {
     for (const [side, server] of [
@@ -404,7 +429,9 @@ async function heapPhase(appDir, results) {
 
 async function socketsPhase(appDir, results) {
   const n = cfg.sockets;
-  log(`Sockets: ${n} authenticated sockets (distinct users) over ${cfg.socketProcs} load processes; ulimit -n ${JSON.stringify(fileLimits())} ...`);
+  log(
+    `Sockets: ${n} authenticated sockets (distinct users) over ${cfg.socketProcs} load processes; ulimit -n ${JSON.stringify(fileLimits())} ...`,
+  );
   const out = {};
   // Both start together (saves a start-up); each is measured while the other sits idle.
   const started = { baseline: ServerProc.start('baseline'), app: ServerProc.start('app', { appDir }) };
@@ -445,7 +472,9 @@ async function socketsPhase(appDir, results) {
         heapPer1000MB: (m1.mem.heapUsed - m0.mem.heapUsed) / MB / k,
         errors: conns.map((c) => c.errors).filter((e) => Object.keys(e).length),
       };
-      log(`  ${side.padEnd(8)} ${connected} connected (${failed} failed) in ${connectSeconds.toFixed(1)} s: RSS ${out[side].rssBeforeMB.toFixed(0)} → ${out[side].rssAfterMB.toFixed(0)} MB, ${out[side].rssPer1000MB.toFixed(1)} MB per 1,000`);
+      log(
+        `  ${side.padEnd(8)} ${connected} connected (${failed} failed) in ${connectSeconds.toFixed(1)} s: RSS ${out[side].rssBeforeMB.toFixed(0)} → ${out[side].rssAfterMB.toFixed(0)} MB, ${out[side].rssPer1000MB.toFixed(1)} MB per 1,000`,
+      );
     } finally {
       await server.stop();
     }
@@ -455,12 +484,16 @@ async function socketsPhase(appDir, results) {
 
 /** Runs a microbenchmark script as its own process and returns the JSON on its `<marker> ` line. */
 function runMicro(script, marker, appDir, nodeArgs = []) {
-  const r = spawnSync(process.execPath, [...nodeArgs, path.join(BENCH_DIR, script), appDir, `--ms=${QUICK ? 700 : 1500}`, `--rounds=${QUICK ? 2 : 3}`, '--json'], {
-    cwd: ROOT,
-    env: cleanEnv({}),
-    encoding: 'utf8',
-    timeout: 180_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [...nodeArgs, path.join(BENCH_DIR, script), appDir, `--ms=${QUICK ? 700 : 1500}`, `--rounds=${QUICK ? 2 : 3}`, '--json'],
+    {
+      cwd: ROOT,
+      env: cleanEnv({}),
+      encoding: 'utf8',
+      timeout: 180_000,
+    },
+  );
   const line = (r.stdout || '').split('\n').find((l) => l.startsWith(`${marker} `));
   if (!line) throw new Error(`${script} failed:\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(line.slice(marker.length + 1));
@@ -529,7 +562,11 @@ const ratio = (a, b) => (a === null || b === null || !b ? null : a / b);
 function table(headers, rows) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`, ...rows.map(line)].join('\n');
+  return [
+    line(headers),
+    `|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 function targets(results) {
@@ -541,13 +578,21 @@ function targets(results) {
     const r2 = ratio(echo.app.serverCpuUsPerRun, echo.baseline.serverCpuUsPerRun);
     t.push({ target: 'echo server CPU/run ≤ 1.5× baseline', value: `${fmt(r2, 2)}×`, met: r2 !== null && r2 <= 1.5 });
     const r3 = ratio(echo.app.runLatP99, echo.baseline.runLatP99);
-    t.push({ target: 'echo p99 run latency ≤ 2× baseline (back to back, saturated)', value: `${fmt(r3, 2)}×`, met: r3 !== null && r3 <= 2 });
+    t.push({
+      target: 'echo p99 run latency ≤ 2× baseline (back to back, saturated)',
+      value: `${fmt(r3, 2)}×`,
+      met: r3 !== null && r3 <= 2,
+    });
   }
   const paced = results.workloads.paced;
   if (paced) {
     const r4 = ratio(paced.app.runLatP99, paced.baseline.runLatP99);
     const skipped = paced.app.skippedStarts > 0 ? `, ${paced.app.skippedStarts} starts skipped` : '';
-    t.push({ target: `echo p99 run latency ≤ 2× baseline (paced, ${cfg.pacedRate} runs/s)`, value: `${fmt(r4, 2)}× (${fmt(paced.app.runLatP99, 1)} vs ${fmt(paced.baseline.runLatP99, 1)} ms${skipped})`, met: r4 !== null && r4 <= 2 });
+    t.push({
+      target: `echo p99 run latency ≤ 2× baseline (paced, ${cfg.pacedRate} runs/s)`,
+      value: `${fmt(r4, 2)}× (${fmt(paced.app.runLatP99, 1)} vs ${fmt(paced.baseline.runLatP99, 1)} ms${skipped})`,
+      met: r4 !== null && r4 <= 2,
+    });
   }
   if (results.heap?.app) {
     const h = results.heap.app;
@@ -574,16 +619,17 @@ function targets(results) {
 function render(results) {
   const parts = [];
   if (results.failures?.length) {
-    parts.push(`### Phases that FAILED (their figures are missing below)\n\n${results.failures.map((f) => `- ${f.phase}: ${f.message}`).join('\n')}`);
+    parts.push(
+      `### Phases that FAILED (their figures are missing below)\n\n${results.failures.map((f) => `- ${f.phase}: ${f.message}`).join('\n')}`,
+    );
   }
   for (const [name, w] of Object.entries(results.workloads)) {
-    const rows = METRICS.filter(([k]) => !(name !== 'fanout' && k === 'deliveriesPerSec') && !(name !== 'paced' && k === 'skippedStarts')).map(([k, label, d]) => [
-      label,
-      fmt(w.baseline[k], d),
-      fmt(w.app[k], d),
-      `${fmt(ratio(w.app[k], w.baseline[k]), 2)}×`,
-    ]);
-    parts.push(`### ${name}: ${w.title}\n\nMedians of ${cfg.reps} alternated repetitions of ${cfg.durationMs / 1000} s.\n\n${table(['metric', 'baseline', 'app', 'app/baseline'], rows)}`);
+    const rows = METRICS.filter(
+      ([k]) => !(name !== 'fanout' && k === 'deliveriesPerSec') && !(name !== 'paced' && k === 'skippedStarts'),
+    ).map(([k, label, d]) => [label, fmt(w.baseline[k], d), fmt(w.app[k], d), `${fmt(ratio(w.app[k], w.baseline[k]), 2)}×`]);
+    parts.push(
+      `### ${name}: ${w.title}\n\nMedians of ${cfg.reps} alternated repetitions of ${cfg.durationMs / 1000} s.\n\n${table(['metric', 'baseline', 'app', 'app/baseline'], rows)}`,
+    );
   }
   if (results.heap?.app) {
     const h = results.heap;
@@ -597,7 +643,9 @@ function render(results) {
       ['bytesPerRunRetained', 'retained bytes per run (after the window)', 1],
       ['rssGrowthMB', 'RSS growth (MB)', 1],
     ].map(([k, label, d]) => [label, fmt(h.baseline?.[k], d), fmt(h.app[k], d), `${fmt(ratio(h.app[k], h.baseline?.[k]), 2)}×`]);
-    parts.push(`### heap: ${h.runs.toLocaleString('en-US')} echo runs, forced GC in the server before and after\n\n${table(['metric', 'baseline', 'app', 'app/baseline'], rows)}`);
+    parts.push(
+      `### heap: ${h.runs.toLocaleString('en-US')} echo runs, forced GC in the server before and after\n\n${table(['metric', 'baseline', 'app', 'app/baseline'], rows)}`,
+    );
   }
   if (results.sockets?.app) {
     const s = results.sockets;
@@ -609,27 +657,49 @@ function render(results) {
       ['rssPer1000MB', 'RSS per 1,000 sockets (MB)', 1],
       ['heapPer1000MB', 'heap per 1,000 sockets (MB)', 1],
     ].map(([k, label, d]) => [label, fmt(s.baseline?.[k], d), fmt(s.app[k], d), `${fmt(ratio(s.app[k], s.baseline?.[k]), 2)}×`]);
-    parts.push(`### sockets: ${s.target.toLocaleString('en-US')} authenticated sockets, distinct users, one connection each\n\n${table(['metric', 'baseline', 'app', 'app/baseline'], rows)}`);
+    parts.push(
+      `### sockets: ${s.target.toLocaleString('en-US')} authenticated sockets, distinct users, one connection each\n\n${table(['metric', 'baseline', 'app', 'app/baseline'], rows)}`,
+    );
   }
   if (results.di) {
     const base = results.di.find((d) => d.name.startsWith('new (same'));
-    const rows = results.di.map((d) => [d.name, fmt(d.opsPerSec, 0), fmt(d.usPerOp, 2), fmt(d.cpuUsPerOp, 2), `${fmt(base ? d.cpuUsPerOp / base.cpuUsPerOp : null, 1)}×`]);
-    parts.push(`### DI microbenchmark (per run: orchestrator + notifier)\n\n${table(['variant', 'ops/s', 'µs/op (wall)', 'µs/op (CPU)', 'CPU vs new'], rows)}`);
+    const rows = results.di.map((d) => [
+      d.name,
+      fmt(d.opsPerSec, 0),
+      fmt(d.usPerOp, 2),
+      fmt(d.cpuUsPerOp, 2),
+      `${fmt(base ? d.cpuUsPerOp / base.cpuUsPerOp : null, 1)}×`,
+    ]);
+    parts.push(
+      `### DI microbenchmark (per run: orchestrator + notifier)\n\n${table(['variant', 'ops/s', 'µs/op (wall)', 'µs/op (CPU)', 'CPU vs new'], rows)}`,
+    );
   }
   if (results.store) {
     const rows = results.store.map((d) => [d.name, fmt(d.runsPerSec, 0), fmt(d.cpuUsPerRun, 1)]);
-    parts.push(`### Store microbenchmark (one echo run: createRun + appendEvents of 4 events, SQLite WAL file)\n\n${table(['variant', 'runs/s', 'CPU µs/run'], rows)}`);
+    parts.push(
+      `### Store microbenchmark (one echo run: createRun + appendEvents of 4 events, SQLite WAL file)\n\n${table(['variant', 'runs/s', 'CPU µs/run'], rows)}`,
+    );
   }
   if (results.profile) {
     const p = results.profile;
     const rows = p.byPackage.slice(0, 12).map((r) => [r.name, fmt(r.selfMs, 0), fmt(r.pct, 1)]);
     const frows = p.byFunction.slice(0, 15).map((r) => [r.name, fmt(r.selfMs, 0), fmt(r.pct, 1)]);
     const b = results.profileBaseline;
-    const head = `${p.samples} samples, ${fmt(p.busyMs, 0)} ms busy over ${p.window.runs} runs = ${fmt(p.busyUsPerRun, 0)} µs busy per run` + (b ? `; baseline ${fmt(b.busyUsPerRun, 0)} µs` : '');
-    parts.push(`### CPU profile of the app, ${cfg.profileWorkload} workload (${head})\n\n${table(['package', 'self ms', '% busy'], rows)}\n\n${table(['function', 'self ms', '% busy'], frows)}`);
+    const head =
+      `${p.samples} samples, ${fmt(p.busyMs, 0)} ms busy over ${p.window.runs} runs = ${fmt(p.busyUsPerRun, 0)} µs busy per run` +
+      (b ? `; baseline ${fmt(b.busyUsPerRun, 0)} µs` : '');
+    parts.push(
+      `### CPU profile of the app, ${cfg.profileWorkload} workload (${head})\n\n${table(['package', 'self ms', '% busy'], rows)}\n\n${table(['function', 'self ms', '% busy'], frows)}`,
+    );
   }
   const t = targets(results);
-  if (t.length) parts.push(`### Targets (issue 7)\n\n${table(['target', 'measured', 'met'], t.map((x) => [x.target, x.value, x.met ? 'yes' : 'NO']))}`);
+  if (t.length)
+    parts.push(
+      `### Targets (issue 7)\n\n${table(
+        ['target', 'measured', 'met'],
+        t.map((x) => [x.target, x.value, x.met ? 'yes' : 'NO']),
+      )}`,
+    );
   return parts.join('\n\n');
 }
 
@@ -660,7 +730,11 @@ async function main() {
         os: `${os.type()} ${os.release()}`,
         fileLimits: fileLimits(),
       },
-      app: { dir: path.relative(ROOT, appDir), commit: git(['rev-parse', '--short', 'HEAD']), srcChangesUncommitted: (git(['status', '--porcelain', 'src']) || '').split('\n').filter(Boolean).length },
+      app: {
+        dir: path.relative(ROOT, appDir),
+        commit: git(['rev-parse', '--short', 'HEAD']),
+        srcChangesUncommitted: (git(['status', '--porcelain', 'src']) || '').split('\n').filter(Boolean).length,
+      },
       server: {
         env: 'RATE_LIMIT_RUNS_PER_MINUTE=0 MAX_CONCURRENT_RUNS_PER_USER=16 DATABASE_URL=sqlite:<fresh file> SOCKET_RECOVERY_MS=<default 120000>',
         appEnv: cfg.appEnv,
@@ -672,7 +746,9 @@ async function main() {
   };
   log(`${results.meta.mode} bench on ${cpuModel}, ${os.cpus().length} cores, Node ${process.version}, load average ${loadavg().join(' ')}`);
   if (loadavg()[0] > os.cpus().length * 0.5) {
-    log(`WARNING: the machine is busy (load average ${loadavg()[0]} on ${os.cpus().length} cores): throughput and latency will be low and noisy; CPU µs per run and ratios hold up best.`);
+    log(
+      `WARNING: the machine is busy (load average ${loadavg()[0]} on ${os.cpus().length} cores): throughput and latency will be low and noisy; CPU µs per run and ratios hold up best.`,
+    );
   }
   // A failing phase is reported, and the others still run and are written: a long run is not
   // thrown away for one part of it. The exit code says that something failed.
@@ -702,7 +778,10 @@ async function main() {
   console.log(`\n${md}`);
   // Only a complete full run replaces latest.*: --quick writes quick.*, a run of some phases partial.*.
   const name = argv.some((a) => a.startsWith('--only')) ? 'partial' : QUICK ? 'quick' : 'latest';
-  fs.writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(results, (k, v) => (v instanceof Float64Array ? undefined : v), 2)}\n`);
+  fs.writeFileSync(
+    path.join(RESULTS_DIR, `${name}.json`),
+    `${JSON.stringify(results, (k, v) => (v instanceof Float64Array ? undefined : v), 2)}\n`,
+  );
   fs.writeFileSync(path.join(RESULTS_DIR, `${name}.md`), md);
   log(`Wrote bench/results/${name}.json and ${name}.md in ${results.meta.seconds} s.`);
 }

@@ -114,7 +114,12 @@ async function stallOne(url, userId) {
 }
 
 async function main() {
-  log(`${cfg.minutes} min${Object.keys(cfg.appEnv).length ? ` (${JSON.stringify(cfg.appEnv)})` : ''}: ${cfg.users} users of ${cfg.textBytes}-byte echo back to back + ${cfg.stalled} stalled clients every ${cfg.stallEveryS} s (load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  log(
+    `${cfg.minutes} min${Object.keys(cfg.appEnv).length ? ` (${JSON.stringify(cfg.appEnv)})` : ''}: ${cfg.users} users of ${cfg.textBytes}-byte echo back to back + ${cfg.stalled} stalled clients every ${cfg.stallEveryS} s (load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')})`,
+  );
   const server = await startServer();
   const load = spawnNode([path.join(BENCH_DIR, 'load.js')], { env: cleanEnv({}), serialization: 'advanced' });
   const loadRpc = ipcClient(load, 'load');
@@ -126,10 +131,18 @@ async function main() {
   const openStalled = [];
   const t0 = Date.now();
   try {
-    await loadRpc('connect', { url: server.url, secret: SECRET, users: Array.from({ length: cfg.users }, (_, i) => ({ userId: `soak-${i}`, sockets: 1 })) }, 120_000);
+    await loadRpc(
+      'connect',
+      { url: server.url, secret: SECRET, users: Array.from({ length: cfg.users }, (_, i) => ({ userId: `soak-${i}`, sockets: 1 })) },
+      120_000,
+    );
     const text = 'x'.repeat(cfg.textBytes);
     const durationMs = cfg.minutes * 60_000;
-    const loadDone = loadRpc('run', { inFlight: 1, plan: [{ agent: 'echo', input: { text } }], durationMs, maxSamples: 200_000 }, durationMs + 10 * 60_000);
+    const loadDone = loadRpc(
+      'run',
+      { inFlight: 1, plan: [{ agent: 'echo', input: { text } }], durationMs, maxSamples: 200_000 },
+      durationMs + 10 * 60_000,
+    );
 
     const sampler = setInterval(() => {
       try {
@@ -151,9 +164,16 @@ async function main() {
           await sleep(100);
           dropped = await metric(server.url, 'agent_pipeline_socket_disconnects_total', '{reason="slow_consumer"}');
         }
-        const batch = { atS: (pausedAt - t0) / 1000, clients: cfg.stalled, dropped: dropped - before, allDroppedAfterMs: dropped >= before + cfg.stalled ? Date.now() - pausedAt : null };
+        const batch = {
+          atS: (pausedAt - t0) / 1000,
+          clients: cfg.stalled,
+          dropped: dropped - before,
+          allDroppedAfterMs: dropped >= before + cfg.stalled ? Date.now() - pausedAt : null,
+        };
         stalls.push(batch);
-        log(`stalled batch at ${batch.atS.toFixed(0)} s: ${batch.dropped}/${batch.clients} dropped${batch.allDroppedAfterMs !== null ? ` within ${batch.allDroppedAfterMs} ms` : ' (not all!)'}; RSS ${(rssOf(server.child.pid) / MB).toFixed(0)} MB`);
+        log(
+          `stalled batch at ${batch.atS.toFixed(0)} s: ${batch.dropped}/${batch.clients} dropped${batch.allDroppedAfterMs !== null ? ` within ${batch.allDroppedAfterMs} ms` : ' (not all!)'}; RSS ${(rssOf(server.child.pid) / MB).toFixed(0)} MB`,
+        );
         for (const s of sockets) s.stop();
       }
     })();
@@ -164,7 +184,10 @@ async function main() {
     samples.push({ s: (Date.now() - t0) / 1000, rssMB: rssOf(server.child.pid) / MB });
     const summary = summarize(result, samples, stalls);
     fs.mkdirSync(path.dirname(cfg.out), { recursive: true });
-    fs.writeFileSync(cfg.out, JSON.stringify({ date: new Date().toISOString(), cfg: { ...cfg, appDir: undefined }, summary, samples, stalls }, null, 2));
+    fs.writeFileSync(
+      cfg.out,
+      JSON.stringify({ date: new Date().toISOString(), cfg: { ...cfg, appDir: undefined }, summary, samples, stalls }, null, 2),
+    );
     print(summary, samples);
     if (summary.failedRuns > 0 || summary.stalledNotDropped > 0) process.exitCode = 1;
   } catch (err) {
@@ -180,7 +203,11 @@ async function main() {
 }
 
 function summarize(r, samples, stalls) {
-  const failed = r.seqErrors + r.stuck + Object.values(r.ackErrors).reduce((a, b) => a + b, 0) + Object.values(r.terminalErrors).reduce((a, b) => a + b, 0);
+  const failed =
+    r.seqErrors +
+    r.stuck +
+    Object.values(r.ackErrors).reduce((a, b) => a + b, 0) +
+    Object.values(r.terminalErrors).reduce((a, b) => a + b, 0);
   const end = samples[samples.length - 1].s;
   const window = (from, to) => samples.filter((x) => x.s >= from && x.s < to).map((x) => x.rssMB);
   const last = window(end - 120, end + 1);
@@ -205,7 +232,9 @@ function summarize(r, samples, stalls) {
 }
 
 function print(s, samples) {
-  const perMinute = samples.filter((x, i) => i === samples.length - 1 || Math.floor(x.s / 60) !== Math.floor((samples[i + 1]?.s ?? 0) / 60));
+  const perMinute = samples.filter(
+    (x, i) => i === samples.length - 1 || Math.floor(x.s / 60) !== Math.floor((samples[i + 1]?.s ?? 0) / 60),
+  );
   console.log('\n| minute | server RSS (MB) |\n|---|---|');
   for (const x of perMinute) console.log(`| ${(x.s / 60).toFixed(1)} | ${x.rssMB.toFixed(0)} |`);
   console.log(`

@@ -60,15 +60,30 @@ function preparedStore(file) {
   const insertRun = db.prepare(
     'insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until) values (?, ?, ?, ?, ?, ?, null, null, ?, null, ?, ?)',
   );
-  const insertEvent = db.prepare('insert into events (run_id, seq, type, envelope) values (?, ?, ?, ?) on conflict (run_id, seq) do nothing');
-  const finishRun = db.prepare("update runs set status = ?, result = ?, error = null, finished_at = ? where run_id = ? and status = 'running'");
+  const insertEvent = db.prepare(
+    'insert into events (run_id, seq, type, envelope) values (?, ?, ?, ?) on conflict (run_id, seq) do nothing',
+  );
+  const finishRun = db.prepare(
+    "update runs set status = ?, result = ?, error = null, finished_at = ? where run_id = ? and status = 'running'",
+  );
   const append = db.transaction((events) => {
     for (const e of events) insertEvent.run(e.runId, e.seq, e.type, JSON.stringify(e));
-    for (const e of events) if (e.type === 'agent_completed') finishRun.run('completed', JSON.stringify(e.data.result ?? null), e.ts, e.runId);
+    for (const e of events)
+      if (e.type === 'agent_completed') finishRun.run('completed', JSON.stringify(e.data.result ?? null), e.ts, e.runId);
   });
   const batch = db.transaction((runs) => {
     for (const { run, events } of runs) {
-      insertRun.run(run.runId, run.threadId, run.userId, run.agent, 'running', JSON.stringify(run.input ?? null), run.createdAt.toISOString(), run.nodeId, run.leaseUntil.toISOString());
+      insertRun.run(
+        run.runId,
+        run.threadId,
+        run.userId,
+        run.agent,
+        'running',
+        JSON.stringify(run.input ?? null),
+        run.createdAt.toISOString(),
+        run.nodeId,
+        run.leaseUntil.toISOString(),
+      );
       append(events);
     }
   });
@@ -76,7 +91,17 @@ function preparedStore(file) {
     /** Many runs in one transaction: what coalescing the flushes of runs ending together would give. */
     writeRuns: (runs) => batch(runs),
     async createRun(r) {
-      insertRun.run(r.runId, r.threadId, r.userId, r.agent, 'running', JSON.stringify(r.input ?? null), r.createdAt.toISOString(), r.nodeId, r.leaseUntil.toISOString());
+      insertRun.run(
+        r.runId,
+        r.threadId,
+        r.userId,
+        r.agent,
+        'running',
+        JSON.stringify(r.input ?? null),
+        r.createdAt.toISOString(),
+        r.nodeId,
+        r.leaseUntil.toISOString(),
+      );
     },
     async appendEvents(events) {
       append(events);
@@ -145,7 +170,11 @@ async function main() {
       cpuUsPerRun: median(rs.map((r) => r.cpuUsPerRun)),
     }));
     if (JSON_OUT) process.stdout.write(`STORE-RESULT ${JSON.stringify(out)}\n`);
-    else for (const r of out) console.log(`${r.name.padEnd(48)} ${r.runsPerSec.toFixed(0).padStart(8)} runs/s ${r.cpuUsPerRun.toFixed(1).padStart(8)} µs CPU/run`);
+    else
+      for (const r of out)
+        console.log(
+          `${r.name.padEnd(48)} ${r.runsPerSec.toFixed(0).padStart(8)} runs/s ${r.cpuUsPerRun.toFixed(1).padStart(8)} µs CPU/run`,
+        );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -51,7 +51,8 @@ module.exports = { bundleWebApp, buildWeb, webBundleOptions, WEB_ENTRY, WEB_HTML
 
 if (require.main === module) {
   buildWeb().then(
-    ({ outDir, bytes }) => console.log(`build-web: wrote ${path.relative(ROOT, outDir)}/app.js (${Math.round(bytes / 1024)} KiB) and index.html`),
+    ({ outDir, bytes }) =>
+      console.log(`build-web: wrote ${path.relative(ROOT, outDir)}/app.js (${Math.round(bytes / 1024)} KiB) and index.html`),
     (err) => {
       console.error(`build-web: ${err && err.message ? err.message : err}`);
       process.exit(1);

@@ -65,7 +65,9 @@ function recordingFetch(cutAfter?: (frame: string) => boolean) {
 }
 
 /** Everything an observable (of the client's own RxJS copy) emits, once it completes. */
-function collect<T>(source: { subscribe(observer: { next(v: T): void; error(e: unknown): void; complete(): void }): unknown }): Promise<T[]> {
+function collect<T>(source: {
+  subscribe(observer: { next(v: T): void; error(e: unknown): void; complete(): void }): unknown;
+}): Promise<T[]> {
   return new Promise((resolve, reject) => {
     const out: T[] = [];
     source.subscribe({ next: (v) => out.push(v), error: reject, complete: () => resolve(out) });
@@ -167,14 +169,20 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
         fetch: fetchFn,
       });
       const first: BaseEvent[] = [];
-      await client.runAgent({ runId: 'asks-1', forwardedProps: { input: { action: 'deploy' } } }, { onEvent: ({ event }) => void first.push(event) });
+      await client.runAgent(
+        { runId: 'asks-1', forwardedProps: { input: { action: 'deploy' } } },
+        { onEvent: ({ event }) => void first.push(event) },
+      );
       const ours = state.runId!;
       const finished = first[first.length - 1] as RunFinishedEvent & { outcome: { type: string; interrupts: { id: string }[] } };
       expect(types(first)[0]).toBe('RUN_STARTED');
       expect(finished).toMatchObject({
         type: 'RUN_FINISHED',
         runId: 'asks-1',
-        outcome: { type: 'interrupt', interrupts: [{ reason: 'approval', message: 'Approve: deploy?', metadata: { tool: 'perform', args: { action: 'deploy' } } }] },
+        outcome: {
+          type: 'interrupt',
+          interrupts: [{ reason: 'approval', message: 'Approve: deploy?', metadata: { tool: 'perform', args: { action: 'deploy' } } }],
+        },
       });
       // The AG-UI run ended; ours waits for its user.
       const waiting = (await alice.get(`/runs/${ours}`)).body as { status: string; interrupt: { interruptId: string } };
@@ -201,7 +209,16 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
       const again = await fetch(`${t.url}/ag-ui/agents/approval`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token('alice')}` },
-        body: JSON.stringify({ threadId: client.threadId, runId: 'again', messages: [], tools: [], context: [], state: {}, forwardedProps: {}, resume: [{ interruptId, status: 'resolved', payload: { approved: true } }] }),
+        body: JSON.stringify({
+          threadId: client.threadId,
+          runId: 'again',
+          messages: [],
+          tools: [],
+          context: [],
+          state: {},
+          forwardedProps: {},
+          resume: [{ interruptId, status: 'resolved', payload: { approved: true } }],
+        }),
       });
       expect(again.status).toBe(409);
       expect(await again.json()).toMatchObject({ code: 'INTERRUPT_RESOLVED' });
@@ -238,10 +255,21 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
 
     // An ordinary run of ours on the client's thread: same store, same API.
     const stored = await alice.get(`/runs/${run.runId}`);
-    expect(stored.body).toMatchObject({ runId: run.runId, threadId, agent: 'echo', status: 'completed', input: { text: 'Hello, AG-UI ✓' } });
+    expect(stored.body).toMatchObject({
+      runId: run.runId,
+      threadId,
+      agent: 'echo',
+      status: 'completed',
+      input: { text: 'Hello, AG-UI ✓' },
+    });
     // Its envelopes reached the user's socket too.
     await waitForTerminal(envelopes, run.runId);
-    expect(ofRun(envelopes, run.runId).map((e) => e.type)).toEqual(['agent_started', 'agent_thinking', 'agent_message_delta', 'agent_completed']);
+    expect(ofRun(envelopes, run.runId).map((e) => e.type)).toEqual([
+      'agent_started',
+      'agent_thinking',
+      'agent_message_delta',
+      'agent_completed',
+    ]);
   });
 
   it('calculator: forwardedProps.input as the input, a tool call with JSON args and its result', async () => {
@@ -316,8 +344,12 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
     const run = await runAgent('assistant', { text: 'What is 6 * 7?' });
 
     expect(run.error).toBeUndefined();
-    expect(run.events).toContainEqual(expect.objectContaining({ type: 'TOOL_CALL_START', toolCallId: 'call_ag', toolCallName: 'calculate' }));
-    expect(run.events).toContainEqual(expect.objectContaining({ type: 'TOOL_CALL_ARGS', toolCallId: 'call_ag', delta: '{"expression":"6 * 7"}' }));
+    expect(run.events).toContainEqual(
+      expect.objectContaining({ type: 'TOOL_CALL_START', toolCallId: 'call_ag', toolCallName: 'calculate' }),
+    );
+    expect(run.events).toContainEqual(
+      expect.objectContaining({ type: 'TOOL_CALL_ARGS', toolCallId: 'call_ag', delta: '{"expression":"6 * 7"}' }),
+    );
     expect(run.events).toContainEqual(expect.objectContaining({ type: 'TOOL_CALL_RESULT', toolCallId: 'call_ag', content: '42' }));
     const order = types(run.events);
     expect(order.indexOf('TOOL_CALL_RESULT')).toBeLessThan(order.indexOf('TEXT_MESSAGE_START'));
@@ -349,19 +381,36 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
     const noRunId = await alice.post('/ag-ui/agents/echo', { threadId: 't', messages: [] });
     expect(noRunId.status).toBe(400);
     expect(noRunId.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(noRunId.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', details: { fields: expect.arrayContaining([expect.objectContaining({ field: 'runId' })]) } });
+    expect(noRunId.body).toMatchObject({
+      statusCode: 400,
+      code: 'VALIDATION_FAILED',
+      details: { fields: expect.arrayContaining([expect.objectContaining({ field: 'runId' })]) },
+    });
 
-    const badMessage = await alice.post('/ag-ui/agents/echo', { threadId: 't', runId: 'r', messages: [{ id: 1, role: 'user', content: 'x' }] });
+    const badMessage = await alice.post('/ag-ui/agents/echo', {
+      threadId: 't',
+      runId: 'r',
+      messages: [{ id: 1, role: 'user', content: 'x' }],
+    });
     expect(badMessage).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
 
     const notAnObject = await alice.postRaw('/ag-ui/agents/echo', '[1, 2]');
     expect(notAnObject).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
 
-    const unknown = await alice.post('/ag-ui/agents/nope', { threadId: 't', runId: 'r', messages: [{ id: 'm', role: 'user', content: 'x' }] });
+    const unknown = await alice.post('/ag-ui/agents/nope', {
+      threadId: 't',
+      runId: 'r',
+      messages: [{ id: 'm', role: 'user', content: 'x' }],
+    });
     expect(unknown).toMatchObject({ status: 404, body: { code: 'UNKNOWN_AGENT' } });
 
     // The agent's own input validation, as for any run.
-    const badInput = await alice.post('/ag-ui/agents/calculator', { threadId: 't', runId: 'r', messages: [], forwardedProps: { input: { expression: 5 } } });
+    const badInput = await alice.post('/ag-ui/agents/calculator', {
+      threadId: 't',
+      runId: 'r',
+      messages: [],
+      forwardedProps: { input: { expression: 5 } },
+    });
     expect(badInput).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
 
     // An answer to no question, or an answer that says nothing.
@@ -378,7 +427,10 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
       messages: [],
       resume: [{ interruptId: 'i', status: 'resolved', payload: { ok: true } }],
     });
-    expect(saysNothing).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', details: { fields: [{ field: 'resume.0.payload' }] } } });
+    expect(saysNothing).toMatchObject({
+      status: 400,
+      body: { code: 'VALIDATION_FAILED', details: { fields: [{ field: 'resume.0.payload' }] } },
+    });
 
     // And the official client sees a failed request, not a stream.
     const viaClient = await runAgent('nope', { text: 'hi' });
@@ -395,7 +447,11 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
       const carol = new HttpClient(limited.url, limited.token('carol'));
       const busy = await carol.post('/runs', { agent: 'countdown', input: { steps: 10000, intervalMs: 50 } });
       expect(busy.status).toBe(202);
-      const refused = await carol.post('/ag-ui/agents/echo', { threadId: 'lim', runId: 'r', messages: [{ id: 'm', role: 'user', content: 'x' }] });
+      const refused = await carol.post('/ag-ui/agents/echo', {
+        threadId: 'lim',
+        runId: 'r',
+        messages: [{ id: 'm', role: 'user', content: 'x' }],
+      });
       expect(refused.status).toBe(429);
       expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
       expect(refused.body).toMatchObject({ statusCode: 429, code: 'TOO_MANY_RUNS' });
@@ -465,7 +521,10 @@ describe('AG-UI (POST /ag-ui/agents/:agent, GET /ag-ui/runs/:runId/stream) with 
     expect((await alice.get(`/runs/${cut.runId}`)).body.status).toBe('running');
 
     const auth = { Authorization: `Bearer ${t.token('alice')}` };
-    const resumed = readAgUi(`${t.url}/ag-ui/runs/${cut.runId}/stream?aguiRunId=${aguiRunId}`, { ...auth, 'Last-Event-ID': cut.lastEventId! });
+    const resumed = readAgUi(`${t.url}/ag-ui/runs/${cut.runId}/stream?aguiRunId=${aguiRunId}`, {
+      ...auth,
+      'Last-Event-ID': cut.lastEventId!,
+    });
     await waitFor(() => llm.requests.length === 1, 'the model request');
     release();
     const after = await resumed;

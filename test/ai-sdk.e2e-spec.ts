@@ -119,7 +119,12 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
     expect(message.id).toBe(runId);
     expect(message.metadata).toEqual({ runId, threadId: chatId, agent: 'echo', status: 'completed' });
     // The run is an ordinary run of the caller, on the chat's thread.
-    expect((await alice.get(`/runs/${runId}`)).body).toMatchObject({ threadId: chatId, agent: 'echo', status: 'completed', input: { text } });
+    expect((await alice.get(`/runs/${runId}`)).body).toMatchObject({
+      threadId: chatId,
+      agent: 'echo',
+      status: 'completed',
+      input: { text },
+    });
   });
 
   it('speaks protocol v1 on the wire: the header, SSE data frames, [DONE] last', async () => {
@@ -163,33 +168,39 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
   describe.each([
     ['approved', true, 'output-available'],
     ['denied', false, 'output-denied'],
-  ])('asks for approval with the AI SDK tool approval parts (%s over the interrupt route)', (_name, approved: boolean, _finalState: string) => {
-    it('pauses the message at the approval request (also when resumed), and the run goes on once answered', async () => {
-      const chatId = `chat-${randomUUID()}`;
-      const paused = await toolStates(await send('approval', chatId, 'deploy?', { body: { input: { action: 'deploy' } } }));
-      // As the SDK's own approval flow: the message finishes, waiting for the answer.
-      expect(paused.states).toEqual(['input-available', 'approval-requested']);
-      const runId = paused.message.metadata!.runId;
-      expect(paused.message.metadata).toMatchObject({ runId, status: 'waiting' });
-      const approvalId = (paused.message.parts.find((p) => p.type === 'tool-perform') as { approval: { id: string } }).approval.id;
-      const waiting = (await alice.get(`/runs/${runId}`)).body as { status: string; interrupt: { interruptId: string } };
-      expect(waiting).toMatchObject({ status: 'waiting', interrupt: { interruptId: approvalId } });
+  ])(
+    'asks for approval with the AI SDK tool approval parts (%s over the interrupt route)',
+    (_name, approved: boolean, _finalState: string) => {
+      it('pauses the message at the approval request (also when resumed), and the run goes on once answered', async () => {
+        const chatId = `chat-${randomUUID()}`;
+        const paused = await toolStates(await send('approval', chatId, 'deploy?', { body: { input: { action: 'deploy' } } }));
+        // As the SDK's own approval flow: the message finishes, waiting for the answer.
+        expect(paused.states).toEqual(['input-available', 'approval-requested']);
+        const runId = paused.message.metadata!.runId;
+        expect(paused.message.metadata).toMatchObject({ runId, status: 'waiting' });
+        const approvalId = (paused.message.parts.find((p) => p.type === 'tool-perform') as { approval: { id: string } }).approval.id;
+        const waiting = (await alice.get(`/runs/${runId}`)).body as { status: string; interrupt: { interruptId: string } };
+        expect(waiting).toMatchObject({ status: 'waiting', interrupt: { interruptId: approvalId } });
 
-      // Resumed while still waiting: the same paused message again.
-      const again = await transport('approval').reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined });
-      expect((await toolStates(again!)).states).toEqual(['input-available', 'approval-requested']);
+        // Resumed while still waiting: the same paused message again.
+        const again = await transport('approval').reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined });
+        expect((await toolStates(again!)).states).toEqual(['input-available', 'approval-requested']);
 
-      expect((await alice.post(`/runs/${runId}/interrupts/${approvalId}`, { approved })).status).toBe(200);
-      let run: { status: string; result?: unknown } = { status: 'waiting' };
-      for (const deadline = Date.now() + 5000; run.status !== 'completed' && Date.now() < deadline; ) run = (await alice.get(`/runs/${runId}`)).body;
-      expect(run).toMatchObject({ status: 'completed', result: approved ? 'performed deploy' : 'declined' });
-      // Its stored events hold the outcome the tool part takes: the call ran, or was never made.
-      const { events } = (await alice.get(`/runs/${runId}/events`)).body as { events: { type: string }[] };
-      expect(events.some((e) => e.type === 'tool_completed')).toBe(approved);
-      // Nothing in flight on the chat any more.
-      expect(await transport('approval').reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined })).toBeNull();
-    });
-  });
+        expect((await alice.post(`/runs/${runId}/interrupts/${approvalId}`, { approved })).status).toBe(200);
+        let run: { status: string; result?: unknown } = { status: 'waiting' };
+        for (const deadline = Date.now() + 5000; run.status !== 'completed' && Date.now() < deadline;)
+          run = (await alice.get(`/runs/${runId}`)).body;
+        expect(run).toMatchObject({ status: 'completed', result: approved ? 'performed deploy' : 'declined' });
+        // Its stored events hold the outcome the tool part takes: the call ran, or was never made.
+        const { events } = (await alice.get(`/runs/${runId}/events`)).body as { events: { type: string }[] };
+        expect(events.some((e) => e.type === 'tool_completed')).toBe(approved);
+        // Nothing in flight on the chat any more.
+        expect(
+          await transport('approval').reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined }),
+        ).toBeNull();
+      });
+    },
+  );
 
   it("answers addToolApprovalResponse (the SDK's own approval flow): the same message goes on and completes", async () => {
     const chatId = `chat-${randomUUID()}`;
@@ -206,7 +217,9 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
 
     await chat.addToolApprovalResponse({ id: part.approval.id, approved: true });
     await waitFor(
-      () => chat.status === 'ready' && (chat.lastMessage!.parts.find((p) => p.type === 'tool-perform') as { state: string }).state === 'output-available',
+      () =>
+        chat.status === 'ready' &&
+        (chat.lastMessage!.parts.find((p) => p.type === 'tool-perform') as { state: string }).state === 'output-available',
       'the approved call to complete in the same message',
     );
     expect(chat.error).toBeUndefined();
@@ -214,7 +227,11 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
     expect(chat.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
     const done = chat.lastMessage!;
     expect(done.id).toBe(asked.id);
-    expect(done.parts.find((p) => p.type === 'tool-perform')).toMatchObject({ state: 'output-available', input: { action: 'ship' }, output: 'performed ship' });
+    expect(done.parts.find((p) => p.type === 'tool-perform')).toMatchObject({
+      state: 'output-available',
+      input: { action: 'ship' },
+      output: 'performed ship',
+    });
     expect(done.metadata).toMatchObject({ runId: asked.id, status: 'completed' });
     expect(await runStatus(asked.id)).toBe('completed');
 
@@ -228,7 +245,12 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
         messageId: asked.id,
         messages: [
           chat.messages[0],
-          { ...asked, parts: asked.parts.map((p) => (p.type === 'tool-perform' ? { ...p, state: 'approval-responded', approval: { id: part.approval.id, approved: true } } : p)) },
+          {
+            ...asked,
+            parts: asked.parts.map((p) =>
+              p.type === 'tool-perform' ? { ...p, state: 'approval-responded', approval: { id: part.approval.id, approved: true } } : p,
+            ),
+          },
         ],
       }),
     });
@@ -291,7 +313,10 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
   it("through the AI SDK's chat: stop() leaves the run going, resumeStream() shows its whole message once", async () => {
     const chatId = `chat-${randomUUID()}`;
     const steps = 5;
-    const chat = new PlainChat<ChatMessage>({ id: chatId, transport: transport('countdown', 'alice', { input: { steps, intervalMs: 120 } }) });
+    const chat = new PlainChat<ChatMessage>({
+      id: chatId,
+      transport: transport('countdown', 'alice', { input: { steps, intervalMs: 120 } }),
+    });
     const sending = chat.sendMessage({ text: 'count' });
     await waitFor(() => chat.lastMessage?.role === 'assistant' && reasoningOf(chat.lastMessage).length >= 2, 'two thoughts');
     await chat.stop();
@@ -346,7 +371,12 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
       }
     })();
     await waitFor(() => runId !== undefined, 'the run id in the message metadata');
-    const resumedStream = await transport('countdown').reconnectToStream({ chatId, body: undefined, headers: undefined, metadata: undefined });
+    const resumedStream = await transport('countdown').reconnectToStream({
+      chatId,
+      body: undefined,
+      headers: undefined,
+      metadata: undefined,
+    });
     expect(resumedStream).not.toBeNull();
     const resumedDone = readAll(resumedStream!);
 
@@ -427,14 +457,21 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
       const res = await chat(body);
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
       expect(res.headers.get('content-type')).toMatch(/application\/json/);
-      expect(res.body).toEqual({ statusCode: 400, code: 'VALIDATION_FAILED', message: expect.any(String), ...(res.body.details ? { details: res.body.details } : {}) });
+      expect(res.body).toEqual({
+        statusCode: 400,
+        code: 'VALIDATION_FAILED',
+        message: expect.any(String),
+        ...(res.body.details ? { details: res.body.details } : {}),
+      });
     }
     const unknown = await chat(good, 'nobody');
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({ statusCode: 404, code: 'UNKNOWN_AGENT' });
     // The transport surfaces the error body; no run was started for any of them.
     await expect(send('nobody', 'chat-bad', 'x')).rejects.toThrow(/UNKNOWN_AGENT/);
-    expect((await alice.get('/runs?threadId=chat-bad&limit=10')).body.runs.filter((r: { threadId: string }) => r.threadId === 'chat-bad')).toEqual([]);
+    expect(
+      (await alice.get('/runs?threadId=chat-bad&limit=10')).body.runs.filter((r: { threadId: string }) => r.threadId === 'chat-bad'),
+    ).toEqual([]);
     expect((await alice.as(undefined).post('/ai-sdk/agents/echo/chat', good)).status).toBe(401);
   });
 
@@ -448,7 +485,11 @@ describe('AI SDK useChat (UI message stream protocol)', () => {
         if (started.status !== 202) break;
         busy.push(started.body.runId);
       }
-      const res = await carol.post('/ai-sdk/agents/echo/chat', { id: 'chat-full', messages: [userMessage('x')], trigger: 'submit-message' });
+      const res = await carol.post('/ai-sdk/agents/echo/chat', {
+        id: 'chat-full',
+        messages: [userMessage('x')],
+        trigger: 'submit-message',
+      });
       expect(res.status).toBe(429);
       expect(res.body).toMatchObject({ statusCode: 429, code: 'TOO_MANY_RUNS' });
     } finally {

@@ -2,7 +2,14 @@ import { MESSAGE_METADATA } from '@nestjs/websockets/constants';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
-import { AGENT_EVENT_TYPES, CONNECTION_EVENT_TYPES, ERROR_CODES, RUN_STATUSES, type AgentErrorCode, type AgentEventEnvelope } from '@agent-pipeline/nestjs';
+import {
+  AGENT_EVENT_TYPES,
+  CONNECTION_EVENT_TYPES,
+  ERROR_CODES,
+  RUN_STATUSES,
+  type AgentErrorCode,
+  type AgentEventEnvelope,
+} from '@agent-pipeline/nestjs';
 import { AgentsGateway } from '../packages/nestjs/src/transport/socket/agents.gateway';
 import { recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
 
@@ -13,7 +20,7 @@ import { recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } fr
  */
 
 // js-yaml ships with @nestjs/swagger (a dependency); its types are not installed.
- 
+
 const yaml = require('js-yaml') as { load(text: string): unknown };
 
 type Schema = Record<string, any>;
@@ -59,8 +66,23 @@ const events = operations.filter((o) => o.action === 'receive');
 
 /** The schema keywords the validator below understands; the document may use no others. */
 const KNOWN_KEYWORDS = new Set([
-  'type', 'enum', 'const', 'required', 'properties', 'additionalProperties', 'items', '$ref', 'oneOf',
-  'minimum', 'minLength', 'maxLength', 'pattern', 'format', 'description', 'default', 'title',
+  'type',
+  'enum',
+  'const',
+  'required',
+  'properties',
+  'additionalProperties',
+  'items',
+  '$ref',
+  'oneOf',
+  'minimum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'description',
+  'default',
+  'title',
 ]);
 
 /** A small JSON Schema validator for the keywords above; returns the problems found. */
@@ -71,8 +93,10 @@ function validate(schema: Schema, value: unknown, path = '$'): string[] {
     return matching === 1 ? [] : [`${path}: matches ${matching} of the oneOf schemas: ${JSON.stringify(value)}`];
   }
   const problems: string[] = [];
-  if ('const' in schema && value !== schema.const) problems.push(`${path}: ${JSON.stringify(value)} is not ${JSON.stringify(schema.const)}`);
-  if (schema.enum && !schema.enum.includes(value)) problems.push(`${path}: ${JSON.stringify(value)} is not one of ${schema.enum.join(', ')}`);
+  if ('const' in schema && value !== schema.const)
+    problems.push(`${path}: ${JSON.stringify(value)} is not ${JSON.stringify(schema.const)}`);
+  if (schema.enum && !schema.enum.includes(value))
+    problems.push(`${path}: ${JSON.stringify(value)} is not one of ${schema.enum.join(', ')}`);
   if (schema.type) {
     const is: Record<string, (v: unknown) => boolean> = {
       string: (v) => typeof v === 'string',
@@ -86,7 +110,8 @@ function validate(schema: Schema, value: unknown, path = '$'): string[] {
     const types: string[] = [].concat(schema.type);
     if (!types.some((t) => is[t](value))) return [...problems, `${path}: ${JSON.stringify(value)} is not of type ${types.join('|')}`];
   }
-  if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) problems.push(`${path}: ${value} < ${schema.minimum}`);
+  if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum)
+    problems.push(`${path}: ${value} < ${schema.minimum}`);
   if (typeof value === 'string') {
     if (schema.minLength !== undefined && value.length < schema.minLength) problems.push(`${path}: shorter than ${schema.minLength}`);
     if (schema.maxLength !== undefined && value.length > schema.maxLength) problems.push(`${path}: longer than ${schema.maxLength}`);
@@ -217,7 +242,10 @@ describe('docs/asyncapi.yaml matches the code', () => {
       expect(await send('run:replay', { runId: started.runId, afterSeq: 0 })).toMatchObject({ ok: true, status: 'cancelled' });
       expect(await send('run:cancel', { runId: started.runId })).toMatchObject({ ok: false, error: { code: 'RUN_FINISHED' } });
       expect(await send('run:start', { agent: 'nope' })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_AGENT' } });
-      expect(await send('run:start', { agent: 'echo', input: { text: 5 } })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(await send('run:start', { agent: 'echo', input: { text: 5 } })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED' },
+      });
       expect(await send('run:replay', { runId: 'missing' })).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
       // A thread's queue: queued ack, THREAD_BUSY refusal, replay of a queued run, superseded cancel.
       const long = { agent: 'countdown', input: { steps: 1000, intervalMs: 20 }, threadId: 'asyncapi-thread' };
@@ -237,10 +265,16 @@ describe('docs/asyncapi.yaml matches the code', () => {
       await waitFor(() => received.some((e) => e.runId === asking.runId && e.type === 'interrupt_requested'), 'the question');
       const question = received.find((e) => e.runId === asking.runId && e.type === 'interrupt_requested')!.data as { interruptId: string };
       const answer = { runId: asking.runId, interruptId: question.interruptId };
-      expect(await send('run:resume', { ...answer, interruptId: 'nope', approved: true })).toMatchObject({ ok: false, error: { code: 'INTERRUPT_NOT_FOUND' } });
+      expect(await send('run:resume', { ...answer, interruptId: 'nope', approved: true })).toMatchObject({
+        ok: false,
+        error: { code: 'INTERRUPT_NOT_FOUND' },
+      });
       expect(await send('run:resume', { ...answer, approved: true, reason: 'fine' })).toMatchObject({ ok: true, resolution: 'approved' });
       expect(await send('run:resume', { ...answer, approved: false })).toMatchObject({ ok: false, error: { code: 'INTERRUPT_RESOLVED' } });
-      expect(await send('run:resume', { ...answer, runId: 'missing', approved: true })).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
+      expect(await send('run:resume', { ...answer, runId: 'missing', approved: true })).toMatchObject({
+        ok: false,
+        error: { code: 'RUN_NOT_FOUND' },
+      });
       await waitForTerminal(received, asking.runId);
     });
 
@@ -262,7 +296,10 @@ describe('docs/asyncapi.yaml matches the code', () => {
       expect(sorted(types)).toEqual(sorted(AGENT_EVENT_TYPES));
       for (const event of received) {
         const operation = events.find((e) => e.title === event.type)!;
-        expect({ type: event.type, problems: validate(messageOf(operation.messages[0]).payload, event) }).toEqual({ type: event.type, problems: [] });
+        expect({ type: event.type, problems: validate(messageOf(operation.messages[0]).payload, event) }).toEqual({
+          type: event.type,
+          problems: [],
+        });
       }
     });
   });

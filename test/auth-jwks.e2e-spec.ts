@@ -80,7 +80,10 @@ describe('tokens from an identity provider (JWT_JWKS_URL)', () => {
     ['an RS256 token of a key in the set', () => signWith(rsa, claims())],
     ['an ES256 token of a key in the set', () => signWith(ec, claims())],
     ['an EdDSA token of a key in the set', () => signWith(ed, claims())],
-    ['a token whose aud is a list holding the second configured audience', () => signWith(rsa, claims({ aud: ['someone-else', 'other-api'] }))],
+    [
+      'a token whose aud is a list holding the second configured audience',
+      () => signWith(rsa, claims({ aud: ['someone-else', 'other-api'] })),
+    ],
     ['a token that expired 2 s ago (within the 5 s tolerance)', () => signWith(rsa, claims({ exp: now() - 2 }))],
     ['a token valid from 2 s from now (within the tolerance)', () => signWith(rsa, claims({ nbf: now() + 2 }))],
     ['a token without exp', () => signWith(rsa, claims(), { expiresIn: null })],
@@ -99,10 +102,13 @@ describe('tokens from an identity provider (JWT_JWKS_URL)', () => {
     ],
     ['an RS256 token signed by another key under a known kid', () => signWith(stranger, claims())],
     ['an RS256 token without kid signed by another key', () => signWith(stranger, claims(), { kid: null })],
-    ['an RS256 token whose payload was swapped after signing', async () => {
-      const [header, , signature] = (await signWith(rsa, claims())).split('.');
-      return `${header}.${b64url(claims({ sub: 'mallory', exp: now() + 3600 }))}.${signature}`;
-    }],
+    [
+      'an RS256 token whose payload was swapped after signing',
+      async () => {
+        const [header, , signature] = (await signWith(rsa, claims())).split('.');
+        return `${header}.${b64url(claims({ sub: 'mallory', exp: now() + 3600 }))}.${signature}`;
+      },
+    ],
     ['an RS384 token (not in JWT_ALGORITHMS)', () => signWith({ ...rsa, alg: 'RS384' }, claims(), { kid: null })],
     ['a token that expired 10 s ago (beyond the tolerance)', () => signWith(rsa, claims({ exp: now() - 10 }))],
     ['a token not valid before 60 s from now', () => signWith(rsa, claims({ nbf: now() + 60 }))],
@@ -114,7 +120,10 @@ describe('tokens from an identity provider (JWT_JWKS_URL)', () => {
     ['a token whose sub is empty', () => signWith(rsa, claims({ sub: '' }))],
     ['a token whose sub is 129 characters', () => signWith(rsa, claims({ sub: 's'.repeat(129) }))],
     ['a token whose sub is a number', () => signWith(rsa, claims({ sub: 42 }))],
-    ['an HS256 token signed with the test secret', () => craft({ alg: 'HS256', typ: 'JWT' }, claims({ exp: now() + 3600 }), 'test-secret-0123456789abcdef')],
+    [
+      'an HS256 token signed with the test secret',
+      () => craft({ alg: 'HS256', typ: 'JWT' }, claims({ exp: now() + 3600 }), 'test-secret-0123456789abcdef'),
+    ],
   ];
 
   describe.each(bothTransports)('over %s', (transport) => {
@@ -166,7 +175,11 @@ describe('JWKS key rotation and outages', () => {
   let ec2: ProviderKey;
 
   beforeAll(async () => {
-    [rsa1, rsa2, ec2] = await Promise.all([makeProviderKey('rsa-1', 'RS256'), makeProviderKey('rsa-2', 'RS256'), makeProviderKey('ec-2', 'ES256')]);
+    [rsa1, rsa2, ec2] = await Promise.all([
+      makeProviderKey('rsa-1', 'RS256'),
+      makeProviderKey('rsa-2', 'RS256'),
+      makeProviderKey('ec-2', 'ES256'),
+    ]);
   });
   afterEach(() => Object.assign(JWKS_TIMINGS, saved));
 
@@ -351,7 +364,10 @@ describe('JWKS key rotation and outages', () => {
       const started = Date.now();
       expect(await transports.http(t.url, await signWith(rsa1, { sub: 'slow-alice' }))).toBe('refused');
       expect(Date.now() - started).toBeLessThan(3_000);
-      expect(t.app.get(TokenService).keySet!.status()).toMatchObject({ loaded: false, lastError: expect.stringMatching(/timed out|Timeout/i) });
+      expect(t.app.get(TokenService).keySet!.status()).toMatchObject({
+        loaded: false,
+        lastError: expect.stringMatching(/timed out|Timeout/i),
+      });
       expect((await health(t.url)).status).toBe(503);
     } finally {
       await t.close();
@@ -370,20 +386,28 @@ describe('tokens verified with a public key (JWT_PUBLIC_KEY)', () => {
     [ec, rsa] = await Promise.all([makeProviderKey('any', 'ES256'), makeProviderKey('any', 'RS256')]);
     pem = await exportSPKI(ec.publicKey);
     // As an environment file often has it: one line with literal "\n".
-    t = await startTestApp({ JWT_SECRET: '', JWT_PUBLIC_KEY: pem.trim().replace(/\n/g, '\\n'), JWT_AUDIENCE: AUDIENCE, JWT_USER_CLAIM: 'email' });
+    t = await startTestApp({
+      JWT_SECRET: '',
+      JWT_PUBLIC_KEY: pem.trim().replace(/\n/g, '\\n'),
+      JWT_AUDIENCE: AUDIENCE,
+      JWT_USER_CLAIM: 'email',
+    });
   });
   afterAll(() => t?.close());
 
-  it.each(bothTransports)('over %s: accepts a token of that key with the user in the configured claim; refuses the rest', async (transport) => {
-    const check = transports[transport];
-    expect(await check(t.url, await signWith(ec, { email: 'pk@example.com', aud: AUDIENCE }, { kid: null }))).toBe('accepted');
-    // The user claim is email here: a token with only sub has no user.
-    expect(await check(t.url, await signWith(ec, { sub: 'pk-alice', aud: AUDIENCE }, { kid: null }))).toBe('refused');
-    expect(await check(t.url, await signWith(ec, { email: 'pk@example.com', aud: 'other' }, { kid: null }))).toBe('refused');
-    expect(await check(t.url, await signWith(rsa, { email: 'pk@example.com', aud: AUDIENCE }, { kid: null }))).toBe('refused');
-    expect(await check(t.url, craft({ alg: 'HS256', typ: 'JWT' }, { email: 'pk@example.com', aud: AUDIENCE }, pem))).toBe('refused');
-    expect(await check(t.url, craft({ alg: 'none', typ: 'JWT' }, { email: 'pk@example.com', aud: AUDIENCE }))).toBe('refused');
-  });
+  it.each(bothTransports)(
+    'over %s: accepts a token of that key with the user in the configured claim; refuses the rest',
+    async (transport) => {
+      const check = transports[transport];
+      expect(await check(t.url, await signWith(ec, { email: 'pk@example.com', aud: AUDIENCE }, { kid: null }))).toBe('accepted');
+      // The user claim is email here: a token with only sub has no user.
+      expect(await check(t.url, await signWith(ec, { sub: 'pk-alice', aud: AUDIENCE }, { kid: null }))).toBe('refused');
+      expect(await check(t.url, await signWith(ec, { email: 'pk@example.com', aud: 'other' }, { kid: null }))).toBe('refused');
+      expect(await check(t.url, await signWith(rsa, { email: 'pk@example.com', aud: AUDIENCE }, { kid: null }))).toBe('refused');
+      expect(await check(t.url, craft({ alg: 'HS256', typ: 'JWT' }, { email: 'pk@example.com', aud: AUDIENCE }, pem))).toBe('refused');
+      expect(await check(t.url, craft({ alg: 'none', typ: 'JWT' }, { email: 'pk@example.com', aud: AUDIENCE }))).toBe('refused');
+    },
+  );
 
   it('has no JWKS health entry and no development auth', async () => {
     const { status, body } = await health(t.url);
@@ -401,15 +425,15 @@ describe('the server process (node dist/main.js) with JWT_* settings', () => {
   });
 
   it('refuses to start with a secret and a JWKS URL, naming both settings', async () => {
-    await expect(startServerProcess({ JWT_SECRET: 'a-secret-of-at-least-16-chars', JWT_JWKS_URL: 'https://idp.example.com/jwks.json' })).rejects.toThrow(
-      /JWT_SECRET cannot be combined with JWT_JWKS_URL/,
-    );
+    await expect(
+      startServerProcess({ JWT_SECRET: 'a-secret-of-at-least-16-chars', JWT_JWKS_URL: 'https://idp.example.com/jwks.json' }),
+    ).rejects.toThrow(/JWT_SECRET cannot be combined with JWT_JWKS_URL/);
   });
 
   it('refuses to start with a symmetric algorithm and a JWKS URL', async () => {
-    await expect(startServerProcess({ JWT_SECRET: '', JWT_JWKS_URL: 'https://idp.example.com/jwks.json', JWT_ALGORITHMS: 'HS256' })).rejects.toThrow(
-      /JWT_ALGORITHMS cannot contain HS256 with JWT_JWKS_URL/,
-    );
+    await expect(
+      startServerProcess({ JWT_SECRET: '', JWT_JWKS_URL: 'https://idp.example.com/jwks.json', JWT_ALGORITHMS: 'HS256' }),
+    ).rejects.toThrow(/JWT_ALGORITHMS cannot contain HS256 with JWT_JWKS_URL/);
   });
 
   it('starts with the JWKS URL down, says which mode is on, refuses tokens and reports 503 until the keys load', async () => {
@@ -417,7 +441,13 @@ describe('the server process (node dist/main.js) with JWT_* settings', () => {
     jwks.keys = [await makeProviderKey('proc-1', 'RS256')];
     await jwks.start();
     await jwks.stop();
-    const server = await startServerProcess({ JWT_SECRET: '', JWT_JWKS_URL: jwks.url, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, DATABASE_URL: db.url });
+    const server = await startServerProcess({
+      JWT_SECRET: '',
+      JWT_JWKS_URL: jwks.url,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      DATABASE_URL: db.url,
+    });
     try {
       expect(server.output()).toContain(`Token verification: JWKS URL ${jwks.url}`);
       expect(server.output()).toContain(`issuer ${ISSUER}`);

@@ -44,25 +44,42 @@ describe('socket handshake authentication', () => {
     ['a malformed token (not a JWT)', () => ({ token: 'not-a-jwt' })],
     ['a malformed token (three garbage parts)', () => ({ token: 'a.b.c' })],
     ['a token with a bearer prefix', () => ({ token: `Bearer ${jwt.sign({ sub: 'alice' }, TEST_JWT_SECRET)}` })],
-    ['a token signed with another secret', () => ({ token: jwt.sign({ sub: 'alice' }, 'another-secret-0123456789abcdef', { algorithm: 'HS256' }) })],
+    [
+      'a token signed with another secret',
+      () => ({ token: jwt.sign({ sub: 'alice' }, 'another-secret-0123456789abcdef', { algorithm: 'HS256' }) }),
+    ],
     ['a token whose signature was tampered with', () => ({ token: hs256({ sub: 'alice' }).slice(0, -2) + 'AA' })],
-    ['a token whose payload was swapped after signing', () => {
-      const [header, , signature] = hs256({ sub: 'alice' }).split('.');
-      return { token: `${header}.${b64url({ sub: 'mallory' })}.${signature}` };
-    }],
+    [
+      'a token whose payload was swapped after signing',
+      () => {
+        const [header, , signature] = hs256({ sub: 'alice' }).split('.');
+        return { token: `${header}.${b64url({ sub: 'mallory' })}.${signature}` };
+      },
+    ],
     ['an unsigned alg:none token', () => ({ token: craftToken({ alg: 'none', typ: 'JWT' }, { sub: 'alice', exp: inAnHour() }) })],
-    ['an alg:none token with a signature', () => ({
-      token: craftToken({ alg: 'none', typ: 'JWT' }, { sub: 'alice' }).concat(createHmac('sha256', TEST_JWT_SECRET).update('x').digest('base64url')),
-    })],
+    [
+      'an alg:none token with a signature',
+      () => ({
+        token: craftToken({ alg: 'none', typ: 'JWT' }, { sub: 'alice' }).concat(
+          createHmac('sha256', TEST_JWT_SECRET).update('x').digest('base64url'),
+        ),
+      }),
+    ],
     ['an HS512 token signed with the right secret', () => ({ token: jwt.sign({ sub: 'alice' }, TEST_JWT_SECRET, { algorithm: 'HS512' }) })],
-    ['an HS384 token signed with the right secret', () => ({ token: craftToken({ alg: 'HS384', typ: 'JWT' }, { sub: 'alice' }, TEST_JWT_SECRET) })],
+    [
+      'an HS384 token signed with the right secret',
+      () => ({ token: craftToken({ alg: 'HS384', typ: 'JWT' }, { sub: 'alice' }, TEST_JWT_SECRET) }),
+    ],
     ['an RS256 token', () => ({ token: jwt.sign({ sub: 'alice' }, rsaKey, { algorithm: 'RS256' }) })],
     ['an expired token', () => ({ token: hs256({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 60 }) })],
     ['a token without sub', () => ({ token: hs256({ name: 'alice', exp: inAnHour() }) })],
     ['a token whose sub is 129 characters', () => ({ token: hs256({ sub: 'a'.repeat(129), exp: inAnHour() }) })],
     ['a token whose sub is an empty string', () => ({ token: hs256({ sub: '', exp: inAnHour() }) })],
     ['a token whose sub is a number', () => ({ token: hs256({ sub: 42, exp: inAnHour() }) })],
-    ['a token whose payload is not an object', () => ({ token: craftToken({ alg: 'HS256', typ: 'JWT' }, 'alice' as never, TEST_JWT_SECRET) })],
+    [
+      'a token whose payload is not an object',
+      () => ({ token: craftToken({ alg: 'HS256', typ: 'JWT' }, 'alice' as never, TEST_JWT_SECRET) }),
+    ],
   ];
 
   it.each(refused)('refuses %s with connect_error "unauthorized"', async (_name, auth) => {

@@ -50,11 +50,13 @@ describe('slow consumers (SOCKET_MAX_BUFFERED_BYTES)', () => {
       const ack = await command(bob, 'run:start', { agent: 'countdown', input: { steps: 20, intervalMs: 5 } });
       expect(ack.ok).toBe(true);
       await waitForTerminal(bobEvents, ack.runId);
-      expect(expectWellFormedRun(ofRun(bobEvents, ack.runId), { runId: ack.runId, threadId: ack.threadId, agent: 'countdown' })).toHaveLength(22);
+      expect(
+        expectWellFormedRun(ofRun(bobEvents, ack.runId), { runId: ack.runId, threadId: ack.threadId, agent: 'countdown' }),
+      ).toHaveLength(22);
 
       // Dropped long before Engine.IO's ping timeout (45 s) would have noticed.
       let disconnects = before;
-      for (const deadline = Date.now() + 15_000; Date.now() < deadline && disconnects === before; ) {
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline && disconnects === before;) {
         await new Promise((r) => setTimeout(r, 50));
         disconnects = await slowDisconnects();
       }

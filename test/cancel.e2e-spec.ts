@@ -68,7 +68,8 @@ describe('run:cancel (real sockets)', () => {
     // The store agrees: status cancelled, every event stored.
     const replayEvents: AgentEventEnvelope[] = [];
     const other = await t.connect('alice');
-    for (const type of ['agent_started', 'agent_thinking', 'agent_cancelled']) other.on(type, (e: AgentEventEnvelope) => replayEvents.push(e));
+    for (const type of ['agent_started', 'agent_thinking', 'agent_cancelled'])
+      other.on(type, (e: AgentEventEnvelope) => replayEvents.push(e));
     const replay = await command(other, 'run:replay', { runId, afterSeq: 0 });
     expect(replay).toEqual({ ok: true, runId, status: 'cancelled', lastSeq: terminal.seq });
     expect(replayEvents.map((e) => e.seq)).toEqual(events.map((e) => e.seq));
@@ -121,8 +122,14 @@ describe('run:cancel (real sockets)', () => {
     expect((await waitForTerminal(aliceEvents, runId)).type).toBe('agent_cancelled');
 
     // After the end as well: another user's cancel and replay of the ended run still say RUN_NOT_FOUND.
-    expect(await command(mallory, 'run:cancel', { runId })).toEqual({ ok: false, error: expect.objectContaining({ code: 'RUN_NOT_FOUND' }) });
-    expect(await command(mallory, 'run:replay', { runId })).toEqual({ ok: false, error: expect.objectContaining({ code: 'RUN_NOT_FOUND' }) });
+    expect(await command(mallory, 'run:cancel', { runId })).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'RUN_NOT_FOUND' }),
+    });
+    expect(await command(mallory, 'run:replay', { runId })).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'RUN_NOT_FOUND' }),
+    });
     // And none of alice's events ever reached mallory.
     expect(malloryEvents).toEqual([]);
   });

@@ -119,7 +119,13 @@ describeInBrowser(suiteName, () => {
   it('shows tool calls with their arguments and results, and errors', async () => {
     const calcId = await send(page, 'calculator', '{"expression": "(1.5 + 2) * 4"}');
     await page.locator(`${run(calcId)}[data-status="completed"]`).waitFor();
-    expect(await eventTypes(page, run(calcId))).toEqual(['agent_started', 'agent_thinking', 'tool_executing', 'tool_completed', 'agent_completed']);
+    expect(await eventTypes(page, run(calcId))).toEqual([
+      'agent_started',
+      'agent_thinking',
+      'tool_executing',
+      'tool_completed',
+      'agent_completed',
+    ]);
     expect(await page.locator(`${run(calcId)} [data-type="tool_executing"]`).textContent()).toContain('(1.5 + 2) * 4');
     expect(await page.locator(`${run(calcId)} [data-testid="run-result"]`).textContent()).toContain('14');
 
@@ -139,7 +145,10 @@ describeInBrowser(suiteName, () => {
 
   it('runs a long countdown live and cancels it with the cancel button', async () => {
     countdownRunId = await send(page, 'countdown', '{"steps": 1000, "intervalMs": 50}');
-    await page.locator(`${run(countdownRunId)}[data-status="running"] [data-type="agent_thinking"]`).first().waitFor();
+    await page
+      .locator(`${run(countdownRunId)}[data-status="running"] [data-type="agent_thinking"]`)
+      .first()
+      .waitFor();
     await page.locator(`${run(countdownRunId)} [data-testid="cancel-run"]`).click();
     await page.locator(`${run(countdownRunId)}[data-status="cancelled"]`).waitFor();
     const types = await eventTypes(page, run(countdownRunId));
@@ -151,7 +160,10 @@ describeInBrowser(suiteName, () => {
 
   it('queues a message sent while the previous answer is still coming, shows it as queued and cancels it', async () => {
     const busyId = await send(page, 'countdown', '{"steps": 1000, "intervalMs": 50}');
-    await page.locator(`${run(busyId)}[data-status="running"] [data-type="agent_thinking"]`).first().waitFor();
+    await page
+      .locator(`${run(busyId)}[data-status="running"] [data-type="agent_thinking"]`)
+      .first()
+      .waitFor();
     const queuedId = await send(page, 'echo', 'waiting my turn');
     const queued = page.locator(`${run(queuedId)}[data-status="queued"]`);
     await queued.waitFor();
@@ -173,7 +185,9 @@ describeInBrowser(suiteName, () => {
     await page.reload();
     await expectConnected(page);
     const history = '[data-testid="history"]';
-    await page.locator(`${history} ${run(echoRunId)}[data-status="completed"] [data-type="agent_completed"]`).waitFor({ state: 'attached' });
+    await page
+      .locator(`${history} ${run(echoRunId)}[data-status="completed"] [data-type="agent_completed"]`)
+      .waitFor({ state: 'attached' });
     expect(await page.locator(`${history} ${run(echoRunId)} [data-testid="run-result"]`).textContent()).toContain('hello from the browser');
     await page.locator(`${history} ${run(countdownRunId)}[data-status="cancelled"]`).waitFor();
     // The session's conversation is reopened too, with the same runs.
@@ -203,7 +217,8 @@ describeInBrowser(suiteName, () => {
     for (let presses = 0; presses < 10 && !onCancel; presses++) {
       await page.keyboard.press('Shift+Tab');
       onCancel = await page.evaluate(
-        (id) => document.activeElement?.getAttribute('data-testid') === 'cancel-run' && !!document.activeElement.closest(`[data-run-id="${id}"]`),
+        (id) =>
+          document.activeElement?.getAttribute('data-testid') === 'cancel-run' && !!document.activeElement.closest(`[data-run-id="${id}"]`),
         runId,
       );
     }
@@ -221,10 +236,17 @@ describeInBrowser(suiteName, () => {
     await page.evaluate(() => {
       const status = document.querySelector('[data-testid="connection-status"]')!;
       const seen: string[] = ((window as unknown as { statusTexts: string[] }).statusTexts = []);
-      new MutationObserver(() => seen.push(status.textContent ?? '')).observe(status, { childList: true, characterData: true, subtree: true });
+      new MutationObserver(() => seen.push(status.textContent ?? '')).observe(status, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
     });
     const runId = await send(page, 'countdown', '{"steps": 40, "intervalMs": 25}');
-    await page.locator(`${run(runId)} [data-type="agent_thinking"]`).first().waitFor();
+    await page
+      .locator(`${run(runId)} [data-type="agent_thinking"]`)
+      .first()
+      .waitFor();
     // The server closes every connection mid-run; the page's client reconnects and resumes the run.
     await t.app.get(SocketRoomPublisher).drainAndClose(5_000);
     await page.locator(`${run(runId)}[data-status="completed"]`).waitFor();
@@ -268,9 +290,11 @@ describeInBrowser(suiteName, () => {
       expect(await first.locator(`${run(runId)} [data-testid="run-result"]`).textContent()).toContain('performed deploy');
       expect(await eventTypes(first, run(runId))).toEqual([...APPROVED_APPROVAL_RUN]);
       // The other tab followed along: its buttons are gone and the run is completed there too.
-      await second.locator(`[data-testid="history"] ${run(runId)}[data-status="completed"] [data-testid="interrupt"][data-status="approved"]`).waitFor({
-        state: 'attached',
-      });
+      await second
+        .locator(`[data-testid="history"] ${run(runId)}[data-status="completed"] [data-testid="interrupt"][data-status="approved"]`)
+        .waitFor({
+          state: 'attached',
+        });
       expect(await second.locator(`${run(runId)} [data-testid="approve"]`).count()).toBe(0);
 
       // Denied from the second tab: the agent declines.

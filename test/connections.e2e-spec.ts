@@ -58,9 +58,11 @@ describe('MAX_SOCKETS_PER_USER on one node', () => {
 
   it('the typed client reports TOO_MANY_CONNECTIONS on its first connect', async () => {
     await Promise.all([open('cap-carol'), open('cap-carol'), open('cap-carol')]);
-    await expect(AgentPipelineClient.connect({ url: t.url, token: t.token('cap-carol'), transports: ['websocket'] })).rejects.toMatchObject({
-      code: 'TOO_MANY_CONNECTIONS',
-    });
+    await expect(AgentPipelineClient.connect({ url: t.url, token: t.token('cap-carol'), transports: ['websocket'] })).rejects.toMatchObject(
+      {
+        code: 'TOO_MANY_CONNECTIONS',
+      },
+    );
   });
 });
 
@@ -152,7 +154,11 @@ describe('token expiry on a connected socket', () => {
     const statuses: ConnectionStatusChange[] = [];
     client.onStatus((c) => statuses.push(c));
     await waitFor(() => client.status === 'disconnected', 'the client to stop', 5000);
-    expect(statuses[statuses.length - 1]).toMatchObject({ status: 'disconnected', reason: 'session_expired', error: { code: 'UNAUTHORIZED' } });
+    expect(statuses[statuses.length - 1]).toMatchObject({
+      status: 'disconnected',
+      reason: 'session_expired',
+      error: { code: 'UNAUTHORIZED' },
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(statuses.filter((s) => s.status === 'connecting' || s.status === 'reconnecting')).toEqual([]);
   });

@@ -47,7 +47,9 @@ function deepArray(levels: number): unknown {
 
 /** `obj` with `__proto__`, `constructor` and `prototype` as own, enumerable keys (as JSON.parse makes them). */
 function withPrototypeKeys(obj: Record<string, unknown>): Record<string, unknown> {
-  const keys = JSON.parse('{"__proto__":{"polluted":1,"agent":"echo"},"constructor":{"prototype":{"polluted":1}},"prototype":{"polluted":1}}');
+  const keys = JSON.parse(
+    '{"__proto__":{"polluted":1,"agent":"echo"},"constructor":{"prototype":{"polluted":1}},"prototype":{"polluted":1}}',
+  );
   return Object.assign(keys, obj);
 }
 
@@ -105,11 +107,38 @@ const NON_OBJECTS: unknown[] = [
 const BAD_AFTER_SEQ: unknown[] = [-1, -0.5, 0.5, 1.5, -1e308, 'NaN', '1', '0', 'abc', '', true, false, {}, [], [1], { seq: 1 }, deep(3)];
 
 /** Bad `threadId`s: wrong types, empty, too long, characters outside [\w.:-]. */
-const BAD_THREAD_IDS: unknown[] = [5, true, {}, [], '', 't'.repeat(129), 'has space', '../../etc/passwd', 'a/b', '<script>', 'ü', 'x\u0000y'];
+const BAD_THREAD_IDS: unknown[] = [
+  5,
+  true,
+  {},
+  [],
+  '',
+  't'.repeat(129),
+  'has space',
+  '../../etc/passwd',
+  'a/b',
+  '<script>',
+  'ü',
+  'x\u0000y',
+];
 
 /** Inputs the demo agents refuse, per agent. */
 const BAD_INPUTS: Record<string, unknown[]> = {
-  echo: [undefined, null, 'hi', 5, [], ['hi'], {}, { text: 5 }, { text: null }, { text: ['hi'] }, { text: { a: 1 } }, { txt: 'hi' }, deep(200)],
+  echo: [
+    undefined,
+    null,
+    'hi',
+    5,
+    [],
+    ['hi'],
+    {},
+    { text: 5 },
+    { text: null },
+    { text: ['hi'] },
+    { text: { a: 1 } },
+    { txt: 'hi' },
+    deep(200),
+  ],
   countdown: [
     {},
     { steps: 0, intervalMs: 10 },
@@ -140,7 +169,14 @@ function makeCases(random: () => number, ownRunId: string, foreignRunId: string)
   // Fixed cases: every category at least once.
   for (const command of [...runCommands, 'agents:list'] as const) {
     const listOk = command === 'agents:list';
-    NON_OBJECTS.forEach((p, i) => add(`${command} non-object #${i}`, command, [p], listOk && (p === null || p === undefined) ? 'list-ok-or-invalid' : 'VALIDATION_FAILED'));
+    NON_OBJECTS.forEach((p, i) =>
+      add(
+        `${command} non-object #${i}`,
+        command,
+        [p],
+        listOk && (p === null || p === undefined) ? 'list-ok-or-invalid' : 'VALIDATION_FAILED',
+      ),
+    );
     add(`${command} without payload`, command, [], listOk ? 'list-ok-or-invalid' : 'VALIDATION_FAILED');
     add(`${command} with two payloads`, command, [{ agent: 'echo', runId: UNKNOWN_RUN }, { input: { text: 'x' } }], 'VALIDATION_FAILED');
     add(`${command} with three payloads`, command, ['a', 1, null], 'VALIDATION_FAILED');
@@ -151,16 +187,36 @@ function makeCases(random: () => number, ownRunId: string, foreignRunId: string)
   add('run:replay {} (runId missing)', 'run:replay', [{}], 'VALIDATION_FAILED');
   add('run:replay afterSeq only', 'run:replay', [{ afterSeq: 0 }], 'VALIDATION_FAILED');
   add('run:start __proto__ (JSON.parse)', 'run:start', [JSON.parse('{"__proto__":{"polluted":1,"agent":"echo"}}')], 'VALIDATION_FAILED');
-  add('run:start __proto__ agent', 'run:start', [JSON.parse('{"__proto__":{"polluted":1},"agent":"__proto__","input":{"text":"x"}}')], 'UNKNOWN_AGENT');
+  add(
+    'run:start __proto__ agent',
+    'run:start',
+    [JSON.parse('{"__proto__":{"polluted":1},"agent":"__proto__","input":{"text":"x"}}')],
+    'UNKNOWN_AGENT',
+  );
   add('run:start constructor agent', 'run:start', [JSON.parse('{"agent":"constructor","input":{"text":"x"}}')], 'UNKNOWN_AGENT');
   add('run:start hasOwnProperty agent', 'run:start', [{ agent: 'hasOwnProperty', input: { text: 'x' } }], 'UNKNOWN_AGENT');
   add('run:start toString agent', 'run:start', [{ agent: 'toString' }], 'UNKNOWN_AGENT');
-  add('run:start __proto__ in input', 'run:start', [JSON.parse('{"agent":"echo","input":{"__proto__":{"text":"x","polluted":1}}}')], 'VALIDATION_FAILED');
-  add('run:start constructor.prototype in input', 'run:start', [JSON.parse('{"agent":"countdown","input":{"constructor":{"prototype":{"polluted":1}},"steps":"1"}}')], 'VALIDATION_FAILED');
+  add(
+    'run:start __proto__ in input',
+    'run:start',
+    [JSON.parse('{"agent":"echo","input":{"__proto__":{"text":"x","polluted":1}}}')],
+    'VALIDATION_FAILED',
+  );
+  add(
+    'run:start constructor.prototype in input',
+    'run:start',
+    [JSON.parse('{"agent":"countdown","input":{"constructor":{"prototype":{"polluted":1}},"steps":"1"}}')],
+    'VALIDATION_FAILED',
+  );
   add('run:cancel __proto__ runId', 'run:cancel', [JSON.parse('{"__proto__":{"runId":"x","polluted":1}}')], 'VALIDATION_FAILED');
   add('run:cancel runId "__proto__"', 'run:cancel', [{ runId: '__proto__' }], 'RUN_NOT_FOUND');
   add('run:replay runId "constructor"', 'run:replay', [{ runId: 'constructor' }], 'RUN_NOT_FOUND');
-  add('run:replay prototype keys', 'run:replay', [JSON.parse('{"prototype":{"polluted":1},"constructor":{"polluted":1},"runId":5}')], 'VALIDATION_FAILED');
+  add(
+    'run:replay prototype keys',
+    'run:replay',
+    [JSON.parse('{"prototype":{"polluted":1},"constructor":{"polluted":1},"runId":5}')],
+    'VALIDATION_FAILED',
+  );
   add('run:start 200 levels deep payload', 'run:start', [{ agent: 'echo', input: { text: 'x' }, deep: deep(200) }], 'VALIDATION_FAILED');
   add('run:cancel 200 levels deep runId', 'run:cancel', [{ runId: deep(200) }], 'VALIDATION_FAILED');
   add('run:replay 200 levels deep afterSeq', 'run:replay', [{ runId: UNKNOWN_RUN, afterSeq: deep(200, 1) }], 'VALIDATION_FAILED');
@@ -168,7 +224,12 @@ function makeCases(random: () => number, ownRunId: string, foreignRunId: string)
   add('run:start input over MAX_INPUT_BYTES', 'run:start', [{ agent: 'echo', input: { text: 'w'.repeat(70_000) } }], 'PAYLOAD_TOO_LARGE');
   add('run:start binary input', 'run:start', [{ agent: 'echo', input: Buffer.from('hi') }], 'VALIDATION_FAILED');
   add('run:replay afterSeq 1e308, unknown run', 'run:replay', [{ runId: UNKNOWN_RUN, afterSeq: 1e308 }], 'RUN_NOT_FOUND');
-  add('run:replay afterSeq MAX_SAFE_INTEGER+2, unknown run', 'run:replay', [{ runId: UNKNOWN_RUN, afterSeq: Number.MAX_SAFE_INTEGER + 2 }], 'RUN_NOT_FOUND');
+  add(
+    'run:replay afterSeq MAX_SAFE_INTEGER+2, unknown run',
+    'run:replay',
+    [{ runId: UNKNOWN_RUN, afterSeq: Number.MAX_SAFE_INTEGER + 2 }],
+    'RUN_NOT_FOUND',
+  );
   add("run:replay another user's run", 'run:replay', [{ runId: foreignRunId, afterSeq: 0 }], 'RUN_NOT_FOUND');
   add("run:cancel another user's run", 'run:cancel', [{ runId: foreignRunId }], 'RUN_NOT_FOUND');
   add('run:cancel own ended run, extra keys', 'run:cancel', [{ runId: ownRunId, force: true, userId: 'bob' }], 'RUN_FINISHED');
@@ -193,7 +254,12 @@ function makeCases(random: () => number, ownRunId: string, foreignRunId: string)
       if (fault < 0.25) {
         add(`#${i} run:start bad agent`, command, [noise({ agent: runIdValues(), input: { text: 'x' } })], 'VALIDATION_FAILED');
       } else if (fault < 0.4) {
-        add(`#${i} run:start bad threadId`, command, [noise({ agent, input: pick(BAD_INPUTS[agent]), threadId: pick(BAD_THREAD_IDS) })], 'VALIDATION_FAILED');
+        add(
+          `#${i} run:start bad threadId`,
+          command,
+          [noise({ agent, input: pick(BAD_INPUTS[agent]), threadId: pick(BAD_THREAD_IDS) })],
+          'VALIDATION_FAILED',
+        );
       } else if (fault < 0.55) {
         const name = pick(['ech0', 'Echo', 'ECHO', 'summarise', 'count-down', 'x'.repeat(64), ' echo', 'echo ', 'calculator\n']);
         add(`#${i} run:start unknown agent`, command, [noise({ agent: name, input: { text: 'x' } })], 'UNKNOWN_AGENT');
@@ -201,7 +267,12 @@ function makeCases(random: () => number, ownRunId: string, foreignRunId: string)
         add(`#${i} run:start missing agent`, command, [noise({ input: { text: 'x' }, threadId: 't1' })], 'VALIDATION_FAILED');
       } else {
         const input = pick(BAD_INPUTS[agent]);
-        add(`#${i} run:start bad ${agent} input`, command, [noise(input === undefined ? { agent } : { agent, input })], 'VALIDATION_FAILED');
+        add(
+          `#${i} run:start bad ${agent} input`,
+          command,
+          [noise(input === undefined ? { agent } : { agent, input })],
+          'VALIDATION_FAILED',
+        );
       }
     } else if (command === 'run:cancel') {
       if (fault < 0.6) add(`#${i} run:cancel bad runId`, command, [noise({ runId: runIdValues() })], 'VALIDATION_FAILED');
@@ -212,8 +283,15 @@ function makeCases(random: () => number, ownRunId: string, foreignRunId: string)
       else if (fault < 0.75) {
         const runId = pick([UNKNOWN_RUN, ownRunId, foreignRunId]);
         add(`#${i} run:replay bad afterSeq`, command, [noise({ runId, afterSeq: pick(BAD_AFTER_SEQ) })], 'VALIDATION_FAILED');
-      } else if (fault < 0.85) add(`#${i} run:replay missing runId`, command, [noise({ afterSeq: Math.floor(random() * 10) })], 'VALIDATION_FAILED');
-      else add(`#${i} run:replay unknown run`, command, [noise({ runId: `run-${Math.floor(random() * 1e9)}`, afterSeq: Math.floor(random() * 10) })], 'RUN_NOT_FOUND');
+      } else if (fault < 0.85)
+        add(`#${i} run:replay missing runId`, command, [noise({ afterSeq: Math.floor(random() * 10) })], 'VALIDATION_FAILED');
+      else
+        add(
+          `#${i} run:replay unknown run`,
+          command,
+          [noise({ runId: `run-${Math.floor(random() * 1e9)}`, afterSeq: Math.floor(random() * 10) })],
+          'RUN_NOT_FOUND',
+        );
     }
   }
   // Some agents:list payloads: objects are fine (unknown keys ignored), the rest is refused.
@@ -325,7 +403,13 @@ describe('fuzz: malformed commands (real sockets)', () => {
     const raw = await t.connect('dave');
     const closed = new Promise<string>((resolve) => raw.once('disconnect', (reason) => resolve(reason)));
     // Engine.IO "message" frames holding broken Socket.IO packets for namespace /agents.
-    for (const packet of ['2/agents,["run:start",{', '2/agents,1["run:start"', '2/agents,{"not":"an array"}', '9/agents,[]', '2/agents,[]']) {
+    for (const packet of [
+      '2/agents,["run:start",{',
+      '2/agents,1["run:start"',
+      '2/agents,{"not":"an array"}',
+      '9/agents,[]',
+      '2/agents,[]',
+    ]) {
       raw.io.engine.send(packet);
     }
     const outcome = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still connected'), 1000))]);

@@ -86,7 +86,21 @@ describe('OpenAPI document, health and metrics', () => {
       );
       expect(schemas.StartRunDto.required).toEqual(['agent']);
       expect(Object.keys(schemas.RunDto.properties).sort()).toEqual(
-        ['agent', 'createdAt', 'error', 'finishedAt', 'input', 'interrupt', 'lastSeq', 'queuePosition', 'queuedBehind', 'result', 'runId', 'status', 'threadId'].sort(),
+        [
+          'agent',
+          'createdAt',
+          'error',
+          'finishedAt',
+          'input',
+          'interrupt',
+          'lastSeq',
+          'queuePosition',
+          'queuedBehind',
+          'result',
+          'runId',
+          'status',
+          'threadId',
+        ].sort(),
       );
       expect(schemas.RunDto.properties.status.enum).toEqual(['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled']);
       expect(schemas.RunInterruptDto.required).toEqual(expect.arrayContaining(['interruptId', 'kind', 'message', 'expiresAt']));
@@ -142,7 +156,8 @@ describe('OpenAPI document, health and metrics', () => {
       const run = await http.post('/runs?wait=true', { agent: 'echo', input: { text: 'count me' } });
       expect(run.status).toBe(200);
       const after = await scrape();
-      const delta = (name: string, labels: Record<string, string> = {}) => metricValue(after, name, labels) - metricValue(before, name, labels);
+      const delta = (name: string, labels: Record<string, string> = {}) =>
+        metricValue(after, name, labels) - metricValue(before, name, labels);
       expect(delta('agent_pipeline_runs_started_total', { agent: 'echo' })).toBe(1);
       expect(delta('agent_pipeline_runs_ended_total', { agent: 'echo', outcome: 'completed', code: '' })).toBe(1);
       expect(delta('agent_pipeline_run_duration_seconds_count', { agent: 'echo', outcome: 'completed' })).toBe(1);

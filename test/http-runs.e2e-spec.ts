@@ -47,7 +47,10 @@ describe('HTTP runs API', () => {
     it.each([
       ['garbage', 'not-a-jwt'],
       ['another secret', jwt.sign({ sub: 'alice' }, 'some-other-secret-0123456789', { algorithm: 'HS256' })],
-      ['expired', jwt.sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 60 }, 'test-secret-0123456789abcdef', { algorithm: 'HS256' })],
+      [
+        'expired',
+        jwt.sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 60 }, 'test-secret-0123456789abcdef', { algorithm: 'HS256' }),
+      ],
     ])('a bad token (%s) is 401 UNAUTHORIZED', async (_what, token) => {
       const res = await alice.as(token).get('/runs');
       expect(res.status).toBe(401);
@@ -67,10 +70,16 @@ describe('HTTP runs API', () => {
       expect(res.status).toBe(202);
       expect(res.body).toEqual({ runId: expect.any(String), threadId: expect.any(String), status: 'running' });
       const run = await waitForStatus(alice, res.body.runId, (s) => s !== 'running');
-      expect(run).toMatchObject({ runId: res.body.runId, threadId: res.body.threadId, agent: 'echo', status: 'completed', result: 'hello' });
+      expect(run).toMatchObject({
+        runId: res.body.runId,
+        threadId: res.body.threadId,
+        agent: 'echo',
+        status: 'completed',
+        result: 'hello',
+      });
     });
 
-    it('keeps the caller\'s threadId', async () => {
+    it("keeps the caller's threadId", async () => {
       const res = await alice.post('/runs', { agent: 'echo', input: { text: 'x' }, threadId: 'thread-42' });
       expect(res.status).toBe(202);
       expect(res.body.threadId).toBe('thread-42');
@@ -102,7 +111,11 @@ describe('HTTP runs API', () => {
     it('a client that goes away while waiting does not cancel the run', async () => {
       const walker = new HttpClient(t.url, t.token('walker'));
       const controller = new AbortController();
-      const waiting = walker.post('/runs?wait=true', { agent: 'countdown', input: { steps: 3, intervalMs: 100 } }, { signal: controller.signal });
+      const waiting = walker.post(
+        '/runs?wait=true',
+        { agent: 'countdown', input: { steps: 3, intervalMs: 100 } },
+        { signal: controller.signal },
+      );
       let running: any[] = [];
       const deadline = Date.now() + 10_000;
       while (running.length === 0 && Date.now() < deadline) {
@@ -195,7 +208,7 @@ describe('HTTP runs API', () => {
       expect(Date.parse(res.body.finishedAt)).toBeGreaterThanOrEqual(Date.parse(res.body.createdAt));
     });
 
-    it('is 404 RUN_NOT_FOUND for another user\'s run and for an unknown run, alike', async () => {
+    it("is 404 RUN_NOT_FOUND for another user's run and for an unknown run, alike", async () => {
       const started = await alice.post('/runs?wait=true', { agent: 'echo', input: { text: 'mine' } });
       const foreign = await bob.get(`/runs/${started.body.runId}`);
       const unknown = await bob.get('/runs/00000000-0000-4000-8000-000000000000');
@@ -203,7 +216,9 @@ describe('HTTP runs API', () => {
       expect(foreign.body).toEqual({ statusCode: 404, code: 'RUN_NOT_FOUND', message: expect.any(String) });
       expect(unknown.status).toBe(404);
       expect(unknown.body.code).toBe('RUN_NOT_FOUND');
-      expect(foreign.body.message.replace(started.body.runId, 'X')).toBe(unknown.body.message.replace('00000000-0000-4000-8000-000000000000', 'X'));
+      expect(foreign.body.message.replace(started.body.runId, 'X')).toBe(
+        unknown.body.message.replace('00000000-0000-4000-8000-000000000000', 'X'),
+      );
     });
   });
 
@@ -264,7 +279,7 @@ describe('HTTP runs API', () => {
       expect(res.body.code).toBe('RUN_FINISHED');
     });
 
-    it('is 404 RUN_NOT_FOUND for another user\'s running run, which keeps running', async () => {
+    it("is 404 RUN_NOT_FOUND for another user's running run, which keeps running", async () => {
       const started = await alice.post('/runs', { agent: 'countdown', input: { steps: 100, intervalMs: 1000 } });
       const res = await bob.post(`/runs/${started.body.runId}/cancel`);
       expect(res.status).toBe(404);
@@ -291,14 +306,16 @@ describe('HTTP runs API', () => {
       for (let i = 0; i < 23; i++) {
         // Each run gets a later createdAt than the one before, so "newest first" has one right answer.
         if (last) await afterMillisecond(last);
-        const run = (await http.post('/runs?wait=true', i === 10 ? { agent: 'failing', input: {} } : { agent: 'echo', input: { text: `#${i}` } })).body;
+        const run = (
+          await http.post('/runs?wait=true', i === 10 ? { agent: 'failing', input: {} } : { agent: 'echo', input: { text: `#${i}` } })
+        ).body;
         if (i === 10) failedRunId = run.runId;
         created.push(run.runId);
         last = run.createdAt;
       }
     });
 
-    it('answers the caller\'s runs newest first, 20 by default', async () => {
+    it("answers the caller's runs newest first, 20 by default", async () => {
       const res = await pager().get('/runs');
       expect(res.status).toBe(200);
       expect(res.body.runs.map((r: any) => r.runId)).toEqual(created.slice(-20).reverse());
@@ -333,7 +350,7 @@ describe('HTTP runs API', () => {
       expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { fields: [{ field: 'status' }] } });
     });
 
-    it('never lists another user\'s runs', async () => {
+    it("never lists another user's runs", async () => {
       const res = await new HttpClient(t.url, t.token('stranger')).get('/runs?limit=100');
       expect(res.body.runs).toEqual([]);
     });

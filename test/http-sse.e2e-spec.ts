@@ -51,7 +51,12 @@ describe('GET /runs/:runId/stream (Server-Sent Events)', () => {
   it('replays a finished run and ends', async () => {
     const { runId } = (await alice.post('/runs?wait=true', { agent: 'echo', input: { text: 'done' } })).body;
     const { messages } = await (await alice.stream(`/runs/${runId}/stream`)).readAll();
-    expect(messages.map((m) => `${m.id}:${m.event}`)).toEqual(['1:agent_started', '2:agent_thinking', '3:agent_message_delta', '4:agent_completed']);
+    expect(messages.map((m) => `${m.id}:${m.event}`)).toEqual([
+      '1:agent_started',
+      '2:agent_thinking',
+      '3:agent_message_delta',
+      '4:agent_completed',
+    ]);
     expect(envelopeOf(messages[3]).data).toMatchObject({ result: 'done' });
   });
 
@@ -139,7 +144,7 @@ describe('GET /runs/:runId/stream (Server-Sent Events)', () => {
     expect((await alice.post(`/runs/${runId}/cancel`)).status).toBe(202);
   });
 
-  it('is 404 RUN_NOT_FOUND (JSON, not a stream) for another user\'s run', async () => {
+  it("is 404 RUN_NOT_FOUND (JSON, not a stream) for another user's run", async () => {
     const { runId } = (await alice.post('/runs?wait=true', { agent: 'echo', input: { text: 'private' } })).body;
     const res = await new HttpClient(t.url, t.token('mallory')).get(`/runs/${runId}/stream`);
     expect(res.status).toBe(404);
@@ -185,10 +190,22 @@ describe('Server-Sent Events of a run executing on another node', () => {
   afterAll(() => t.close());
 
   /** A run that another node executes: it is in the shared store, but no event of it passes this process's bus. */
-  async function remoteRun(): Promise<{ runId: string; envelope: (seq: number, type: AgentEventType, data: object) => AgentEventEnvelope }> {
+  async function remoteRun(): Promise<{
+    runId: string;
+    envelope: (seq: number, type: AgentEventType, data: object) => AgentEventEnvelope;
+  }> {
     const runId = randomUUID();
     const now = new Date();
-    await store.createRun({ runId, threadId: 't-remote', userId: 'alice', agent: 'echo', input: { text: 'far' }, createdAt: now, nodeId: 'other-node', leaseUntil: new Date(now.getTime() + 60_000) });
+    await store.createRun({
+      runId,
+      threadId: 't-remote',
+      userId: 'alice',
+      agent: 'echo',
+      input: { text: 'far' },
+      createdAt: now,
+      nodeId: 'other-node',
+      leaseUntil: new Date(now.getTime() + 60_000),
+    });
     const envelope = (seq: number, type: AgentEventType, data: object) =>
       ({ runId, threadId: 't-remote', seq, type, agent: 'echo', ts: new Date().toISOString(), data }) as AgentEventEnvelope;
     return { runId, envelope };
@@ -200,9 +217,16 @@ describe('Server-Sent Events of a run executing on another node', () => {
     expect(stream.status).toBe(200);
     await store.appendEvents([envelope(1, 'agent_started', { input: { text: 'far' } })]);
     const first = await stream.readUntil((m) => m.id === '1');
-    await store.appendEvents([envelope(2, 'agent_message_delta', { messageId: 'm', delta: 'far' }), envelope(3, 'agent_completed', { result: 'far', durationMs: 1 })]);
+    await store.appendEvents([
+      envelope(2, 'agent_message_delta', { messageId: 'm', delta: 'far' }),
+      envelope(3, 'agent_completed', { result: 'far', durationMs: 1 }),
+    ]);
     const { messages } = await stream.readAll();
-    expect([...first, ...messages].map((m) => `${m.id}:${m.event}`)).toEqual(['1:agent_started', '2:agent_message_delta', '3:agent_completed']);
+    expect([...first, ...messages].map((m) => `${m.id}:${m.event}`)).toEqual([
+      '1:agent_started',
+      '2:agent_message_delta',
+      '3:agent_completed',
+    ]);
   });
 
   it('ends open streams at shutdown, so the server can close', async () => {
@@ -210,7 +234,16 @@ describe('Server-Sent Events of a run executing on another node', () => {
     const ownStore = own.app.get<RunStore>(RUN_STORE);
     const runId = randomUUID();
     const now = new Date();
-    await ownStore.createRun({ runId, threadId: 't', userId: 'alice', agent: 'echo', input: null, createdAt: now, nodeId: 'other-node', leaseUntil: new Date(now.getTime() + 60_000) });
+    await ownStore.createRun({
+      runId,
+      threadId: 't',
+      userId: 'alice',
+      agent: 'echo',
+      input: null,
+      createdAt: now,
+      nodeId: 'other-node',
+      leaseUntil: new Date(now.getTime() + 60_000),
+    });
     const stream = await new HttpClient(own.url, own.token('alice')).stream(`/runs/${runId}/stream`);
     await stream.readUntilComment();
     // Nothing on this node will ever end that run: only the shutdown can end its stream.

@@ -22,7 +22,11 @@ describe.each(backends)('threads API ($name store)', ({ schema }) => {
 
   beforeAll(async () => {
     db = await schema?.();
-    t = await startTestApp({ MAX_CONCURRENT_RUNS_PER_USER: '64', RATE_LIMIT_RUNS_PER_MINUTE: '0', ...(db ? { DATABASE_URL: db.url } : {}) });
+    t = await startTestApp({
+      MAX_CONCURRENT_RUNS_PER_USER: '64',
+      RATE_LIMIT_RUNS_PER_MINUTE: '0',
+      ...(db ? { DATABASE_URL: db.url } : {}),
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -125,7 +129,10 @@ describe.each(backends)('threads API ($name store)', ({ schema }) => {
         expect.objectContaining({ runId: r2.runId, result: 'second' }),
       ],
     });
-    for (const [who, id] of [[owner, 'no-such-thread'], [client('stranger'), threadId]] as const) {
+    for (const [who, id] of [
+      [owner, 'no-such-thread'],
+      [client('stranger'), threadId],
+    ] as const) {
       const missing = await who.get(`/threads/${id}`);
       expect(missing.status).toBe(404);
       expect(missing.body).toEqual({ statusCode: 404, code: 'THREAD_NOT_FOUND', message: expect.any(String) });
@@ -172,7 +179,7 @@ describe.each(backends)('threads API ($name store)', ({ schema }) => {
     expect((await del.get(`/runs/${kept.runId}`)).body.status).toBe('completed');
   });
 
-  it('DELETE of a busy thread is 409 THREAD_BUSY (running and queued runs alike); of another user\'s thread 404; then it deletes', async () => {
+  it("DELETE of a busy thread is 409 THREAD_BUSY (running and queued runs alike); of another user's thread 404; then it deletes", async () => {
     const busy = client('busybody');
     const threadId = thread();
     const running = (await busy.post('/runs', { agent: 'countdown', input: { steps: 1000, intervalMs: 20 }, threadId })).body;

@@ -200,7 +200,9 @@ describe('interrupts: the approval agent, answered over sockets and HTTP', () =>
     expect(queued).toMatchObject({ ok: true, status: 'queued' });
     expect((await http.get(`/runs/${queued.runId}`)).body).toMatchObject({ status: 'queued', queuedBehind: first.runId });
 
-    expect(await command(tab1, 'run:resume', { runId: first.runId, interruptId: asked.interruptId, approved: true })).toMatchObject({ ok: true });
+    expect(await command(tab1, 'run:resume', { runId: first.runId, interruptId: asked.interruptId, approved: true })).toMatchObject({
+      ok: true,
+    });
     await waitForTerminal(tab1Events, first.runId);
     expect((await waitForTerminal(tab1Events, queued.runId)).data).toMatchObject({ result: 'next' });
   });

@@ -150,9 +150,13 @@ describe('MAX_INPUT_BYTES and the Socket.IO frame limit', () => {
     const s = await t.connect('alice');
     const outcome = await new Promise<{ kind: 'disconnect'; reason: string } | { kind: 'ack'; ack: any }>((resolve) => {
       s.once('disconnect', (reason) => resolve({ kind: 'disconnect', reason }));
-      s.timeout(10_000).emit('run:start', { agent: 'echo', input: { text: 'z'.repeat(1024 * 1024) } }, (err: Error | null, ack: unknown) => {
-        if (!err) resolve({ kind: 'ack', ack });
-      });
+      s.timeout(10_000).emit(
+        'run:start',
+        { agent: 'echo', input: { text: 'z'.repeat(1024 * 1024) } },
+        (err: Error | null, ack: unknown) => {
+          if (!err) resolve({ kind: 'ack', ack });
+        },
+      );
     });
     console.log(`1 MB frame with MAX_INPUT_BYTES=1024: ${JSON.stringify(outcome)}`);
     if (outcome.kind === 'ack') expect(outcome.ack).toEqual(refused('PAYLOAD_TOO_LARGE'));

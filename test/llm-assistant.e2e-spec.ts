@@ -208,7 +208,12 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
     expect(completed[3].error).toBe('Division by zero at position 2');
 
     const toolMessages = server.requests[1].body.messages.filter((m: { role: string }) => m.role === 'tool');
-    expect(toolMessages.map((m: { tool_call_id: string }) => m.tool_call_id)).toEqual(['call_json', 'call_schema', 'call_unknown', 'call_math']);
+    expect(toolMessages.map((m: { tool_call_id: string }) => m.tool_call_id)).toEqual([
+      'call_json',
+      'call_schema',
+      'call_unknown',
+      'call_math',
+    ]);
     expect(toolMessages.map((m: { content: string }) => JSON.parse(m.content))).toEqual(completed.map((c) => ({ error: c.error })));
   });
 
@@ -218,7 +223,10 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
     }
     const run = await runAssistant(socket, events, 'What time is it, again and again?');
 
-    expect(run.terminal).toMatchObject({ type: 'agent_error', data: { code: 'AGENT_FAILED', message: expect.stringContaining('LLM_MAX_STEPS (3)') } });
+    expect(run.terminal).toMatchObject({
+      type: 'agent_error',
+      data: { code: 'AGENT_FAILED', message: expect.stringContaining('LLM_MAX_STEPS (3)') },
+    });
     expect(server.requests).toHaveLength(3);
     expect(run.events.filter((e) => e.type === 'agent_thinking').map((e) => (e.data as { step: number }).step)).toEqual([1, 2, 3]);
     const times = run.events.filter((e) => e.type === 'tool_completed').map((e) => e.data as { result: { iso: string; timeZone: string } });
@@ -396,7 +404,9 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
     it('500 every time: retried, then fails', async () => {
       for (let i = 0; i < 3; i++) server.enqueue(errorReply(500, quoting('The server had an error'), { 'retry-after-ms': '0' }));
       const { message } = await failingRun('hi');
-      expect(message).toBe(`The model provider at ${server.baseUrl} failed with 500 after 3 attempts: The server had an error (key [redacted]).`);
+      expect(message).toBe(
+        `The model provider at ${server.baseUrl} failed with 500 after 3 attempts: The server had an error (key [redacted]).`,
+      );
       expect(server.requests).toHaveLength(3);
     });
 
@@ -409,9 +419,13 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
     });
 
     it('an error event in the middle of the stream', async () => {
-      server.enqueue(streamReply([chunk({ content: 'Hm' }), { error: { message: quoting('The model is overloaded'), type: 'server_error' } }]));
+      server.enqueue(
+        streamReply([chunk({ content: 'Hm' }), { error: { message: quoting('The model is overloaded'), type: 'server_error' } }]),
+      );
       const { message } = await failingRun('hi');
-      expect(message).toBe(`The model provider at ${server.baseUrl} reported an error while streaming: The model is overloaded (key [redacted]).`);
+      expect(message).toBe(
+        `The model provider at ${server.baseUrl} reported an error while streaming: The model is overloaded (key [redacted]).`,
+      );
     });
 
     it('a stream that ends before the answer is complete', async () => {
@@ -442,7 +456,10 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
       const run = await runAssistant(fastSocket, fastEvents, 'hi');
       expect(run.terminal).toMatchObject({
         type: 'agent_error',
-        data: { code: 'AGENT_FAILED', message: `The model provider at ${server.baseUrl} sent nothing for 300 ms (LLM_TIMEOUT_MS); the request was abandoned.` },
+        data: {
+          code: 'AGENT_FAILED',
+          message: `The model provider at ${server.baseUrl} sent nothing for 300 ms (LLM_TIMEOUT_MS); the request was abandoned.`,
+        },
       });
       await server.requests[0].socketClosed;
       expect(server.requests).toHaveLength(1);
@@ -477,7 +494,7 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
       return { runId: ack.runId as string, asked: asked.data as { interruptId: string } };
     }
 
-    it('asks before the call with the tool, its args and the model\'s toolCallId; approved, the tool runs', async () => {
+    it("asks before the call with the tool, its args and the model's toolCallId; approved, the tool runs", async () => {
       const { runId, asked } = await askedToCalculate('What is 6 * 7?');
       expect(asked).toEqual({
         interruptId: expect.any(String),
@@ -507,7 +524,12 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
 
     it('denied, the tool does not run and the model is told that the user declined; the conversation goes on', async () => {
       const { runId, asked } = await askedToCalculate('What is 6 * 7, again?');
-      const ack = await command(gatedSocket, 'run:resume', { runId, interruptId: asked.interruptId, approved: false, reason: 'no maths today' });
+      const ack = await command(gatedSocket, 'run:resume', {
+        runId,
+        interruptId: asked.interruptId,
+        approved: false,
+        reason: 'no maths today',
+      });
       expect(ack).toMatchObject({ ok: true, resolution: 'denied' });
       const terminal = await waitForTerminal(gatedEvents, runId);
       expect(terminal).toMatchObject({ type: 'agent_completed', data: { result: 'Done.' } });

@@ -59,11 +59,13 @@ function problemsOf(pkg: string, file: string, text: string, declared: Set<strin
     if (spec.startsWith('.')) {
       const target = resolveRelative(file, spec);
       if (!target.startsWith(src + '/')) problems.push(`${where} imports ${spec}, outside packages/${pkg}/src`);
-      else if (target === join(src, 'index.ts')) problems.push(`${where} imports the package's own index (${spec}); import the file itself`);
+      else if (target === join(src, 'index.ts'))
+        problems.push(`${where} imports the package's own index (${spec}); import the file itself`);
       continue;
     }
     if (BUILTINS.has(spec)) {
-      if (BROWSER_PACKAGES.has(pkg) && !isSpec(file)) problems.push(`${where} imports the Node built-in ${spec}, but @agent-pipeline/${pkg} runs in browsers`);
+      if (BROWSER_PACKAGES.has(pkg) && !isSpec(file))
+        problems.push(`${where} imports the Node built-in ${spec}, but @agent-pipeline/${pkg} runs in browsers`);
       continue;
     }
     const name = packageName(spec);
@@ -133,7 +135,7 @@ describe('package boundaries', () => {
       'packages/client/src/agent-pipeline.client.ts imports ../../nestjs/src/runs/agent.service, outside packages/client/src',
       'packages/client/src/agent-pipeline.client.ts imports the Node built-in node:fs, but @agent-pipeline/client runs in browsers',
       'packages/client/src/agent-pipeline.client.ts imports @nestjs/common, which packages/client/package.json does not declare',
-      "packages/client/src/agent-pipeline.client.ts imports its own package by name (@agent-pipeline/client); import the file itself",
+      'packages/client/src/agent-pipeline.client.ts imports its own package by name (@agent-pipeline/client); import the file itself',
       "packages/client/src/agent-pipeline.client.ts imports the package's own index (./index); import the file itself",
     ]);
   });

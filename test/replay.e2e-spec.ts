@@ -62,7 +62,16 @@ describe('run:replay (real sockets)', () => {
     for (const e of replayed) expect(e).toEqual(live.get(e.seq));
 
     // Live events continue on the new socket after the ack.
-    await waitFor(() => maxSeq(ofRun(line.entries.flatMap((x) => (x.event ? [x.event] : [])), runId)) > replay.lastSeq, 'a live event after the ack');
+    await waitFor(
+      () =>
+        maxSeq(
+          ofRun(
+            line.entries.flatMap((x) => (x.event ? [x.event] : [])),
+            runId,
+          ),
+        ) > replay.lastSeq,
+      'a live event after the ack',
+    );
     await waitForTerminal(otherTabEvents, runId);
     await sleep(100);
     const after = line.entries.slice(line.entries.findIndex((e) => e.mark === 'ack') + 1).flatMap((e) => (e.event ? [e.event] : []));
@@ -151,7 +160,9 @@ describe('run:replay (real sockets)', () => {
       await reconnected;
       await waitFor(() => socket.connected, 'reconnected socket');
       const backAt = Date.now();
-      console.log(`recovery: disconnect (${reason}) for ${backAt - brokenAt} ms, recovered=${socket.recovered}, seq at break ${seqAtBreak}`);
+      console.log(
+        `recovery: disconnect (${reason}) for ${backAt - brokenAt} ms, recovered=${socket.recovered}, seq at break ${seqAtBreak}`,
+      );
       expect(socket.recovered).toBe(true);
 
       const terminal = await waitForTerminal(events, ack.runId);

@@ -36,7 +36,9 @@ describe('restart after SIGKILL (real processes)', () => {
 
     const stored = replayed.slice(0, -1);
     const terminal = replayed[replayed.length - 1];
-    console.log(`restart: client saw seq 1..${lastLive} live; the new process replays ${stored.length} stored events + ${terminal.type} ${JSON.stringify(terminal.data)} at seq ${terminal.seq}`);
+    console.log(
+      `restart: client saw seq 1..${lastLive} live; the new process replays ${stored.length} stored events + ${terminal.type} ${JSON.stringify(terminal.data)} at seq ${terminal.seq}`,
+    );
 
     // The stored events are what the client saw, from agent_started on, in order.
     expect(stored[0].type).toBe('agent_started');
@@ -58,9 +60,15 @@ describe('restart after SIGKILL (real processes)', () => {
     expect(replay).toEqual({ ok: true, runId: ack.runId, status: 'failed', lastSeq: stored.length + 1 });
 
     // The run is over for good: cancel says so, and another user still cannot see it.
-    expect(await command(s2, 'run:cancel', { runId: ack.runId })).toEqual({ ok: false, error: expect.objectContaining({ code: 'RUN_FINISHED' }) });
+    expect(await command(s2, 'run:cancel', { runId: ack.runId })).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'RUN_FINISHED' }),
+    });
     const mallory = await second.connect('mallory');
-    expect(await command(mallory, 'run:replay', { runId: ack.runId })).toEqual({ ok: false, error: expect.objectContaining({ code: 'RUN_NOT_FOUND' }) });
+    expect(await command(mallory, 'run:replay', { runId: ack.runId })).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'RUN_NOT_FOUND' }),
+    });
 
     // A third start does not interrupt it again (one terminal event, once).
     second.kill('SIGTERM');

@@ -132,7 +132,10 @@ describeCluster('two nodes sharing Redis and PostgreSQL', () => {
           command(starter, 'run:start', { agent: 'calculator', input: { expression: `${i} * 2` } }),
         ]);
         for (const ack of acks) expect(ack.ok).toBe(true);
-        runsByUser.set(u, acks.map((ack) => ack.runId));
+        runsByUser.set(
+          u,
+          acks.map((ack) => ack.runId),
+        );
       }),
     );
     for (const u of users) {

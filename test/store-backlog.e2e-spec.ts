@@ -25,7 +25,11 @@ describePg(`a store outage past STORE_BACKLOG_MAX_EVENTS${reason ? ` (${reason})
     const proxied = new URL(schema.url);
     proxied.hostname = '127.0.0.1';
     proxied.port = String(proxy.port);
-    t = await startTestApp({ DATABASE_URL: proxied.toString(), STORE_BACKLOG_MAX_EVENTS: String(BACKLOG), RATE_LIMIT_RUNS_PER_MINUTE: '0' });
+    t = await startTestApp({
+      DATABASE_URL: proxied.toString(),
+      STORE_BACKLOG_MAX_EVENTS: String(BACKLOG),
+      RATE_LIMIT_RUNS_PER_MINUTE: '0',
+    });
   });
   afterAll(async () => {
     // Give the store back first if a failed test left it cut, so the app can flush and close.
@@ -57,7 +61,7 @@ describePg(`a store outage past STORE_BACKLOG_MAX_EVENTS${reason ? ` (${reason})
     await waitForTerminal(live, during.runId);
 
     let waiting = 0;
-    for (const deadline = Date.now() + 20_000; waiting < BACKLOG && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 20_000; waiting < BACKLOG && Date.now() < deadline;) {
       await new Promise((r) => setTimeout(r, 50));
       waiting = await backlog();
     }
@@ -81,7 +85,8 @@ describePg(`a store outage past STORE_BACKLOG_MAX_EVENTS${reason ? ` (${reason})
     await proxy.restore();
     const terminal = await waitForTerminal(live, long.runId, 30_000);
     expect(terminal.type).toBe('agent_completed');
-    for (const deadline = Date.now() + 20_000; (await backlog()) > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    for (const deadline = Date.now() + 20_000; (await backlog()) > 0 && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await backlog()).toBe(0);
 
     const after = await command(socket, 'run:start', { agent: 'echo', input: { text: 'after the outage' } });
@@ -93,6 +98,8 @@ describePg(`a store outage past STORE_BACKLOG_MAX_EVENTS${reason ? ` (${reason})
       expect(await storedEvents(runId)).toEqual(ofRun(live, runId));
     }
     expect(ofRun(live, long.runId)).toHaveLength(302);
-    console.log(`store backlog: ${waiting} events waited; UNAVAILABLE over the socket and 503 Retry-After ${http.headers.get('retry-after')} over HTTP`);
+    console.log(
+      `store backlog: ${waiting} events waited; UNAVAILABLE over the socket and 503 Retry-After ${http.headers.get('retry-after')} over HTTP`,
+    );
   });
 });

@@ -1,7 +1,16 @@
 import type { Socket } from 'socket.io-client';
 import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { HttpClient } from './support/http-client';
-import { command, expectWellFormedRun, ofRun, recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
+import {
+  command,
+  expectWellFormedRun,
+  ofRun,
+  recordEvents,
+  startTestApp,
+  waitFor,
+  waitForTerminal,
+  type TestApp,
+} from './support/test-app';
 
 /** Per-thread multitask policy on one node (DESIGN.md, "Runs and threads"), SQLite file store. */
 describe('thread multitask policy (one node)', () => {
@@ -129,7 +138,9 @@ describe('thread multitask policy (one node)', () => {
     const replay = await command(other, 'run:replay', { runId: second.runId });
     expect(replay).toEqual({ ok: true, runId: second.runId, status: 'cancelled', lastSeq: 1 });
     expect(replayed.filter((e) => e.runId === second.runId).map((e) => [e.seq, e.type])).toEqual([[1, 'agent_cancelled']]);
-    const sse = await (await fetch(`${t.url}/runs/${second.runId}/stream`, { headers: { authorization: `Bearer ${t.token('erin')}` } })).text();
+    const sse = await (
+      await fetch(`${t.url}/runs/${second.runId}/stream`, { headers: { authorization: `Bearer ${t.token('erin')}` } })
+    ).text();
     expect([...sse.matchAll(/^event: (\w+)$/gm)].map((m) => m[1])).toEqual(['agent_cancelled']);
 
     await command(socket, 'run:cancel', { runId: first.runId });
@@ -142,7 +153,12 @@ describe('thread multitask policy (one node)', () => {
     const threadId = thread();
     const first = await command(socket, 'run:start', { ...long, threadId });
     const second = await command(socket, 'run:start', { ...short(), threadId });
-    expect(await command(socket, 'run:replay', { runId: second.runId })).toEqual({ ok: true, runId: second.runId, status: 'queued', lastSeq: 0 });
+    expect(await command(socket, 'run:replay', { runId: second.runId })).toEqual({
+      ok: true,
+      runId: second.runId,
+      status: 'queued',
+      lastSeq: 0,
+    });
     expect(ofRun(events, second.runId)).toEqual([]);
     await command(socket, 'run:cancel', { runId: first.runId });
     await waitForTerminal(events, second.runId);

@@ -18,7 +18,11 @@ describeCluster('thread multitask policy on two nodes', () => {
   const long = { agent: 'countdown', input: { steps: 1000, intervalMs: 50 } };
 
   beforeAll(async () => {
-    nodes = await startTwoNodes('threadq', { RUN_LEASE_MS: String(LEASE_MS), MAX_CONCURRENT_RUNS_PER_USER: '10', SHUTDOWN_GRACE_MS: '200' });
+    nodes = await startTwoNodes('threadq', {
+      RUN_LEASE_MS: String(LEASE_MS),
+      MAX_CONCURRENT_RUNS_PER_USER: '10',
+      SHUTDOWN_GRACE_MS: '200',
+    });
     ({ a, b } = nodes);
   });
   afterAll(async () => nodes?.stop());
@@ -85,7 +89,9 @@ describeCluster('thread multitask policy on two nodes', () => {
     expect(newest.ok).toBe(true);
     expect(await waitForTerminal(live, onBRun.runId)).toMatchObject({ type: 'agent_cancelled', data: { reason: 'superseded' } });
     expect(await waitForTerminal(live, newest.runId)).toMatchObject({ type: 'agent_completed', data: { result: 'instead' } });
-    expect(await events(a, u, queued.runId)).toEqual([expect.objectContaining({ seq: 1, type: 'agent_cancelled', data: { reason: 'superseded' } })]);
+    expect(await events(a, u, queued.runId)).toEqual([
+      expect.objectContaining({ seq: 1, type: 'agent_cancelled', data: { reason: 'superseded' } }),
+    ]);
     const started = (await events(a, u, newest.runId))[0];
     const cancelled = (await events(a, u, onBRun.runId)).slice(-1)[0];
     expect(started.ts >= cancelled.ts).toBe(true);
@@ -134,7 +140,10 @@ describeCluster('thread multitask policy on two nodes', () => {
     await new Promise((r) => setTimeout(r, 100));
     c.kill('SIGKILL');
     await c.exited;
-    expect(await waitForTerminal(live, doomed.runId, LEASE_MS * 4 + 5000)).toMatchObject({ type: 'agent_error', data: { code: 'INTERRUPTED' } });
+    expect(await waitForTerminal(live, doomed.runId, LEASE_MS * 4 + 5000)).toMatchObject({
+      type: 'agent_error',
+      data: { code: 'INTERRUPTED' },
+    });
     expect((await waitForTerminal(live, waiting.runId, 10_000)).type).toBe('agent_completed');
     const stored = await events(b, u, waiting.runId);
     expect(stored.map((e) => e.type)).toEqual(['agent_started', 'agent_thinking', 'agent_thinking', 'agent_thinking', 'agent_completed']);

@@ -48,7 +48,8 @@ describe('queued runs across a SIGKILL and a restart (real processes)', () => {
     expect(now[0].error.code).toBe('INTERRUPTED');
     expect(now[2].result).toBe(4);
 
-    const eventsOf = async (runId: string) => (await get<{ events: AgentEventEnvelope[] }>(second, 'alice', `/runs/${runId}/events`)).events;
+    const eventsOf = async (runId: string) =>
+      (await get<{ events: AgentEventEnvelope[] }>(second, 'alice', `/runs/${runId}/events`)).events;
     const spans: Record<string, { start: string; end: string }> = {};
     for (const run of [a2, a3, b2]) {
       const events = await eventsOf(run.runId);

@@ -101,5 +101,4 @@ export class AppConfig {
   get devAuth(): boolean {
     return this.jwt.mode === 'development';
   }
-
 }

@@ -1,5 +1,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { ASYMMETRIC_ALGORITHMS, DEFAULT_ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type PipelineAuthOptions } from '@agent-pipeline/nestjs';
+import {
+  ASYMMETRIC_ALGORITHMS,
+  DEFAULT_ASYMMETRIC_ALGORITHMS,
+  SYMMETRIC_ALGORITHMS,
+  type PipelineAuthOptions,
+} from '@agent-pipeline/nestjs';
 
 /** Where the keys that verify tokens come from. */
 export type JwtAuthMode = 'development' | 'secret' | 'public-key' | 'jwks';
@@ -110,7 +115,9 @@ export function parseJwtAuthSettings(env: JwtEnvironment): { settings?: JwtAuthS
           'a symmetric algorithm with a public key would let anyone who knows the public key sign tokens (algorithm confusion).',
       );
     } else if (publicKey && algorithmsFor(publicKey).length === 0) {
-      problems.push(`JWT_PUBLIC_KEY is a ${describeKey(publicKey)} key, which cannot verify JWT signatures: give an RSA, EC or Ed25519 key`);
+      problems.push(
+        `JWT_PUBLIC_KEY is a ${describeKey(publicKey)} key, which cannot verify JWT signatures: give an RSA, EC or Ed25519 key`,
+      );
     } else if (publicKey && !algorithms.some((alg) => algorithmsFor(publicKey!).includes(alg))) {
       problems.push(
         `JWT_ALGORITHMS (${algorithms.join(', ')}) has no algorithm for the ${describeKey(publicKey)} key of JWT_PUBLIC_KEY: ` +

@@ -60,8 +60,16 @@ describe('TokenService', () => {
       ['no token', () => undefined, /missing/],
       ['an oversized token', () => 'x'.repeat(9000), /oversized/],
       ['an expired token', () => sign({ sub: 'u1', iss: 'https://idp.test/', aud: 'api' }, now() - 60), /ERR_JWT_EXPIRED/],
-      ['a token of another issuer', () => sign({ sub: 'u1', iss: 'https://evil.test/', aud: 'api' }), /ERR_JWT_CLAIM_VALIDATION_FAILED.*iss/],
-      ['a token for another audience', () => sign({ sub: 'u1', iss: 'https://idp.test/', aud: 'web' }), /ERR_JWT_CLAIM_VALIDATION_FAILED.*aud/],
+      [
+        'a token of another issuer',
+        () => sign({ sub: 'u1', iss: 'https://evil.test/', aud: 'api' }),
+        /ERR_JWT_CLAIM_VALIDATION_FAILED.*iss/,
+      ],
+      [
+        'a token for another audience',
+        () => sign({ sub: 'u1', iss: 'https://idp.test/', aud: 'web' }),
+        /ERR_JWT_CLAIM_VALIDATION_FAILED.*aud/,
+      ],
       ['a token without sub', () => sign({ iss: 'https://idp.test/', aud: 'api' }), /'sub' claim must be a user id of 1–128 characters/],
       [
         'an HS256 token made with the public key (algorithm confusion)',
@@ -94,7 +102,9 @@ describe('TokenService', () => {
 
     it('refuses other HMAC algorithms and other secrets', async () => {
       expect(await reasonFor(sut, jwt.sign({ sub: 's1' }, SECRET, { algorithm: 'HS512' }))).toMatch(/ERR_JOSE_ALG_NOT_ALLOWED/);
-      expect(await reasonFor(sut, jwt.sign({ sub: 's1' }, `${SECRET}-other`, { algorithm: 'HS256' }))).toMatch(/ERR_JWS_SIGNATURE_VERIFICATION_FAILED/);
+      expect(await reasonFor(sut, jwt.sign({ sub: 's1' }, `${SECRET}-other`, { algorithm: 'HS256' }))).toMatch(
+        /ERR_JWS_SIGNATURE_VERIFICATION_FAILED/,
+      );
     });
   });
 

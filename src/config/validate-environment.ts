@@ -12,21 +12,23 @@ export const APP_CONFIG_KEY = 'app';
  * variable, so a misconfigured server stops at once with a message that says what to fix.
  */
 export function validateEnvironment(raw: Record<string, unknown>): { [APP_CONFIG_KEY]: AppConfig } {
-  const known = new Set(Object.keys(new EnvironmentVariables()).concat([
-    'NODE_ENV',
-    'JWT_SECRET',
-    'JWT_JWKS_URL',
-    'JWT_PUBLIC_KEY',
-    'JWT_ISSUER',
-    'JWT_AUDIENCE',
-    'JWT_ALGORITHMS',
-    'REDIS_URL',
-    'CORS_ORIGINS',
-    'LLM_BASE_URL',
-    'LLM_API_KEY',
-    'LLM_MODEL',
-    'LLM_SYSTEM_PROMPT',
-  ]));
+  const known = new Set(
+    Object.keys(new EnvironmentVariables()).concat([
+      'NODE_ENV',
+      'JWT_SECRET',
+      'JWT_JWKS_URL',
+      'JWT_PUBLIC_KEY',
+      'JWT_ISSUER',
+      'JWT_AUDIENCE',
+      'JWT_ALGORITHMS',
+      'REDIS_URL',
+      'CORS_ORIGINS',
+      'LLM_BASE_URL',
+      'LLM_API_KEY',
+      'LLM_MODEL',
+      'LLM_SYSTEM_PROMPT',
+    ]),
+  );
   const picked = Object.fromEntries(Object.entries(raw).filter(([k, v]) => known.has(k) && v !== undefined));
   const env = plainToInstance(EnvironmentVariables, picked, { exposeDefaultValues: true });
   const problems = validateSync(env, { skipMissingProperties: false }).flatMap((e) =>

@@ -104,9 +104,7 @@ describe('demo agents', () => {
 
     it('ends the tool call with the error, then fails the run explaining why', async () => {
       const { context, notifier } = runContext({ expression: '1 + )' });
-      await expect(sut.run(context)).rejects.toThrow(
-        new Error("The expression could not be calculated: Unexpected ')' at position 4."),
-      );
+      await expect(sut.run(context)).rejects.toThrow(new Error("The expression could not be calculated: Unexpected ')' at position 4."));
       expect(notifier.calls.map((call) => call.method)).toEqual(['thinking', 'toolExecuting', 'toolCompleted']);
       expect(notifier.calls[2]).toEqual({
         method: 'toolCompleted',
@@ -238,7 +236,14 @@ describe('demo agents', () => {
       const { context, notifier } = runContext({ action: 'deploy', timeoutMs: 500 }, undefined, answering('approved', asked));
       await expect(sut.run(context)).resolves.toBe('performed deploy');
       expect(asked).toEqual([
-        { kind: 'approval', message: 'Approve: deploy?', tool: 'perform', args: { action: 'deploy' }, toolCallId: expect.any(String), timeoutMs: 500 },
+        {
+          kind: 'approval',
+          message: 'Approve: deploy?',
+          tool: 'perform',
+          args: { action: 'deploy' },
+          toolCallId: expect.any(String),
+          timeoutMs: 500,
+        },
       ]);
       const toolCallId = (asked[0] as { toolCallId: string }).toolCallId;
       expect(notifier.calls).toEqual([

@@ -157,8 +157,7 @@ class ExpressionParser {
 
   private apply(token: Token & { kind: 'operator' }, left: number, right: number): number {
     if (token.op === '/' && right === 0) throw new ExpressionError(`Division by zero at position ${token.position}`, token.position);
-    const value =
-      token.op === '+' ? left + right : token.op === '-' ? left - right : token.op === '*' ? left * right : left / right;
+    const value = token.op === '+' ? left + right : token.op === '-' ? left - right : token.op === '*' ? left * right : left / right;
     if (!Number.isFinite(value)) {
       throw new ExpressionError(
         `The result of '${token.text}' at position ${token.position} is too large to be a finite number`,

@@ -21,7 +21,7 @@ export function setupOpenApi(app: INestApplication): void {
       scheme: 'bearer',
       bearerFormat: 'JWT',
       description:
-        'A JWT whose `JWT_USER_CLAIM` claim (default `sub`) is the user id: HS256 with the server\'s `JWT_SECRET`, or ' +
+        "A JWT whose `JWT_USER_CLAIM` claim (default `sub`) is the user id: HS256 with the server's `JWT_SECRET`, or " +
         'signed by the identity provider whose keys the server gets from `JWT_JWKS_URL` / `JWT_PUBLIC_KEY`. ' +
         '`GET /auth/config` says whether `POST /auth/dev-token` hands out development tokens.',
     })

@@ -51,7 +51,10 @@ export async function requestDevToken(userId: string): Promise<DevTokenOutcome> 
   if (res.status === 404) {
     return { unavailable: true, message: NO_DEV_TOKENS_MESSAGE };
   }
-  return { refused: true, message: typeof body.message === 'string' ? body.message : `The server refused the sign-in (HTTP ${res.status}).` };
+  return {
+    refused: true,
+    message: typeof body.message === 'string' ? body.message : `The server refused the sign-in (HTTP ${res.status}).`,
+  };
 }
 
 /** `GET /agents`, or `undefined` when the route is missing or fails. */
@@ -65,7 +68,9 @@ export async function fetchAgents(token: string): Promise<AgentInfo[] | undefine
 export async function fetchRuns(token: string, limit: number): Promise<RunSummary[] | undefined> {
   const body = await getJson(token, `runs?limit=${limit}`);
   const list = Array.isArray(body) ? body : (body as { runs?: unknown } | undefined)?.runs;
-  return Array.isArray(list) ? list.filter((r): r is RunSummary => typeof r?.runId === 'string' && typeof r?.agent === 'string') : undefined;
+  return Array.isArray(list)
+    ? list.filter((r): r is RunSummary => typeof r?.runId === 'string' && typeof r?.agent === 'string')
+    : undefined;
 }
 
 async function getJson(token: string, path: string): Promise<unknown> {

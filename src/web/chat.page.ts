@@ -246,7 +246,9 @@ class ChatPage {
     const outcome = await deleteThread(this.token!, thread.threadId);
     if (!outcome.ok && outcome.code !== 'THREAD_NOT_FOUND') {
       this.ui.threadsError.textContent =
-        outcome.code === 'THREAD_BUSY' ? 'An answer of this conversation is still coming: cancel it or wait, then delete.' : outcome.message;
+        outcome.code === 'THREAD_BUSY'
+          ? 'An answer of this conversation is still coming: cancel it or wait, then delete.'
+          : outcome.message;
       return;
     }
     this.threadList.forget(thread.threadId);

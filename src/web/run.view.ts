@@ -90,7 +90,8 @@ export class RunView {
     }
     this.setStatus(record.status);
     if (record.status === 'completed') this.showResult('Result', record.result);
-    else if (record.status === 'failed') this.showResult(`Error ${record.error?.code ?? ''}`.trim(), record.error?.message ?? 'The run failed.');
+    else if (record.status === 'failed')
+      this.showResult(`Error ${record.error?.code ?? ''}`.trim(), record.error?.message ?? 'The run failed.');
     // The reason is in the run's agent_cancelled event, which the replay brings next.
     else this.showResult('Cancelled', undefined);
   }
@@ -198,7 +199,14 @@ export class RunView {
   private question(data: InterruptRequestedData): void {
     const box = el(
       'div',
-      { class: 'interrupt', 'data-testid': 'interrupt', 'data-interrupt-id': data.interruptId, 'data-status': 'pending', role: 'group', 'aria-label': 'Question' },
+      {
+        class: 'interrupt',
+        'data-testid': 'interrupt',
+        'data-interrupt-id': data.interruptId,
+        'data-status': 'pending',
+        role: 'group',
+        'aria-label': 'Question',
+      },
       el('p', { class: 'interrupt-message' }, el('strong', {}, data.message)),
     );
     if (data.tool !== undefined) box.append(el('p', {}, 'Tool ', el('code', {}, data.tool), data.args !== undefined ? ' with' : ''));
@@ -228,9 +236,16 @@ export class RunView {
           return { response: text };
         }
       };
-      actions.append(field, button('submit-response', 'Send', parse, true), button('deny', 'Decline', () => ({ approved: false })));
+      actions.append(
+        field,
+        button('submit-response', 'Send', parse, true),
+        button('deny', 'Decline', () => ({ approved: false })),
+      );
     } else {
-      actions.append(button('approve', 'Approve', () => ({ approved: true }), true), button('deny', 'Deny', () => ({ approved: false })));
+      actions.append(
+        button('approve', 'Approve', () => ({ approved: true }), true),
+        button('deny', 'Deny', () => ({ approved: false })),
+      );
     }
     const expires = new Date(data.expiresAt);
     box.append(actions, el('p', { class: 'note' }, `Expires ${expires.toLocaleString()}`));
@@ -326,7 +341,9 @@ function ms(value: number): string {
 }
 
 function isTextInput(input: unknown): input is { text: string } {
-  return typeof input === 'object' && input !== null && Object.keys(input).length === 1 && typeof (input as { text?: unknown }).text === 'string';
+  return (
+    typeof input === 'object' && input !== null && Object.keys(input).length === 1 && typeof (input as { text?: unknown }).text === 'string'
+  );
 }
 
 function pre(value: unknown): HTMLElement {
@@ -340,7 +357,11 @@ function pre(value: unknown): HTMLElement {
 }
 
 /** Creates an element; text children are set as text (never parsed as HTML). */
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string>, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string>,
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
   node.append(...children);

@@ -32,7 +32,9 @@ export class WebAssets {
     const file = existsSync(built) && !olderThan(built, [SOURCE_HTML]) ? built : SOURCE_HTML;
     this.page ??= readFile(file, 'utf8').catch((err: Error) => {
       this.page = undefined;
-      throw new ServiceUnavailableException(`The chat page is missing (${err.message}). Run 'npm run build', which copies it to dist/web/.`);
+      throw new ServiceUnavailableException(
+        `The chat page is missing (${err.message}). Run 'npm run build', which copies it to dist/web/.`,
+      );
     });
     return this.page;
   }

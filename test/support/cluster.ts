@@ -3,7 +3,9 @@ import { createTestSchema, postgresUrl, redisUrl, type TestSchema } from './shar
 
 /** Why the cluster specs cannot run here ('' when PostgreSQL and Redis are both given). */
 export const CLUSTER_SKIP_REASON =
-  postgresUrl() && redisUrl() ? '' : 'skipped: needs PostgreSQL and Redis (set TEST_DATABASE_URL=postgres://… and TEST_REDIS_URL=redis://…; CI does)';
+  postgresUrl() && redisUrl()
+    ? ''
+    : 'skipped: needs PostgreSQL and Redis (set TEST_DATABASE_URL=postgres://… and TEST_REDIS_URL=redis://…; CI does)';
 
 /**
  * `describe` for specs that need PostgreSQL and Redis. Without them the block is skipped and says

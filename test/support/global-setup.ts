@@ -44,7 +44,13 @@ function isFresh(): boolean {
   if (!existsSync(STAMP) || !existsSync(join(ROOT, 'dist', 'main.js'))) return false;
   if (PACKAGES.some((pkg) => !existsSync(join(ROOT, 'packages', pkg, 'dist', 'index.js')))) return false;
   const builtFrom = Number(readFileSync(STAMP, 'utf8'));
-  const inputs = [join(ROOT, 'tsconfig.json'), join(ROOT, 'tsconfig.build.json'), join(ROOT, 'package-lock.json'), ...files(join(ROOT, 'src')), ...PACKAGES.flatMap((pkg) => files(join(ROOT, 'packages', pkg, 'src')))];
+  const inputs = [
+    join(ROOT, 'tsconfig.json'),
+    join(ROOT, 'tsconfig.build.json'),
+    join(ROOT, 'package-lock.json'),
+    ...files(join(ROOT, 'src')),
+    ...PACKAGES.flatMap((pkg) => files(join(ROOT, 'packages', pkg, 'src'))),
+  ];
   return inputs.every((file) => !existsSync(file) || statSync(file).mtimeMs < builtFrom);
 }
 

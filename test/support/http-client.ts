@@ -23,7 +23,11 @@ export class HttpClient {
     return this.send<T>('GET', path, undefined, headers);
   }
 
-  post<T = any>(path: string, body?: unknown, init: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<JsonAnswer<T>> {
+  post<T = any>(
+    path: string,
+    body?: unknown,
+    init: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<JsonAnswer<T>> {
     return this.send<T>('POST', path, body === undefined ? undefined : JSON.stringify(body), init.headers, init.signal);
   }
 
@@ -32,7 +36,13 @@ export class HttpClient {
     return this.send<T>('POST', path, raw, { 'Content-Type': contentType });
   }
 
-  async send<T>(method: string, path: string, body?: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<JsonAnswer<T>> {
+  async send<T>(
+    method: string,
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<JsonAnswer<T>> {
     const res = await fetch(this.baseUrl + path, {
       method,
       body,

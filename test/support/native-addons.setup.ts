@@ -6,6 +6,6 @@
  * Clearing the flag makes each file's better-sqlite3 register its own class. Production has one
  * context, so this concerns tests only.
  */
- 
+
 const addon = require('better-sqlite3/build/Release/better_sqlite3.node') as { isInitialized?: boolean };
 addon.isInitialized = false;

@@ -101,7 +101,10 @@ export async function startServerProcess(env: Record<string, string>, options: S
   let stdout = '';
   const exited = new Promise<ServerExit>((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => fail(`no 'Listening on' line within ${options.startTimeoutMs ?? 20_000} ms`), options.startTimeoutMs ?? 20_000);
+    const timer = setTimeout(
+      () => fail(`no 'Listening on' line within ${options.startTimeoutMs ?? 20_000} ms`),
+      options.startTimeoutMs ?? 20_000,
+    );
     let settled = false;
     const fail = (why: string) => {
       if (settled) return;

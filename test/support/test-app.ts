@@ -152,10 +152,7 @@ export async function roundTrip(socket: Socket): Promise<void> {
  * every envelope, `seq` 1..n without gap or repeat, ISO `ts`, exactly one terminal event and it is
  * last. Returns the event types in order.
  */
-export function expectWellFormedRun(
-  events: AgentEventEnvelope[],
-  expected: { runId: string; threadId: string; agent: string },
-): string[] {
+export function expectWellFormedRun(events: AgentEventEnvelope[], expected: { runId: string; threadId: string; agent: string }): string[] {
   if (events.length === 0) throw new Error(`run ${expected.runId} has no events`);
   const problems: string[] = [];
   events.forEach((e, i) => {

@@ -233,7 +233,8 @@ export class AgentPipelineClient {
    * client then stays closed. Once connected, drops are repaired on their own.
    */
   connect(options: AgentPipelineConnectOptions): Promise<void> {
-    if (this.socket) return Promise.reject(new Error('AgentPipelineClient.connect(): already connected. Call close() first to connect again.'));
+    if (this.socket)
+      return Promise.reject(new Error('AgentPipelineClient.connect(): already connected. Call close() first to connect again.'));
     this.options = options;
     this.closedByUser = false;
     const base = options.url.replace(/\/+$/, '');
@@ -279,8 +280,14 @@ export class AgentPipelineClient {
           const error = unauthorized
             ? new AgentPipelineError('UNAUTHORIZED', 'The server refused the token (unauthorized).')
             : tooMany
-              ? new AgentPipelineError('TOO_MANY_CONNECTIONS', 'This user already has as many connections as the server allows (MAX_SOCKETS_PER_USER): close another tab or client.')
-              : new AgentPipelineError('CONNECT_FAILED', `Could not connect to ${base || 'this origin'}${AGENTS_NAMESPACE}: ${err.message}`);
+              ? new AgentPipelineError(
+                  'TOO_MANY_CONNECTIONS',
+                  'This user already has as many connections as the server allows (MAX_SOCKETS_PER_USER): close another tab or client.',
+                )
+              : new AgentPipelineError(
+                  'CONNECT_FAILED',
+                  `Could not connect to ${base || 'this origin'}${AGENTS_NAMESPACE}: ${err.message}`,
+                );
           this.setStatus('disconnected', { error });
           reject(error);
           return;
@@ -294,7 +301,10 @@ export class AgentPipelineClient {
         }
         if (unauthorized) {
           // A refused handshake is final for Socket.IO (no retry): the token has to change.
-          const error = new AgentPipelineError('UNAUTHORIZED', 'The server refused the token at a reconnect (expired, or the server changed its secret). Sign in again.');
+          const error = new AgentPipelineError(
+            'UNAUTHORIZED',
+            'The server refused the token at a reconnect (expired, or the server changed its secret). Sign in again.',
+          );
           this.shutDown();
           this.setStatus('disconnected', { error });
           this.failAll(error);
@@ -310,7 +320,10 @@ export class AgentPipelineClient {
         const expired = sessionExpired;
         sessionExpired = false;
         if (expired && typeof options.token === 'string') {
-          const error = new AgentPipelineError('UNAUTHORIZED', 'The session ended because the token expired. Sign in again (or pass a token function to renew it).');
+          const error = new AgentPipelineError(
+            'UNAUTHORIZED',
+            'The session ended because the token expired. Sign in again (or pass a token function to renew it).',
+          );
           this.shutDown();
           this.setStatus('disconnected', { reason: 'session_expired', error });
           this.failAll(error);
@@ -395,7 +408,8 @@ export class AgentPipelineClient {
 
   private async http<T>(method: string, path: string): Promise<T | undefined> {
     const options = this.options;
-    if (!options) throw new AgentPipelineError('NOT_CONNECTED', `${method} ${path.split('?')[0]} needs connect() first (it takes the URL and token).`);
+    if (!options)
+      throw new AgentPipelineError('NOT_CONNECTED', `${method} ${path.split('?')[0]} needs connect() first (it takes the URL and token).`);
     const token = typeof options.token === 'function' ? await options.token() : options.token;
     return httpCall<T>(options.url, token, method, path);
   }
@@ -641,7 +655,10 @@ export class AgentPipelineClient {
     } catch (err) {
       const message = (err as Error)?.message ?? String(err);
       if (/disconnected/i.test(message)) {
-        throw new AgentPipelineError('DISCONNECTED', `The connection closed before '${event}' was answered; it may or may not have been carried out.`);
+        throw new AgentPipelineError(
+          'DISCONNECTED',
+          `The connection closed before '${event}' was answered; it may or may not have been carried out.`,
+        );
       }
       throw new AgentPipelineError('ACK_TIMEOUT', `'${event}' got no answer within ${timeoutMs} ms.`);
     }

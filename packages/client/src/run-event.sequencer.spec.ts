@@ -3,7 +3,15 @@ import { AsyncEventQueue } from './async-event.queue';
 import { isAgentEvent, RunEventSequencer } from './run-event.sequencer';
 
 function event(seq: number, type: AnyAgentEvent['type'] = 'agent_thinking', runId = 'r1'): AnyAgentEvent {
-  return { runId, threadId: 't1', seq, type, agent: 'countdown', ts: new Date(0).toISOString(), data: { thought: `s${seq}`, step: seq } } as AnyAgentEvent;
+  return {
+    runId,
+    threadId: 't1',
+    seq,
+    type,
+    agent: 'countdown',
+    ts: new Date(0).toISOString(),
+    data: { thought: `s${seq}`, step: seq },
+  } as AnyAgentEvent;
 }
 
 describe('RunEventSequencer', () => {

@@ -68,7 +68,15 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
     return this.tools.get(tool)?.options.needsApproval === true || this.settings.approvalTools.includes(tool);
   }
 
-  async run({ input, signal, notifier, userId, runId, threadId, interrupt }: AgentRunContext<AssistantInput>): Promise<AgentResult<string>> {
+  async run({
+    input,
+    signal,
+    notifier,
+    userId,
+    runId,
+    threadId,
+    interrupt,
+  }: AgentRunContext<AssistantInput>): Promise<AgentResult<string>> {
     const history = await this.memory.history({
       userId,
       threadId,

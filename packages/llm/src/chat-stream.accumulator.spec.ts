@@ -37,7 +37,14 @@ describe('ChatStreamAccumulator', () => {
     sut.push(chunk({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'calculate', arguments: '' } }] }));
     sut.push(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"expr' } }] }));
     sut.push(chunk({ tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'current_time', arguments: '{' } }] }));
-    sut.push(chunk({ tool_calls: [{ index: 0, function: { arguments: 'ession":"1+1"}' } }, { index: 1, function: { arguments: '}' } }] }));
+    sut.push(
+      chunk({
+        tool_calls: [
+          { index: 0, function: { arguments: 'ession":"1+1"}' } },
+          { index: 1, function: { arguments: '}' } },
+        ],
+      }),
+    );
     sut.push(chunk({}, 'tool_calls'));
     expect(sut.result()).toEqual({
       content: '',

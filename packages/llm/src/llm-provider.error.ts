@@ -125,10 +125,7 @@ function providerDetail(err: unknown): string {
   let text: string;
   if (err instanceof OpenAI.APIError) {
     const body = err.error as { message?: unknown } | undefined;
-    text =
-      typeof body?.message === 'string' && body.message
-        ? body.message
-        : err.message.replace(/^\d{3}\s+/, '') || 'no details given';
+    text = typeof body?.message === 'string' && body.message ? body.message : err.message.replace(/^\d{3}\s+/, '') || 'no details given';
   } else {
     text = err instanceof Error ? err.message || err.name : String(err);
   }

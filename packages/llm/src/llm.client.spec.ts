@@ -45,13 +45,21 @@ describe('LlmClient', () => {
       onText: (t) => pieces.push(t),
     });
     expect(pieces).toEqual(['a', 'b', 'c']);
-    expect(turn).toEqual({ content: 'abc', toolCalls: [], finishReason: 'stop', usage: { promptTokens: 3, completionTokens: 3, totalTokens: 6 } });
+    expect(turn).toEqual({
+      content: 'abc',
+      toolCalls: [],
+      finishReason: 'stop',
+      usage: { promptTokens: 3, completionTokens: 3, totalTokens: 6 },
+    });
     expect(server.requests[0].body).not.toHaveProperty('tools');
   });
 
   it('returns tool calls put together from their pieces', async () => {
     server.enqueue(toolCallReply([{ id: 'call_1', name: 'calculate', argumentParts: ['{"expression"', ':"1+1"}'] }]));
-    const turn = await new LlmClient(settings(server.baseUrl)).stream(request, { signal: new AbortController().signal, onText: () => undefined });
+    const turn = await new LlmClient(settings(server.baseUrl)).stream(request, {
+      signal: new AbortController().signal,
+      onText: () => undefined,
+    });
     expect(turn.toolCalls).toEqual([{ id: 'call_1', name: 'calculate', arguments: '{"expression":"1+1"}' }]);
   });
 

@@ -39,8 +39,10 @@ export class LlmClient {
   private readonly openai: OpenAI;
 
   constructor(@Inject(LLM_SETTINGS) private readonly settings: LlmSettings) {
-    const log = (level: 'error' | 'warn') => (message: string, ...rest: unknown[]) =>
-      this.logger[level](this.redact([message, ...rest.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)))].join(' ')));
+    const log =
+      (level: 'error' | 'warn') =>
+      (message: string, ...rest: unknown[]) =>
+        this.logger[level](this.redact([message, ...rest.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)))].join(' ')));
     this.openai = new OpenAI({
       baseURL: settings.baseUrl,
       // The SDK insists on a key; servers that need none ignore the header.

@@ -10,7 +10,14 @@ describe('ThreadMemory', () => {
   /** Stores a finished run, one second after the previous one. */
   async function run(
     runId: string,
-    options: { userId?: string; threadId?: string; agent?: string; text: unknown; ending?: 'completed' | 'failed' | 'cancelled' | 'running'; result?: unknown },
+    options: {
+      userId?: string;
+      threadId?: string;
+      agent?: string;
+      text: unknown;
+      ending?: 'completed' | 'failed' | 'cancelled' | 'running';
+      result?: unknown;
+    },
   ): Promise<void> {
     const { userId = 'alice', threadId = 't1', agent = 'assistant', ending = 'completed' } = options;
     clock += 1000;
@@ -27,7 +34,11 @@ describe('ThreadMemory', () => {
     if (ending === 'running') return;
     const type = ending === 'completed' ? 'agent_completed' : ending === 'failed' ? 'agent_error' : 'agent_cancelled';
     const data =
-      ending === 'completed' ? { result: options.result, durationMs: 1 } : ending === 'failed' ? { code: 'AGENT_FAILED', message: 'x' } : { reason: 'user' };
+      ending === 'completed'
+        ? { result: options.result, durationMs: 1 }
+        : ending === 'failed'
+          ? { code: 'AGENT_FAILED', message: 'x' }
+          : { reason: 'user' };
     await store.appendEvents([{ runId, threadId, seq: 1, type, agent, ts: new Date(clock).toISOString(), data } as never]);
   }
 
@@ -52,7 +63,7 @@ describe('ThreadMemory', () => {
     ]);
   });
 
-  it("leaves out other users, threads and agents, unfinished runs, and runs whose input or result is not text", async () => {
+  it('leaves out other users, threads and agents, unfinished runs, and runs whose input or result is not text', async () => {
     await run('r1', { text: 'kept', result: 'yes' });
     await run('r2', { userId: 'bob', text: "bob's", result: 'no' });
     await run('r3', { threadId: 't2', text: 'other thread', result: 'no' });

@@ -137,7 +137,11 @@ function withTransports(definition: DynamicModule, extras: AgentPipelineModuleEx
     if (path !== '') {
       imports.push(
         RouterModule.register([
-          { path, module: PipelineHttpModule, children: [HttpTransportModule, AgUiTransportModule, AiSdkTransportModule, AuthRoutesModule] },
+          {
+            path,
+            module: PipelineHttpModule,
+            children: [HttpTransportModule, AgUiTransportModule, AiSdkTransportModule, AuthRoutesModule],
+          },
         ]),
       );
     }

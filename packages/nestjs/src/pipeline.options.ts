@@ -144,8 +144,18 @@ export const PIPELINE_DEFAULTS: Omit<ResolvedPipelineOptions, 'auth'> = {
 
 /** Options that must be integers ≥ 1; every other numeric option may also be 0. */
 const POSITIVE = new Set<string>([
-  'runTimeoutMs', 'maxConcurrentRunsPerUser', 'maxInputBytes', 'storeFlushIntervalMs', 'runLeaseMs', 'queueSweepMs',
-  'retentionIntervalMs', 'retentionBatchSize', 'interruptTimeoutMs', 'maxSocketsPerUser', 'socketMaxBufferedBytes', 'sseKeepAliveMs',
+  'runTimeoutMs',
+  'maxConcurrentRunsPerUser',
+  'maxInputBytes',
+  'storeFlushIntervalMs',
+  'runLeaseMs',
+  'queueSweepMs',
+  'retentionIntervalMs',
+  'retentionBatchSize',
+  'interruptTimeoutMs',
+  'maxSocketsPerUser',
+  'socketMaxBufferedBytes',
+  'sseKeepAliveMs',
 ]);
 
 /**

@@ -2,7 +2,15 @@ import { Body, Controller, Headers, Module, Post, type INestApplication } from '
 import { NestFactory } from '@nestjs/core';
 import { IsString } from 'class-validator';
 import { io, type Socket } from 'socket.io-client';
-import { Agent, AgentPipelineModule, AgentService, type AgentHandler, type AgentPipelineModuleExtras, type AgentPipelineOptions, type AgentRunContext } from '@agent-pipeline/nestjs';
+import {
+  Agent,
+  AgentPipelineModule,
+  AgentService,
+  type AgentHandler,
+  type AgentPipelineModuleExtras,
+  type AgentPipelineOptions,
+  type AgentRunContext,
+} from '@agent-pipeline/nestjs';
 
 /**
  * The module as a consumer's app uses it: `NestFactory.create(AppModule)` and `listen`, nothing
@@ -34,7 +42,9 @@ class GreetController {
 
 const verify = async (token: string) => (token.startsWith('user:') ? { userId: token.slice(5) } : null);
 
-async function startConsumer(options: Partial<AgentPipelineOptions> & AgentPipelineModuleExtras = {}): Promise<{ app: INestApplication; url: string }> {
+async function startConsumer(
+  options: Partial<AgentPipelineOptions> & AgentPipelineModuleExtras = {},
+): Promise<{ app: INestApplication; url: string }> {
   @Module({
     imports: [AgentPipelineModule.forRoot({ databaseUrl: 'sqlite::memory:', auth: { verify }, ...options })],
     providers: [GreeterAgent],
@@ -108,11 +118,21 @@ describe('AgentPipelineModule in a plain Nest app', () => {
       });
       expect((await json(`${url}/runs`, { token: 'nope' })).body).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
       const unknown = await json(`${url}/runs`, { method: 'POST', token: 'user:carol', body: JSON.stringify({ agent: 'greeterr' }) });
-      expect(unknown).toMatchObject({ status: 404, body: { statusCode: 404, code: 'UNKNOWN_AGENT', message: expect.stringContaining("Did you mean 'greeter'?") } });
-      const invalid = await json(`${url}/runs`, { method: 'POST', token: 'user:carol', body: JSON.stringify({ agent: 'greeter', input: { name: 7 } }) });
+      expect(unknown).toMatchObject({
+        status: 404,
+        body: { statusCode: 404, code: 'UNKNOWN_AGENT', message: expect.stringContaining("Did you mean 'greeter'?") },
+      });
+      const invalid = await json(`${url}/runs`, {
+        method: 'POST',
+        token: 'user:carol',
+        body: JSON.stringify({ agent: 'greeter', input: { name: 7 } }),
+      });
       expect(invalid).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
       const badJson = await json(`${url}/runs`, { method: 'POST', token: 'user:carol', body: '{"agent": ' });
-      expect(badJson).toMatchObject({ status: 400, body: { statusCode: 400, code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON.' } });
+      expect(badJson).toMatchObject({
+        status: 400,
+        body: { statusCode: 400, code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON.' },
+      });
     });
 
     it("limits its routes' bodies itself: past maxInputBytes (+16 KiB for the rest) 413 PAYLOAD_TOO_LARGE, however large", async () => {
@@ -129,11 +149,18 @@ describe('AgentPipelineModule in a plain Nest app', () => {
     const { app, url } = await startConsumer({ socket: { namespace: '/chat' }, http: { path: '/api/v1/' }, maxInputBytes: 300 * 1024 });
     try {
       const socket = await connect(url, 'user:alice', '/chat');
-      expect(await socket.emitWithAck('agents:list', {})).toMatchObject({ ok: true, agents: [expect.objectContaining({ name: 'greeter' })] });
+      expect(await socket.emitWithAck('agents:list', {})).toMatchObject({
+        ok: true,
+        agents: [expect.objectContaining({ name: 'greeter' })],
+      });
       socket.close();
       await expect(connect(url, 'user:alice', '/agents')).rejects.toThrow();
       const name = 'y'.repeat(200 * 1024);
-      const started = await json(`${url}/api/v1/runs?wait=true`, { method: 'POST', token: 'user:alice', body: JSON.stringify({ agent: 'greeter', input: { name } }) });
+      const started = await json(`${url}/api/v1/runs?wait=true`, {
+        method: 'POST',
+        token: 'user:alice',
+        body: JSON.stringify({ agent: 'greeter', input: { name } }),
+      });
       expect(started).toMatchObject({ status: 200, body: { status: 'completed', result: `Hello, ${name}!` } });
       expect((await json(`${url}/api/v1/agents`, { token: 'user:alice' })).status).toBe(200);
       expect((await json(`${url}/api/v1/auth/config`)).body).toEqual({ devAuth: false });
@@ -158,10 +185,16 @@ describe('AgentPipelineModule in a plain Nest app', () => {
 
   it.each([
     [{ auth: undefined }, "the 'auth' option is required"],
-    [{ auth: { jwtSecret: 'a-secret-long-enough', development: true } }, "'auth' takes one way of verifying tokens, not auth.jwtSecret and auth.development"],
+    [
+      { auth: { jwtSecret: 'a-secret-long-enough', development: true } },
+      "'auth' takes one way of verifying tokens, not auth.jwtSecret and auth.development",
+    ],
     [{ auth: { jwksUrl: 'ftp://idp.example.com/jwks' } }, "'auth.jwksUrl' must be an http:// or https:// URL"],
     [{ auth: { publicKey: 'not a key' } }, "'auth.publicKey' is not a PEM public key"],
-    [{ auth: { jwtSecret: 'a-secret-long-enough', algorithms: ['RS256'] } }, "'auth.algorithms' with a secret may only be HS256, not RS256"],
+    [
+      { auth: { jwtSecret: 'a-secret-long-enough', algorithms: ['RS256'] } },
+      "'auth.algorithms' with a secret may only be HS256, not RS256",
+    ],
     [{ runTimeoutMs: 0 }, "'runTimeoutMs' must be an integer ≥ 1 (got 0)"],
     [{ threadMultitask: 'later' }, "'threadMultitask' must be one of reject, enqueue, interrupt"],
   ] as [Partial<AgentPipelineOptions>, string][])('refuses to start with %j, naming the option', async (options, message) => {

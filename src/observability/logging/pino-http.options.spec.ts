@@ -5,7 +5,11 @@ import pinoHttp from 'pino-http';
 import { pinoHttpOptions } from './pino-http.options';
 
 /** A real HTTP server logging through pino-http with the server's options into `lines`. */
-async function serve(level: Parameters<typeof pinoHttpOptions>[0], lines: any[], userId?: string): Promise<{ url: string; server: Server }> {
+async function serve(
+  level: Parameters<typeof pinoHttpOptions>[0],
+  lines: any[],
+  userId?: string,
+): Promise<{ url: string; server: Server }> {
   const sink = new Writable({
     write(chunk, _encoding, done) {
       for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));

@@ -14,7 +14,9 @@ describe('RunLogObserver', () => {
     sut.onModuleInit();
     lines = [];
     for (const level of ['debug', 'log', 'warn'] as const) {
-      jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => void lines.push([level, args[0] as Record<string, unknown>]));
+      jest
+        .spyOn(Logger.prototype, level)
+        .mockImplementation((...args: unknown[]) => void lines.push([level, args[0] as Record<string, unknown>]));
     }
   });
   afterEach(() => {

@@ -69,7 +69,9 @@ describe('ToolRegistry', () => {
         return null;
       }
     }
-    await expect(registryWith(NotObject)).rejects.toThrow("@Tool() on NotObject ('a') has unsupported parameters:\n  - #/type must be 'object'");
+    await expect(registryWith(NotObject)).rejects.toThrow(
+      "@Tool() on NotObject ('a') has unsupported parameters:\n  - #/type must be 'object'",
+    );
     await expect(registryWith(Pattern)).rejects.toThrow("#/properties/s: the keyword 'pattern' is not supported");
   });
 
@@ -94,7 +96,11 @@ describe('current_time tool', () => {
     jest.useFakeTimers().setSystemTime(new Date('2026-03-05T14:07:09.000Z'));
     const sut = new CurrentTimeTool();
     // ICU versions differ on the comma after the weekday.
-    expect(sut.execute({})).toEqual({ iso: '2026-03-05T14:07:09.000Z', timeZone: 'UTC', local: expect.stringMatching(/^Thursday,? 5 March 2026 at 14:07:09$/) });
+    expect(sut.execute({})).toEqual({
+      iso: '2026-03-05T14:07:09.000Z',
+      timeZone: 'UTC',
+      local: expect.stringMatching(/^Thursday,? 5 March 2026 at 14:07:09$/),
+    });
     expect(sut.execute({ timeZone: 'Asia/Tokyo' })).toEqual({
       iso: '2026-03-05T14:07:09.000Z',
       timeZone: 'Asia/Tokyo',
@@ -181,10 +187,14 @@ describe('ToolCallRunner', () => {
         return { interruptId: 'i', resolution, ...(reason ? { reason } : {}) };
       }) as never;
 
-    await expect(sut.run({ id: 'c1', name: 'echo_args', arguments: '{"n": 1}' }, notifier, context(), 'e1', answering('approved'))).resolves.toEqual({
+    await expect(
+      sut.run({ id: 'c1', name: 'echo_args', arguments: '{"n": 1}' }, notifier, context(), 'e1', answering('approved')),
+    ).resolves.toEqual({
       result: { n: 1 },
     });
-    expect(asked).toEqual([{ kind: 'approval', message: expect.stringContaining('echo_args'), tool: 'echo_args', args: { n: 1 }, toolCallId: 'e1' }]);
+    expect(asked).toEqual([
+      { kind: 'approval', message: expect.stringContaining('echo_args'), tool: 'echo_args', args: { n: 1 }, toolCallId: 'e1' },
+    ]);
     expect(calls.map((c) => c[0])).toEqual(['executing', 'completed']);
 
     calls.length = 0;

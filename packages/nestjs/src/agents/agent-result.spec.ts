@@ -42,4 +42,3 @@ describe('AgentResult', () => {
     expect(run.terminal.data).toEqual({ result: null, durationMs: expect.any(Number) });
   });
 });
-

@@ -49,8 +49,7 @@ export class AgentRegistry implements OnModuleInit {
     const suggestion = closestName(name, names);
     throw new PipelineError(
       'UNKNOWN_AGENT',
-      `Unknown agent '${name}'. Registered agents: ${names.join(', ') || '(none)'}.` +
-        (suggestion ? ` Did you mean '${suggestion}'?` : ''),
+      `Unknown agent '${name}'. Registered agents: ${names.join(', ') || '(none)'}.` + (suggestion ? ` Did you mean '${suggestion}'?` : ''),
       { agent: name, available: names },
     );
   }
@@ -58,9 +57,7 @@ export class AgentRegistry implements OnModuleInit {
   private register(options: AgentOptions, wrapper: InstanceWrapper): void {
     const className = (wrapper.metatype as { name?: string } | undefined)?.name ?? String(wrapper.token);
     if (!AGENT_NAME.test(options.name)) {
-      throw new Error(
-        `@Agent() on ${className} has the invalid name '${options.name}': use 1–64 letters, digits, '-', '_' or '.'.`,
-      );
+      throw new Error(`@Agent() on ${className} has the invalid name '${options.name}': use 1–64 letters, digits, '-', '_' or '.'.`);
     }
     const existing = this.agents.get(options.name);
     if (existing) {

@@ -103,7 +103,8 @@ export function resolveAuthOptions(auth: PipelineAuthOptions | undefined): Resol
   }
   switch (given[0]) {
     case 'verify':
-      if (typeof options.verify !== 'function') throw new Error("AgentPipelineModule: 'auth.verify' must be a function (token) => { userId } | null.");
+      if (typeof options.verify !== 'function')
+        throw new Error("AgentPipelineModule: 'auth.verify' must be a function (token) => { userId } | null.");
       return { mode: 'custom', verify: options.verify as ResolvedAuth['verify'], ...claims, algorithms: [] };
     case 'development':
       if (options.development !== true) throw new Error("AgentPipelineModule: 'auth.development' must be true.");
@@ -114,7 +115,8 @@ export function resolveAuthOptions(auth: PipelineAuthOptions | undefined): Resol
       }
       const algorithms = options.algorithms ?? ['HS256'];
       const wrong = algorithms.filter((alg) => alg !== 'HS256');
-      if (wrong.length > 0) throw new Error(`AgentPipelineModule: 'auth.algorithms' with a secret may only be HS256, not ${wrong.join(', ')}.`);
+      if (wrong.length > 0)
+        throw new Error(`AgentPipelineModule: 'auth.algorithms' with a secret may only be HS256, not ${wrong.join(', ')}.`);
       return { mode: 'secret', secret: options.jwtSecret, ...claims, algorithms };
     }
     case 'jwksUrl': {
@@ -125,7 +127,9 @@ export function resolveAuthOptions(auth: PipelineAuthOptions | undefined): Resol
         url = new URL('invalid:');
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new Error("AgentPipelineModule: 'auth.jwksUrl' must be an http:// or https:// URL such as https://example.eu.auth0.com/.well-known/jwks.json.");
+        throw new Error(
+          "AgentPipelineModule: 'auth.jwksUrl' must be an http:// or https:// URL such as https://example.eu.auth0.com/.well-known/jwks.json.",
+        );
       }
       return { mode: 'jwks', jwksUrl: url, ...claims, algorithms: asymmetricAlgorithms(options.algorithms) };
     }
@@ -136,7 +140,8 @@ export function resolveAuthOptions(auth: PipelineAuthOptions | undefined): Resol
       } catch (err) {
         throw new Error(`AgentPipelineModule: 'auth.publicKey' is not a PEM public key: ${(err as Error).message}`, { cause: err });
       }
-      if (key?.type !== 'public') throw new Error("AgentPipelineModule: 'auth.publicKey' must be a public key (-----BEGIN PUBLIC KEY-----).");
+      if (key?.type !== 'public')
+        throw new Error("AgentPipelineModule: 'auth.publicKey' must be a public key (-----BEGIN PUBLIC KEY-----).");
       return { mode: 'public-key', publicKey: key, ...claims, algorithms: asymmetricAlgorithms(options.algorithms) };
     }
   }
@@ -159,7 +164,8 @@ function asymmetricAlgorithms(algorithms: string[] | undefined): string[] {
 function listOption(value: string | string[] | undefined, name: string): string[] {
   if (value === undefined) return [];
   const list = Array.isArray(value) ? value : [value];
-  if (list.some((item) => typeof item !== 'string' || item === '')) throw new Error(`AgentPipelineModule: '${name}' must be a string or a list of strings.`);
+  if (list.some((item) => typeof item !== 'string' || item === ''))
+    throw new Error(`AgentPipelineModule: '${name}' must be a string or a list of strings.`);
   return list;
 }
 

@@ -97,9 +97,7 @@ describe('AgentWebSocketBridge: per-run DI', () => {
 
   it('sends each user’s events only to that user’s room, under concurrency', async () => {
     const users = ['alice', 'bob', 'carol'];
-    const runs = await Promise.all(
-      users.flatMap((userId) => [1, 2, 3].map((n) => harness.runAndCollect('steps', { n }, { userId }))),
-    );
+    const runs = await Promise.all(users.flatMap((userId) => [1, 2, 3].map((n) => harness.runAndCollect('steps', { n }, { userId }))));
     for (const [i, run] of runs.entries()) {
       const userId = users[Math.floor(i / 3)];
       expect(harness.recorder.roomsOf(run.runId)).toEqual([`user:${userId}`]);

@@ -59,8 +59,7 @@ export class AgentWebSocketBridge {
     this.moduleRef.registerRequestByContextId(context, contextId);
     const orchestrator = await this.moduleRef.resolve(RequestScopedOrchestrator, contextId);
     const agent =
-      registered.instance ??
-      (await this.moduleRef.resolve<AgentHandler>(registered.token as never, contextId, { strict: false }));
+      registered.instance ?? (await this.moduleRef.resolve<AgentHandler>(registered.token as never, contextId, { strict: false }));
     return { orchestrator, agent };
   }
 

@@ -40,6 +40,5 @@ export function createRedisClient(url: string, name = 'main'): Redis {
 export const redisClientProvider: Provider = {
   provide: REDIS_CLIENT,
   inject: [PIPELINE_OPTIONS],
-  useFactory: (options: ResolvedPipelineOptions): Redis | null =>
-    options.redisUrl ? createRedisClient(options.redisUrl) : null,
+  useFactory: (options: ResolvedPipelineOptions): Redis | null => (options.redisUrl ? createRedisClient(options.redisUrl) : null),
 };

@@ -2,13 +2,7 @@ import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { toPipelineError } from '../errors/pipeline.error';
-import {
-  RemoteCancelResult,
-  RunCommandBus,
-  type RemoteResume,
-  type RemoteResumeResult,
-  type ThreadWatch,
-} from '../runs/run-command.bus';
+import { RemoteCancelResult, RunCommandBus, type RemoteResume, type RemoteResumeResult, type ThreadWatch } from '../runs/run-command.bus';
 import type { RunRegistry } from '../runs/run.registry';
 
 const COMMANDS = 'agent-pipeline:commands';

@@ -89,7 +89,9 @@ export class RequestScopedOrchestrator {
    */
   answerInterrupt(interruptId: string, answer: InterruptAnswer): Promise<InterruptResolution> {
     if (!this.interrupts) {
-      return Promise.reject(new PipelineError('INTERRUPT_NOT_FOUND', `Run '${this.context.runId}' has no open interrupt '${interruptId}'.`));
+      return Promise.reject(
+        new PipelineError('INTERRUPT_NOT_FOUND', `Run '${this.context.runId}' has no open interrupt '${interruptId}'.`),
+      );
     }
     return this.interrupts.answer(interruptId, answer);
   }

@@ -1,13 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
-import type {
-  AgentErrorCode,
-  AgentEventDataMap,
-  AgentEventEnvelope,
-  AgentEventType,
-  TerminalEventType,
-} from '@agent-pipeline/protocol';
+import type { AgentErrorCode, AgentEventDataMap, AgentEventEnvelope, AgentEventType, TerminalEventType } from '@agent-pipeline/protocol';
 import { UserEmitterFactory } from '../emitter/user-emitter.factory';
 import type { UserEmitter } from '../emitter/user.emitter';
 import type { UserExecutionContext } from './user-execution.context';
@@ -19,12 +13,7 @@ export interface AgentNotifier {
   /** Reports a tool call starting; returns its `toolCallId` (made here unless given). */
   toolExecuting(tool: string, args: unknown, toolCallId?: string): string;
   /** Reports a tool call's end with its result or error. */
-  toolCompleted(
-    toolCallId: string,
-    tool: string,
-    outcome: { result?: unknown; error?: string },
-    durationMs: number,
-  ): void;
+  toolCompleted(toolCallId: string, tool: string, outcome: { result?: unknown; error?: string }, durationMs: number): void;
   /** Streams a piece of an assistant message; returns the `messageId` (made here unless given). */
   messageDelta(delta: string, messageId?: string): string;
 }

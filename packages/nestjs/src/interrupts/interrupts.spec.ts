@@ -27,7 +27,8 @@ describe('interrupts through the pipeline (DI-level, real store)', () => {
 
   async function asked(runId: string): Promise<InterruptRequestedData> {
     for (let i = 0; i < 200; i++) {
-      const event = harness.recorder.eventsOf(runId).find((e) => e.type === 'interrupt_requested') as AgentEventEnvelope<'interrupt_requested'> | undefined;
+      const event = harness.recorder.eventsOf(runId).find((e) => e.type === 'interrupt_requested') as
+        AgentEventEnvelope<'interrupt_requested'> | undefined;
       if (event) return event.data;
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -40,9 +41,11 @@ describe('interrupts through the pipeline (DI-level, real store)', () => {
     expect(question).toMatchObject({ kind: 'input', message: 'Which city?', responseSchema: { required: ['city'] } });
     expect(await harness.agents.describeRun('alice', started.runId)).toMatchObject({ status: 'waiting', interrupt: question });
 
-    await expect(harness.agents.resume('alice', started.runId, question.interruptId, { response: { town: 'Lyon' } })).rejects.toMatchObject({
-      code: 'VALIDATION_FAILED',
-    });
+    await expect(harness.agents.resume('alice', started.runId, question.interruptId, { response: { town: 'Lyon' } })).rejects.toMatchObject(
+      {
+        code: 'VALIDATION_FAILED',
+      },
+    );
     await expect(harness.agents.resume('bob', started.runId, question.interruptId, { response: { city: 'Lyon' } })).rejects.toMatchObject({
       code: 'RUN_NOT_FOUND',
     });

@@ -58,7 +58,12 @@ describe('RunInterruptGate', () => {
     expect(resolved).toEqual([]);
 
     await expect(sut.answer(data.interruptId, { response: { city: 'Lyon' }, reason: 'home' })).resolves.toBe('answered');
-    await expect(answer).resolves.toEqual({ interruptId: data.interruptId, resolution: 'answered', response: { city: 'Lyon' }, reason: 'home' });
+    await expect(answer).resolves.toEqual({
+      interruptId: data.interruptId,
+      resolution: 'answered',
+      response: { city: 'Lyon' },
+      reason: 'home',
+    });
     expect(resolved).toEqual([{ interruptId: data.interruptId, resolution: 'answered', response: { city: 'Lyon' }, reason: 'home' }]);
     expect(calls).toEqual(['paused', 'requested', 'resolved', 'resumed']);
     expect(await code(sut.answer(data.interruptId, { response: { city: 'Paris' } }))).toBe('INTERRUPT_RESOLVED');
@@ -73,7 +78,10 @@ describe('RunInterruptGate', () => {
 
   it('of two answers given in the same tick, only the first resolves the question', async () => {
     const { answer, data } = await open({ kind: 'approval', message: 'Go?' });
-    const results = await Promise.allSettled([sut.answer(data.interruptId, { approved: false }), sut.answer(data.interruptId, { approved: true })]);
+    const results = await Promise.allSettled([
+      sut.answer(data.interruptId, { approved: false }),
+      sut.answer(data.interruptId, { approved: true }),
+    ]);
     expect(results[0]).toEqual({ status: 'fulfilled', value: 'denied' });
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'INTERRUPT_RESOLVED' } });
     await expect(answer).resolves.toMatchObject({ resolution: 'denied' });
@@ -107,7 +115,11 @@ describe('RunInterruptGate', () => {
   it('asks one question at a time and refuses malformed requests at once', async () => {
     await open({ kind: 'approval', message: 'First?' });
     await expect(sut.ask({ kind: 'approval', message: 'Second?' })).rejects.toThrow(/already waits on interrupt/);
-    const fresh = new RunInterruptGate({ requested: async () => undefined, resolved: async () => undefined, paused() {}, resumed() {} }, controller.signal, 1000);
+    const fresh = new RunInterruptGate(
+      { requested: async () => undefined, resolved: async () => undefined, paused() {}, resumed() {} },
+      controller.signal,
+      1000,
+    );
     await expect(fresh.ask({ kind: 'approval', message: '' })).rejects.toThrow(/message/);
     await expect(fresh.ask({ kind: 'vote' } as never)).rejects.toThrow(/kind/);
     await expect(fresh.ask({ kind: 'approval', message: 'x', timeoutMs: 0 })).rejects.toThrow(/timeoutMs/);

@@ -57,9 +57,7 @@ export class RunInterruptGate {
   async ask<T>(request: InterruptRequest): Promise<InterruptOutcome<T>> {
     if (this.signal.aborted || this.ended) throw abortError(this.signal);
     if (this.open) {
-      throw new Error(
-        `Run already waits on interrupt ${this.open.data.interruptId}: await context.interrupt() before asking again.`,
-      );
+      throw new Error(`Run already waits on interrupt ${this.open.data.interruptId}: await context.interrupt() before asking again.`);
     }
     const { data, schema } = describe(request, this.maxTimeoutMs);
     const outcome = new Promise<InterruptOutcome<T>>((resolve, reject) => {

@@ -58,7 +58,8 @@ export class RunRetention implements OnApplicationBootstrap, BeforeApplicationSh
       `Run retention: finished runs older than ${days} day(s) are deleted with their events ` +
         `(RUN_RETENTION_DAYS=${days}), checked every ${everyMin} min in batches of ${this.options.retentionBatchSize}.`,
     );
-    const tick = () => void this.prune().catch((err: unknown) => this.logger.warn(`Run retention pass failed (will retry): ${(err as Error).message}`));
+    const tick = () =>
+      void this.prune().catch((err: unknown) => this.logger.warn(`Run retention pass failed (will retry): ${(err as Error).message}`));
     const first = setTimeout(tick, Math.min(FIRST_PASS_DELAY_MS, this.options.retentionIntervalMs));
     const every = setInterval(tick, this.options.retentionIntervalMs);
     first.unref();

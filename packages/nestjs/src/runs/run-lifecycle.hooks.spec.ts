@@ -10,8 +10,15 @@ describe('RunLifecycleHooks', () => {
     const sut = new RunLifecycleHooks();
     const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const seen: string[] = [];
-    sut.observe({ runStarted: () => { throw new Error('broken observer'); } });
-    sut.observe({ runStarted: (r) => seen.push(`started ${r.runId}`), runEnded: (r, e) => seen.push(`ended ${r.runId} ${e.outcome.kind}`) });
+    sut.observe({
+      runStarted: () => {
+        throw new Error('broken observer');
+      },
+    });
+    sut.observe({
+      runStarted: (r) => seen.push(`started ${r.runId}`),
+      runEnded: (r, e) => seen.push(`ended ${r.runId} ${e.outcome.kind}`),
+    });
     sut.observe({});
     expect(() => sut.started(run)).not.toThrow();
     sut.ended(run, ending);

@@ -38,7 +38,9 @@ async function exercise(store: KyselyRunStore): Promise<void> {
 function expectNoFullScan(plans: Plan[], fullScan: RegExp): void {
   // The in-flight runs of one thread are sorted by their thread order: a sort of one thread's
   // rows (read by the thread index), never of a user's history.
-  const offending = plans.filter((p) => p.lines.some((l) => fullScan.test(l) && !(/TEMP B-TREE/.test(l) && /order by "thread_seq"/.test(p.sql))));
+  const offending = plans.filter((p) =>
+    p.lines.some((l) => fullScan.test(l) && !(/TEMP B-TREE/.test(l) && /order by "thread_seq"/.test(p.sql))),
+  );
   expect(offending.map((p) => `${p.sql}\n  ${p.lines.join('\n  ')}`)).toEqual([]);
   expect(plans.length).toBeGreaterThanOrEqual(10);
 }
@@ -70,7 +72,9 @@ describe('store query plans with 100,000 runs of one user', () => {
       await exercise(store);
       const plans = captured.filter(touchesRuns).map((q) => ({
         sql: q.sql,
-        lines: (database.prepare(`explain query plan ${q.sql}`).all(...(q.parameters as unknown[])) as Array<{ detail: string }>).map((r) => r.detail),
+        lines: (database.prepare(`explain query plan ${q.sql}`).all(...(q.parameters as unknown[])) as Array<{ detail: string }>).map(
+          (r) => r.detail,
+        ),
       }));
       expectNoFullScan(plans, /^SCAN (runs|events|r|c|f|l)\b|TEMP B-TREE FOR ORDER BY/);
     } finally {
@@ -78,25 +82,28 @@ describe('store query plans with 100,000 runs of one user', () => {
     }
   });
 
-  const baseUrl = process.env.TEST_DATABASE_URL ?? (process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : undefined);
-  (baseUrl ? it : it.skip)('PostgreSQL: every listing, deletion and retention query uses an index (no Seq Scan of runs or events)', async () => {
-    const schema = `explain_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: baseUrl });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    const url = `${baseUrl}${baseUrl!.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    const captured: CompiledQuery[] = [];
-    const pool = new Pool({ connectionString: url, max: 2 });
-    const db = new Kysely<PipelineDatabase>({
-      dialect: new PostgresDialect({ pool }),
-      log: (e) => {
-        if (e.level === 'query') captured.push(e.query);
-      },
-    });
-    const store = new KyselyRunStore(db, { dialect: 'postgres' });
-    try {
-      await store.migrate();
-      await sql`
+  const baseUrl =
+    process.env.TEST_DATABASE_URL ?? (process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : undefined);
+  (baseUrl ? it : it.skip)(
+    'PostgreSQL: every listing, deletion and retention query uses an index (no Seq Scan of runs or events)',
+    async () => {
+      const schema = `explain_${randomBytes(4).toString('hex')}`;
+      const admin = new Client({ connectionString: baseUrl });
+      await admin.connect();
+      await admin.query(`create schema ${schema}`);
+      const url = `${baseUrl}${baseUrl!.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      const captured: CompiledQuery[] = [];
+      const pool = new Pool({ connectionString: url, max: 2 });
+      const db = new Kysely<PipelineDatabase>({
+        dialect: new PostgresDialect({ pool }),
+        log: (e) => {
+          if (e.level === 'query') captured.push(e.query);
+        },
+      });
+      const store = new KyselyRunStore(db, { dialect: 'postgres' });
+      try {
+        await store.migrate();
+        await sql`
         insert into runs (run_id, thread_id, user_id, agent, status, input, created_at, finished_at, node_id, lease_until, thread_seq)
         select 'r' || x, 't' || (x % ${sql.lit(THREADS)}), case when x <= ${sql.lit(HEAVY_RUNS)} then 'heavy' else 'u' || (x % 100) end,
                'echo', 'completed', '{"text":"hi"}',
@@ -104,26 +111,28 @@ describe('store query plans with 100,000 runs of one user', () => {
                to_char(timestamp '2026-01-01' + (x + 1) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                'n', '2026-01-01T00:00:00.000Z', 0
         from generate_series(1, ${sql.lit(HEAVY_RUNS + 10_000)}) as x`.execute(db);
-      await sql`insert into events (run_id, seq, type, envelope) select run_id, 1, 'agent_completed', '{}' from runs`.execute(db);
-      await sql`analyze runs`.execute(db);
-      await sql`analyze events`.execute(db);
-      captured.length = 0;
-      await exercise(store);
-      const client = await pool.connect();
-      const plans: Plan[] = [];
-      try {
-        for (const q of captured.filter(touchesRuns)) {
-          const { rows } = await client.query(`explain ${q.sql}`, q.parameters as unknown[]);
-          plans.push({ sql: q.sql, lines: rows.map((r: Record<string, string>) => r['QUERY PLAN']) });
+        await sql`insert into events (run_id, seq, type, envelope) select run_id, 1, 'agent_completed', '{}' from runs`.execute(db);
+        await sql`analyze runs`.execute(db);
+        await sql`analyze events`.execute(db);
+        captured.length = 0;
+        await exercise(store);
+        const client = await pool.connect();
+        const plans: Plan[] = [];
+        try {
+          for (const q of captured.filter(touchesRuns)) {
+            const { rows } = await client.query(`explain ${q.sql}`, q.parameters as unknown[]);
+            plans.push({ sql: q.sql, lines: rows.map((r: Record<string, string>) => r['QUERY PLAN']) });
+          }
+        } finally {
+          client.release();
         }
+        expectNoFullScan(plans, /Seq Scan on (runs|events)\b/);
       } finally {
-        client.release();
+        await db.destroy();
+        await admin.query(`drop schema if exists ${schema} cascade`);
+        await admin.end();
       }
-      expectNoFullScan(plans, /Seq Scan on (runs|events)\b/);
-    } finally {
-      await db.destroy();
-      await admin.query(`drop schema if exists ${schema} cascade`);
-      await admin.end();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

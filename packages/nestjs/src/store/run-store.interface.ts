@@ -138,10 +138,7 @@ export interface InterruptedRun {
 }
 
 /** Which running runs to mark `INTERRUPTED`. */
-export type InterruptScope =
-  | { kind: 'all' }
-  | { kind: 'lease-expired'; now: Date }
-  | { kind: 'node'; nodeId: string };
+export type InterruptScope = { kind: 'all' } | { kind: 'lease-expired'; now: Date } | { kind: 'node'; nodeId: string };
 
 /**
  * Durable runs and events. One implementation serves SQLite and PostgreSQL; tests use the same

@@ -134,12 +134,7 @@ export class KyselyRunStore implements RunStore {
           continue;
         }
         if (!isTerminalEventType(e.type)) continue;
-        await trx
-          .updateTable('runs')
-          .set(outcomeColumns(e.type, e))
-          .where('run_id', '=', e.runId)
-          .where(executing())
-          .execute();
+        await trx.updateTable('runs').set(outcomeColumns(e.type, e)).where('run_id', '=', e.runId).where(executing()).execute();
       }
     });
   }
@@ -278,12 +273,7 @@ export class KyselyRunStore implements RunStore {
   }
 
   async getEvents(runId: string, afterSeq: number, limit?: number): Promise<AgentEventEnvelope[]> {
-    let q = this.db
-      .selectFrom('events')
-      .select('envelope')
-      .where('run_id', '=', runId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq', 'asc');
+    let q = this.db.selectFrom('events').select('envelope').where('run_id', '=', runId).where('seq', '>', afterSeq).orderBy('seq', 'asc');
     if (limit !== undefined) q = q.limit(limit);
     const rows = await q.execute();
     return rows.map((r) => JSON.parse(r.envelope) as AgentEventEnvelope);
@@ -322,13 +312,7 @@ export class KyselyRunStore implements RunStore {
     // opposite orders, and PostgreSQL aborted one of them as a deadlock.
     await renew
       .where('run_id', 'in', (eb) =>
-        eb
-          .selectFrom('runs')
-          .select('run_id')
-          .where('node_id', '=', nodeId)
-          .where(executing())
-          .forUpdate()
-          .skipLocked(),
+        eb.selectFrom('runs').select('run_id').where('node_id', '=', nodeId).where(executing()).forUpdate().skipLocked(),
       )
       .execute();
   }

@@ -20,19 +20,9 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('node_id', 'varchar(128)', (c) => c.notNull())
         .addColumn('lease_until', 'varchar(32)', (c) => c.notNull())
         .execute();
-      await db.schema
-        .createIndex('runs_user_created')
-        .ifNotExists()
-        .on('runs')
-        .columns(['user_id', 'created_at'])
-        .execute();
+      await db.schema.createIndex('runs_user_created').ifNotExists().on('runs').columns(['user_id', 'created_at']).execute();
       await db.schema.createIndex('runs_status').ifNotExists().on('runs').columns(['status', 'user_id']).execute();
-      await db.schema
-        .createIndex('runs_thread')
-        .ifNotExists()
-        .on('runs')
-        .columns(['user_id', 'thread_id', 'created_at'])
-        .execute();
+      await db.schema.createIndex('runs_thread').ifNotExists().on('runs').columns(['user_id', 'thread_id', 'created_at']).execute();
       await db.schema
         .createTable('events')
         .ifNotExists()
@@ -61,12 +51,7 @@ const MIGRATIONS: Record<string, Migration> = {
       // Thread first: new threads get time-ordered ids, so their entries are appended in one place
       // instead of one per user. Lookups give both columns, so the order serves them equally.
       await db.schema.dropIndex('runs_thread').ifExists().execute();
-      await db.schema
-        .createIndex('runs_thread_user')
-        .ifNotExists()
-        .on('runs')
-        .columns(['thread_id', 'user_id', 'created_at'])
-        .execute();
+      await db.schema.createIndex('runs_thread_user').ifNotExists().on('runs').columns(['thread_id', 'user_id', 'created_at']).execute();
     },
   },
   // Multitask policy: runs wait on their thread (`queued`) in the order they were admitted.
@@ -92,12 +77,7 @@ const MIGRATIONS: Record<string, Migration> = {
   // of the new ones and go, so a write costs no more index entries than before.
   '2026-12-02-004-run-listing-keysets-and-retention': {
     async up(db: Kysely<unknown>): Promise<void> {
-      await db.schema
-        .createIndex('runs_user_created_run')
-        .ifNotExists()
-        .on('runs')
-        .columns(['user_id', 'created_at', 'run_id'])
-        .execute();
+      await db.schema.createIndex('runs_user_created_run').ifNotExists().on('runs').columns(['user_id', 'created_at', 'run_id']).execute();
       await db.schema.dropIndex('runs_user_created').ifExists().execute();
       await db.schema
         .createIndex('runs_thread_user_created_run')

@@ -118,12 +118,7 @@ function newRun(overrides: Partial<NewRun> = {}): NewRun {
   };
 }
 
-function event<T extends AgentEventType>(
-  run: NewRun,
-  seq: number,
-  type: T,
-  data: AgentEventDataMap[T],
-): AgentEventEnvelope<T> {
+function event<T extends AgentEventType>(run: NewRun, seq: number, type: T, data: AgentEventDataMap[T]): AgentEventEnvelope<T> {
   return {
     runId: run.runId,
     threadId: run.threadId,
@@ -218,8 +213,14 @@ describe.each(backends)('$name store', (backend) => {
         const indexes = async (): Promise<string[]> => {
           const { rows } =
             target.kind === 'sqlite'
-              ? await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'runs' and sql is not null`.execute(db)
-              : await sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'runs' and schemaname = current_schema() and indexname <> 'runs_pkey'`.execute(db);
+              ? await sql<{
+                  name: string;
+                }>`select name from sqlite_master where type = 'index' and tbl_name = 'runs' and sql is not null`.execute(db)
+              : await sql<{
+                  name: string;
+                }>`select indexname as name from pg_indexes where tablename = 'runs' and schemaname = current_schema() and indexname <> 'runs_pkey'`.execute(
+                  db,
+                );
           return rows.map((r) => r.name).sort();
         };
         try {
@@ -265,7 +266,9 @@ describe.each(backends)('$name store', (backend) => {
           const { rows } =
             target.kind === 'sqlite'
               ? await sql<{ def: string }>`select sql as def from sqlite_master where name = 'runs_running'`.execute(db)
-              : await sql<{ def: string }>`select indexdef as def from pg_indexes where indexname = 'runs_running' and schemaname = current_schema()`.execute(db);
+              : await sql<{
+                  def: string;
+                }>`select indexdef as def from pg_indexes where indexname = 'runs_running' and schemaname = current_schema()`.execute(db);
           expect(rows[0].def).toMatch(/running/);
           expect(rows[0].def).toMatch(/waiting/);
         } finally {
@@ -561,8 +564,7 @@ describe.each(backends)('$name store', (backend) => {
       const bobs = await started({ userId: 'bob', createdAt: new Date(T0 + 4_000), threadId: 'th-1' });
       await store.appendEvents([event(middle, 1, 'agent_completed', { result: 1, durationMs: 1 })]);
 
-      const ids = async (userId: string, query: ListRunsQuery) =>
-        (await store.listRuns(userId, query)).map((r) => r.runId);
+      const ids = async (userId: string, query: ListRunsQuery) => (await store.listRuns(userId, query)).map((r) => r.runId);
 
       expect(await ids('alice', { limit: 10 })).toEqual([newest.runId, middle.runId, oldest.runId]);
       expect(await ids('alice', { limit: 2 })).toEqual([newest.runId, middle.runId]);
@@ -755,29 +757,29 @@ describe.each(backends)('$name store', (backend) => {
 
     // PostgreSQL only: SQLite has one writer at a time and no row locks.
     if (backend.kind === 'postgres') {
-    it('renewLeases does not wait for a run another transaction is finishing', async () => {
-      const lease = new Date(T0 + 10_000);
-      const busy = await started({ nodeId: 'node-a', leaseUntil: lease });
-      const idle = await started({ nodeId: 'node-a', leaseUntil: lease });
-      // Another connection holds busy's row, as a write finishing that run does.
-      const other = new Client({ connectionString: url });
-      await other.connect();
-      try {
-        await other.query('begin');
-        await other.query("update runs set status = 'completed' where run_id = $1", [busy.runId]);
-        const renewed = await Promise.race([
-          store.renewLeases('node-a', new Date(T0 + 60_000)).then(() => 'renewed'),
-          new Promise((resolve) => setTimeout(resolve, 2000, 'waited')),
-        ]);
-        await other.query('rollback');
-        expect(renewed).toBe('renewed');
-        const expired = await store.interruptRuns({ kind: 'lease-expired', now: new Date(T0 + 30_000) });
-        expect(expired.map((i) => i.event.runId)).toEqual([busy.runId]);
-        expect((await store.getRun(idle.runId))?.status).toBe('running');
-      } finally {
-        await other.end();
-      }
-    });
+      it('renewLeases does not wait for a run another transaction is finishing', async () => {
+        const lease = new Date(T0 + 10_000);
+        const busy = await started({ nodeId: 'node-a', leaseUntil: lease });
+        const idle = await started({ nodeId: 'node-a', leaseUntil: lease });
+        // Another connection holds busy's row, as a write finishing that run does.
+        const other = new Client({ connectionString: url });
+        await other.connect();
+        try {
+          await other.query('begin');
+          await other.query("update runs set status = 'completed' where run_id = $1", [busy.runId]);
+          const renewed = await Promise.race([
+            store.renewLeases('node-a', new Date(T0 + 60_000)).then(() => 'renewed'),
+            new Promise((resolve) => setTimeout(resolve, 2000, 'waited')),
+          ]);
+          await other.query('rollback');
+          expect(renewed).toBe('renewed');
+          const expired = await store.interruptRuns({ kind: 'lease-expired', now: new Date(T0 + 30_000) });
+          expect(expired.map((i) => i.event.runId)).toEqual([busy.runId]);
+          expect((await store.getRun(idle.runId))?.status).toBe('running');
+        } finally {
+          await other.end();
+        }
+      });
     }
 
     it("{ kind: 'node' } touches only that node's running runs", async () => {
@@ -886,7 +888,15 @@ describe.each(backends)('$name store', (backend) => {
       const ended = await store.cancelQueued(r2.runId, 'user');
       expect(ended).toEqual({
         userId: 'alice',
-        event: { runId: r2.runId, threadId: 'q', seq: 1, type: 'agent_cancelled', agent: 'echo', ts: expect.any(String), data: { reason: 'user' } },
+        event: {
+          runId: r2.runId,
+          threadId: 'q',
+          seq: 1,
+          type: 'agent_cancelled',
+          agent: 'echo',
+          ts: expect.any(String),
+          data: { reason: 'user' },
+        },
       });
       expect(await store.cancelQueued(r2.runId, 'user')).toBeUndefined();
       expect(await store.cancelQueued(r1.runId, 'user')).toBeUndefined();
@@ -943,9 +953,19 @@ describe.each(backends)('$name store', (backend) => {
         .map((r) => r.runId);
       expect(seen).toEqual(expected);
       // The cursor combines with the filters.
-      const [first] = await store.listRuns('pager', { limit: 1, threadId: runs[2].threadId, before: { createdAt: at(9).toISOString(), runId: '' } });
+      const [first] = await store.listRuns('pager', {
+        limit: 1,
+        threadId: runs[2].threadId,
+        before: { createdAt: at(9).toISOString(), runId: '' },
+      });
       expect(first.runId).toBe(runs[2].runId);
-      expect(await store.listRuns('pager', { limit: 5, threadId: runs[2].threadId, before: { createdAt: at(2).toISOString(), runId: runs[2].runId } })).toEqual([]);
+      expect(
+        await store.listRuns('pager', {
+          limit: 5,
+          threadId: runs[2].threadId,
+          before: { createdAt: at(2).toISOString(), runId: runs[2].runId },
+        }),
+      ).toEqual([]);
     });
 
     it("lists a user's threads, latest activity first, with first input, latest agent, run count and status; pages with a cursor", async () => {
@@ -961,9 +981,33 @@ describe.each(backends)('$name store', (backend) => {
       await finish(a2, 'failed');
       const threads = await store.listThreads('lister', { limit: 10 });
       expect(threads).toEqual([
-        { threadId: 'tc', firstInput: { text: 'tc' }, agent: 'echo', runs: 1, lastRunAt: at(4).toISOString(), lastStatus: 'running', lastRunId: c1.runId },
-        { threadId: 'ta', firstInput: { text: 'first question of ta' }, agent: 'calculator', runs: 2, lastRunAt: at(3).toISOString(), lastStatus: 'failed', lastRunId: a2.runId },
-        { threadId: 'tb', firstInput: { text: 'only question of tb' }, agent: 'echo', runs: 1, lastRunAt: at(2).toISOString(), lastStatus: 'completed', lastRunId: b1.runId },
+        {
+          threadId: 'tc',
+          firstInput: { text: 'tc' },
+          agent: 'echo',
+          runs: 1,
+          lastRunAt: at(4).toISOString(),
+          lastStatus: 'running',
+          lastRunId: c1.runId,
+        },
+        {
+          threadId: 'ta',
+          firstInput: { text: 'first question of ta' },
+          agent: 'calculator',
+          runs: 2,
+          lastRunAt: at(3).toISOString(),
+          lastStatus: 'failed',
+          lastRunId: a2.runId,
+        },
+        {
+          threadId: 'tb',
+          firstInput: { text: 'only question of tb' },
+          agent: 'echo',
+          runs: 1,
+          lastRunAt: at(2).toISOString(),
+          lastStatus: 'completed',
+          lastRunId: b1.runId,
+        },
       ]);
       const page1 = await store.listThreads('lister', { limit: 2 });
       const page2 = await store.listThreads('lister', { limit: 2, before: { createdAt: page1[1].lastRunAt, runId: page1[1].lastRunId } });
@@ -1078,7 +1122,6 @@ describe.each(backends)('$name store', (backend) => {
       });
     }
   });
-
 });
 
 describe('parseDatabaseUrl', () => {

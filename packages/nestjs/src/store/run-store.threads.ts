@@ -57,7 +57,10 @@ export class KyselyThreadQueries {
       .where('user_id', '=', run.userId)
       .executeTakeFirst();
     const threadSeq = Number(last?.m ?? 0) + 1;
-    await this.db.insertInto('runs').values(runRow({ ...run, threadSeq })).execute();
+    await this.db
+      .insertInto('runs')
+      .values(runRow({ ...run, threadSeq }))
+      .execute();
     return threadSeq;
   }
 
@@ -105,17 +108,9 @@ export class KyselyThreadQueries {
 
   /** Call inside a transaction: the events and the runs go together. */
   async deleteThread(userId: string, threadId: string): Promise<number> {
-    const runs = this.db
-      .selectFrom('runs')
-      .select('run_id')
-      .where('thread_id', '=', threadId)
-      .where('user_id', '=', userId);
+    const runs = this.db.selectFrom('runs').select('run_id').where('thread_id', '=', threadId).where('user_id', '=', userId);
     await this.db.deleteFrom('events').where('run_id', 'in', runs).execute();
-    const deleted = await this.db
-      .deleteFrom('runs')
-      .where('thread_id', '=', threadId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
+    const deleted = await this.db.deleteFrom('runs').where('thread_id', '=', threadId).where('user_id', '=', userId).executeTakeFirst();
     return Number(deleted.numDeletedRows);
   }
 

@@ -33,17 +33,15 @@ function bulkyRun(): { run: NewRun; events: AgentEventEnvelope[] } {
     nodeId: 'node-a',
     leaseUntil: new Date(now.getTime() + 60_000),
   };
-  const events = [1, 2, 3, 4].map(
-    (seq): AgentEventEnvelope => ({
-      runId: run.runId,
-      threadId: run.threadId,
-      seq,
-      type: 'agent_message_delta',
-      agent: 'echo',
-      ts: now.toISOString(),
-      data: { messageId: 'm', delta: 'y'.repeat(4000) },
-    }),
-  );
+  const events = [1, 2, 3, 4].map((seq): AgentEventEnvelope => ({
+    runId: run.runId,
+    threadId: run.threadId,
+    seq,
+    type: 'agent_message_delta',
+    agent: 'echo',
+    ts: now.toISOString(),
+    data: { messageId: 'm', delta: 'y'.repeat(4000) },
+  }));
   return { run, events };
 }
 

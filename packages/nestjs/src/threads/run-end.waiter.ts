@@ -42,7 +42,11 @@ export class RunEndWaiter implements OnApplicationShutdown {
       const unsubscribe = this.bus.subscribe(runId, (event) => {
         if (isTerminalEventType(event.type)) finish(event);
       });
-      const look = () => void this.check(runId).then((ended) => ended && finish(ended.event), () => undefined);
+      const look = () =>
+        void this.check(runId).then(
+          (ended) => ended && finish(ended.event),
+          () => undefined,
+        );
       const poll = setInterval(look, POLL_MS);
       poll.unref();
       this.waits.add(stop);

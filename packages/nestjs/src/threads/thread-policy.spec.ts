@@ -41,7 +41,6 @@ describe('ThreadPolicy (through AgentService, SQLite in memory)', () => {
   });
   afterEach(() => sut.close());
 
-
   const start = (key: string, threadId?: string, multitask?: 'reject' | 'enqueue' | 'interrupt', userId = 'ann') =>
     sut.agents.start(userId, { agent: 'gate', input: { key }, threadId, multitask });
 

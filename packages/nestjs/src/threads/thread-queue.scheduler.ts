@@ -152,7 +152,10 @@ export class ThreadQueueScheduler implements RunLifecycleObserver, OnApplication
         return (await tx.claim(head.runId, this.nodeId, leaseUntil)) ? head : undefined;
       });
     } catch (err) {
-      this.logger.warn({ msg: `Starting the next queued run of thread ${threadId} failed (will retry): ${(err as Error).message}`, userId });
+      this.logger.warn({
+        msg: `Starting the next queued run of thread ${threadId} failed (will retry): ${(err as Error).message}`,
+        userId,
+      });
       claimed = undefined;
     }
     if (!claimed) {

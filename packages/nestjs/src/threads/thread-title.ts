@@ -11,7 +11,10 @@ export function threadTitle(input: unknown): string {
   const text = firstText(input).replace(/\s+/g, ' ').trim();
   const chars = Array.from(text);
   if (chars.length <= THREAD_TITLE_MAX_CHARS) return text;
-  return `${chars.slice(0, THREAD_TITLE_MAX_CHARS - 1).join('').trimEnd()}…`;
+  return `${chars
+    .slice(0, THREAD_TITLE_MAX_CHARS - 1)
+    .join('')
+    .trimEnd()}…`;
 }
 
 function firstText(input: unknown): string {

@@ -18,9 +18,9 @@ describe('validateJson', () => {
 
   it('accepts valid values', () => {
     expect(validateJson({ name: 'a' }, schema)).toEqual([]);
-    expect(
-      validateJson({ name: 'a', count: 2, ratio: 0.5, loud: false, unit: 'cm', tags: ['x', 'y'], point: { x: 1 } }, schema),
-    ).toEqual([]);
+    expect(validateJson({ name: 'a', count: 2, ratio: 0.5, loud: false, unit: 'cm', tags: ['x', 'y'], point: { x: 1 } }, schema)).toEqual(
+      [],
+    );
   });
 
   it('reports every violation with its path', () => {
@@ -52,7 +52,10 @@ describe('validateJson', () => {
 
   it('does not treat inherited names as declared properties', () => {
     const parsed = JSON.parse('{"name": "a", "constructor": 1, "__proto__": {"x": 1}}') as unknown;
-    expect(validateJson(parsed, schema)).toEqual(['args.constructor is not an allowed property', 'args.__proto__ is not an allowed property']);
+    expect(validateJson(parsed, schema)).toEqual([
+      'args.constructor is not an allowed property',
+      'args.__proto__ is not an allowed property',
+    ]);
     expect(validateJson({}, { type: 'object', required: ['toString'] })).toEqual(['args.toString is required']);
   });
 

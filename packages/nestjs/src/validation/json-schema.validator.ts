@@ -31,8 +31,7 @@ export function checkSchema(schema: unknown, path = '#'): string[] {
   for (const key of Object.keys(s)) {
     if (!KEYWORDS.has(key) && !ANNOTATIONS.has(key)) {
       problems.push(
-        `${path}: the keyword '${key}' is not supported (supported: ${[...KEYWORDS].join(', ')}); ` +
-          'check it inside the tool instead',
+        `${path}: the keyword '${key}' is not supported (supported: ${[...KEYWORDS].join(', ')}); ` + 'check it inside the tool instead',
       );
     }
   }

@@ -34,11 +34,9 @@ export function validatePayload<T extends object>(cls: Type<T>, payload: unknown
 /** class-validator errors as one `VALIDATION_FAILED` error that names every field. */
 export function validationFailed(errors: ValidationError[], what: string): PipelineError {
   const fields = flatten(errors);
-  return new PipelineError(
-    'VALIDATION_FAILED',
-    `Invalid ${what}: ${fields.map((f) => `${f.field} ${f.errors.join(', ')}`).join('; ')}.`,
-    { fields },
-  );
+  return new PipelineError('VALIDATION_FAILED', `Invalid ${what}: ${fields.map((f) => `${f.field} ${f.errors.join(', ')}`).join('; ')}.`, {
+    fields,
+  });
 }
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {

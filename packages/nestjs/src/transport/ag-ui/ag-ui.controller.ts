@@ -47,13 +47,16 @@ export class AgUiController {
   @ApiOperation({
     summary: 'Run an agent for an AG-UI client',
     description:
-      'Body: an AG-UI `RunAgentInput`. The agent runs on the input\'s `threadId`; its input is `forwardedProps.input`, else ' +
+      "Body: an AG-UI `RunAgentInput`. The agent runs on the input's `threadId`; its input is `forwardedProps.input`, else " +
       '`{ "text": <last user message> }` (earlier messages are not replayed: memory stays on the server). Answers AG-UI ' +
       'events as Server-Sent Events, each frame with `id: <seq of the source event>`; our run id is in `X-Run-Id`. ' +
       'Closing the stream does not cancel the run (`POST /runs/{runId}/cancel` does); see docs/ag-ui.md.',
   })
   @ApiParam({ name: 'agent', description: 'An agent name from `GET /agents`.' })
-  @ApiBody({ description: 'AG-UI `RunAgentInput` (`threadId`, `runId`, `messages`, `tools`, `context`, `state`, `forwardedProps`).', schema: { type: 'object' } })
+  @ApiBody({
+    description: 'AG-UI `RunAgentInput` (`threadId`, `runId`, `messages`, `tools`, `context`, `state`, `forwardedProps`).',
+    schema: { type: 'object' },
+  })
   @ApiResponse({
     status: 200,
     description: 'AG-UI events.',
@@ -96,7 +99,14 @@ export class AgUiController {
    * the one asked: `INTERRUPT_NOT_FOUND` when it has no such question, `INTERRUPT_RESOLVED` when
    * it was answered already or expired.
    */
-  private async resume(userId: string, threadId: string, aguiRunId: string, { interruptId, answer }: ResumeAnswer, req: Request, res: Response): Promise<void> {
+  private async resume(
+    userId: string,
+    threadId: string,
+    aguiRunId: string,
+    { interruptId, answer }: ResumeAnswer,
+    req: Request,
+    res: Response,
+  ): Promise<void> {
     const [run] = await this.agents.listRuns(userId, { threadId, limit: 1 });
     if (!run) throw new PipelineError('INTERRUPT_NOT_FOUND', `Thread '${threadId}' has no run waiting on interrupt '${interruptId}'.`);
     // Subscribed before the answer, so nothing the run does next can slip between the two.
@@ -116,7 +126,8 @@ export class AgUiController {
         const events = translator.translate(event);
         // Everything up to the answer was the earlier AG-UI run's: it only rebuilds the translator.
         if (!answered) {
-          answered = event.type === 'interrupt_resolved' && (event as AgentEventEnvelope<'interrupt_resolved'>).data.interruptId === interruptId;
+          answered =
+            event.type === 'interrupt_resolved' && (event as AgentEventEnvelope<'interrupt_resolved'>).data.interruptId === interruptId;
           if (!answered) return '';
         }
         return this.encode(event, events);
@@ -129,7 +140,7 @@ export class AgUiController {
   @ApiOperation({
     summary: "A run's AG-UI stream again, resumed after Last-Event-ID",
     description:
-      'The AG-UI events of one of the caller\'s runs; with `Last-Event-ID: <seq>` only those after that source event, so ' +
+      "The AG-UI events of one of the caller's runs; with `Last-Event-ID: <seq>` only those after that source event, so " +
       'a broken stream continues without a repeat or a gap (a message open at the break goes on without a second start). ' +
       'Without it, the whole stream from `RUN_STARTED`.',
   })

@@ -4,7 +4,6 @@ import { from } from 'rxjs';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '@agent-pipeline/protocol';
 import { AgUiTranslator, endsAgUiRun } from './ag-ui.translator';
 
- 
 const { EventSchema } = require('@ag-ui/core/schemas') as typeof import('@ag-ui/core/dist/schemas');
 
 const RUN = 'run-1';
@@ -12,7 +11,15 @@ const THREAD = 'thread-1';
 
 /** Envelopes of one run, numbered from seq 1. */
 function run(...events: { [T in AgentEventType]: [T, AgentEventDataMap[T]] }[AgentEventType][]): AgentEventEnvelope[] {
-  return events.map(([type, data], i) => ({ runId: RUN, threadId: THREAD, seq: i + 1, type, agent: 'a', ts: '2026-01-01T00:00:00.000Z', data }));
+  return events.map(([type, data], i) => ({
+    runId: RUN,
+    threadId: THREAD,
+    seq: i + 1,
+    type,
+    agent: 'a',
+    ts: '2026-01-01T00:00:00.000Z',
+    data,
+  }));
 }
 
 function translateAll(events: AgentEventEnvelope[], aguiRunId = 'client-run'): AGUIEvent[] {
@@ -108,7 +115,9 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
   });
 
   it('ends a cancelled run with RUN_FINISHED and the cancelled outcome, closing the open message first', () => {
-    const out = translateAll(run(started, ['agent_message_delta', { messageId: 'm', delta: 'part' }], ['agent_cancelled', { reason: 'user' }]));
+    const out = translateAll(
+      run(started, ['agent_message_delta', { messageId: 'm', delta: 'part' }], ['agent_cancelled', { reason: 'user' }]),
+    );
     expect(out.slice(-2)).toEqual([
       { type: 'TEXT_MESSAGE_END', messageId: 'm' },
       { type: 'RUN_FINISHED', threadId: THREAD, runId: 'client-run', outcome: { type: 'cancelled' } },
@@ -201,7 +210,15 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
       ['agent_message_delta', { messageId: 'a', delta: 'May I?' }],
       [
         'interrupt_requested',
-        { interruptId: 'q1', kind: 'approval', message: 'Approve: deploy?', tool: 'perform', args: { action: 'deploy' }, toolCallId: 'c1', expiresAt: '2026-01-02T00:00:00.000Z' },
+        {
+          interruptId: 'q1',
+          kind: 'approval',
+          message: 'Approve: deploy?',
+          tool: 'perform',
+          args: { action: 'deploy' },
+          toolCallId: 'c1',
+          expiresAt: '2026-01-02T00:00:00.000Z',
+        },
       ],
       ['interrupt_resolved', { interruptId: 'q1', resolution: 'approved' }],
       ['agent_completed', { result: 'performed deploy', durationMs: 5 }],
@@ -217,7 +234,14 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
         outcome: {
           type: 'interrupt',
           interrupts: [
-            { id: 'q1', reason: 'approval', message: 'Approve: deploy?', toolCallId: 'c1', expiresAt: '2026-01-02T00:00:00.000Z', metadata: { tool: 'perform', args: { action: 'deploy' } } },
+            {
+              id: 'q1',
+              reason: 'approval',
+              message: 'Approve: deploy?',
+              toolCallId: 'c1',
+              expiresAt: '2026-01-02T00:00:00.000Z',
+              metadata: { tool: 'perform', args: { action: 'deploy' } },
+            },
           ],
         },
       },
@@ -234,9 +258,9 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
     // Both AG-UI runs pass the official client's checks.
     for (const stream of [first, rest]) {
       const checked = verifyEvents()(enforceEvents()(from(stream) as unknown as Parameters<ReturnType<typeof enforceEvents>>[0]));
-      await expect(
-        new Promise((resolve, reject) => checked.subscribe({ error: reject, complete: () => resolve('ok') })),
-      ).resolves.toBe('ok');
+      await expect(new Promise((resolve, reject) => checked.subscribe({ error: reject, complete: () => resolve('ok') }))).resolves.toBe(
+        'ok',
+      );
     }
   });
 });

@@ -23,7 +23,9 @@ describe('RunAgentInput (the AG-UI request body)', () => {
     expect(err.code).toBe('VALIDATION_FAILED');
     const fields = (err.details as { fields: { field: string }[] }).fields.map((f) => f.field);
     expect(fields).toEqual(expect.arrayContaining(['runId', 'messages.0.id']));
-    expect(validationError(() => parseRunAgentInput('nope')).details).toEqual({ fields: [{ field: '(body)', errors: [expect.any(String)] }] });
+    expect(validationError(() => parseRunAgentInput('nope')).details).toEqual({
+      fields: [{ field: '(body)', errors: [expect.any(String)] }],
+    });
     expect(validationError(() => parseRunAgentInput(undefined)).code).toBe('VALIDATION_FAILED');
   });
 
@@ -34,11 +36,17 @@ describe('RunAgentInput (the AG-UI request body)', () => {
     }
     expect(parseRunAgentInput({ ...base, threadId: 'a_b-c.d:e' + 'x'.repeat(119) }).threadId).toHaveLength(128);
     expect(validationError(() => parseRunAgentInput({ ...base, runId: '' })).details).toMatchObject({ fields: [{ field: 'runId' }] });
-    expect(validationError(() => parseRunAgentInput({ ...base, runId: 'r'.repeat(257) })).details).toMatchObject({ fields: [{ field: 'runId' }] });
+    expect(validationError(() => parseRunAgentInput({ ...base, runId: 'r'.repeat(257) })).details).toMatchObject({
+      fields: [{ field: 'runId' }],
+    });
   });
 
   it("takes forwardedProps.input as the agent's input when present", () => {
-    const input = parseRunAgentInput({ ...base, forwardedProps: { input: { expression: '1+1' } }, messages: [{ id: 'm', role: 'user', content: 'ignored' }] });
+    const input = parseRunAgentInput({
+      ...base,
+      forwardedProps: { input: { expression: '1+1' } },
+      messages: [{ id: 'm', role: 'user', content: 'ignored' }],
+    });
     expect(agentInputOf(input)).toEqual({ expression: '1+1' });
     // Falsy but present inputs are inputs too.
     expect(agentInputOf(parseRunAgentInput({ ...base, forwardedProps: { input: 0 } }))).toBe(0);
@@ -50,7 +58,14 @@ describe('RunAgentInput (the AG-UI request body)', () => {
       messages: [
         { id: '1', role: 'user', content: 'first' },
         { id: '2', role: 'assistant', content: 'answer' },
-        { id: '3', role: 'user', content: [{ type: 'text', text: 'second' }, { type: 'text', text: 'part' }] },
+        {
+          id: '3',
+          role: 'user',
+          content: [
+            { type: 'text', text: 'second' },
+            { type: 'text', text: 'part' },
+          ],
+        },
         { id: '4', role: 'assistant', content: 'later' },
       ],
     });
@@ -69,7 +84,10 @@ describe('RunAgentInput (the AG-UI request body)', () => {
       interruptId: 'i',
       answer: { approved: false, reason: 'not now' },
     });
-    expect(entry({ status: 'resolved', payload: { response: { city: 'Oslo' } } })).toEqual({ interruptId: 'i', answer: { response: { city: 'Oslo' } } });
+    expect(entry({ status: 'resolved', payload: { response: { city: 'Oslo' } } })).toEqual({
+      interruptId: 'i',
+      answer: { response: { city: 'Oslo' } },
+    });
     expect(entry({ status: 'cancelled' })).toEqual({ interruptId: 'i', answer: { approved: false } });
     expect(resumeAnswerOf(parseRunAgentInput(base))).toBeUndefined();
   });

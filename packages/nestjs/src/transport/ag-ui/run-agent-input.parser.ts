@@ -41,9 +41,13 @@ export function parseRunAgentInput(body: unknown): RunAgentInput {
 }
 
 function invalid(fields: { field: string; errors: string[] }[]): PipelineError {
-  return new PipelineError('VALIDATION_FAILED', `The body is not a valid AG-UI RunAgentInput: ${fields[0]?.field}: ${fields[0]?.errors[0]}`, {
-    fields,
-  });
+  return new PipelineError(
+    'VALIDATION_FAILED',
+    `The body is not a valid AG-UI RunAgentInput: ${fields[0]?.field}: ${fields[0]?.errors[0]}`,
+    {
+      fields,
+    },
+  );
 }
 
 /**

@@ -103,19 +103,19 @@ export class AiSdkChatController {
   })
   @ApiParam({ name: 'agent', description: 'The agent of the chat route; the thread is what is resumed.', example: 'echo' })
   @ApiParam({ name: 'chatId', description: 'The chat id (`id` of the chat requests).' })
-  @ApiResponse({ status: 200, description: 'The UI message stream of the run in flight.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiResponse({
+    status: 200,
+    description: 'The UI message stream of the run in flight.',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
   @ApiResponse({ status: 204, description: 'No run of the chat is in flight.' })
   @ApiErrors('THREAD_NOT_FOUND')
-  async resume(
-    @CurrentUser() userId: string,
-    @Param('chatId') chatId: string,
-    @Req() req: Request,
-    @Res() res: Response,
-  ): Promise<void> {
+  async resume(@CurrentUser() userId: string, @Param('chatId') chatId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     // Newest first: a chat's latest message started its newest run (perhaps still queued behind
     // another), the one a resuming client shows.
     const [latest] = await this.agents.listRuns(userId, { threadId: chatId, limit: 1 });
-    if (!latest) throw new PipelineError('THREAD_NOT_FOUND', `Chat '${String(chatId).slice(0, 128)}' was not found: you have no run on that thread.`);
+    if (!latest)
+      throw new PipelineError('THREAD_NOT_FOUND', `Chat '${String(chatId).slice(0, 128)}' was not found: you have no run on that thread.`);
     if (!isInFlightStatus(latest.status)) {
       res.status(204).end();
       return;
@@ -143,7 +143,9 @@ export class AiSdkChatController {
       frames: (event) => {
         const parts = translator.translate(event);
         if (!continuing) {
-          continuing = event.type === 'interrupt_resolved' && (event as AgentEventEnvelope<'interrupt_resolved'>).data.interruptId === pause.fromAnswerOf;
+          continuing =
+            event.type === 'interrupt_resolved' &&
+            (event as AgentEventEnvelope<'interrupt_resolved'>).data.interruptId === pause.fromAnswerOf;
           if (!continuing) return '';
           parts.unshift(...translator.continuation());
         }

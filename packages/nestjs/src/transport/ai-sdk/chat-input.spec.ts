@@ -3,7 +3,11 @@ import { PipelineError } from '../../errors/pipeline.error';
 import { chatInputOf, lastUserText, toolApprovalResponseOf } from './chat-input';
 import type { AiSdkChatRequestDto } from './dto/ai-sdk-chat.dto';
 
-const user = (...texts: string[]): UIMessage => ({ id: `u${texts.join()}`, role: 'user', parts: texts.map((text) => ({ type: 'text', text })) });
+const user = (...texts: string[]): UIMessage => ({
+  id: `u${texts.join()}`,
+  role: 'user',
+  parts: texts.map((text) => ({ type: 'text', text })),
+});
 const assistant = (text: string): UIMessage => ({ id: `a${text}`, role: 'assistant', parts: [{ type: 'text', text }] });
 const body = (messages: unknown[], input?: unknown) => ({ id: 'c', messages, trigger: 'submit-message', input }) as AiSdkChatRequestDto;
 
@@ -12,7 +16,11 @@ describe('chatInputOf', () => {
     const last: UIMessage = {
       id: 'u2',
       role: 'user',
-      parts: [{ type: 'text', text: 'a' }, { type: 'file', mediaType: 'image/png', url: 'data:,' }, { type: 'text', text: 'b' }],
+      parts: [
+        { type: 'text', text: 'a' },
+        { type: 'file', mediaType: 'image/png', url: 'data:,' },
+        { type: 'text', text: 'b' },
+      ],
     };
     expect(await chatInputOf(body([user('first'), assistant('reply'), last, assistant('partial')]))).toEqual({ text: 'ab' });
   });
@@ -23,7 +31,11 @@ describe('chatInputOf', () => {
   });
 
   it('refuses messages that are not UI messages, and a chat with nothing to run, with VALIDATION_FAILED', async () => {
-    for (const messages of [[{ role: 'user', parts: [] }], [{ id: 'x', role: 'user', parts: [{ type: 'text', text: 1 }] }], [assistant('no user')]]) {
+    for (const messages of [
+      [{ role: 'user', parts: [] }],
+      [{ id: 'x', role: 'user', parts: [{ type: 'text', text: 1 }] }],
+      [assistant('no user')],
+    ]) {
       const err = await chatInputOf(body(messages)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PipelineError);
       expect(err).toMatchObject({ code: 'VALIDATION_FAILED', details: { fields: [{ field: 'messages' }] } });
@@ -40,12 +52,20 @@ describe('lastUserText', () => {
 
 describe('toolApprovalResponseOf (what addToolApprovalResponse sends)', () => {
   const toolPart = (state: string, approval?: Record<string, unknown>) =>
-    ({ type: 'tool-perform', toolCallId: 'c1', state, input: {}, ...(approval ? { approval } : {}) }) as unknown as UIMessage['parts'][number];
+    ({
+      type: 'tool-perform',
+      toolCallId: 'c1',
+      state,
+      input: {},
+      ...(approval ? { approval } : {}),
+    }) as unknown as UIMessage['parts'][number];
   const assistant = (...parts: UIMessage['parts']): UIMessage => ({ id: 'run-1', role: 'assistant', parts });
   const question: UIMessage = { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'ship it?' }] };
 
   it('reads the answered approval of the last assistant message: the run (message id), the question, the answer', () => {
-    expect(toolApprovalResponseOf([question, assistant(toolPart('approval-responded', { id: 'q1', approved: false, reason: 'not today' }))])).toEqual({
+    expect(
+      toolApprovalResponseOf([question, assistant(toolPart('approval-responded', { id: 'q1', approved: false, reason: 'not today' }))]),
+    ).toEqual({
       messageId: 'run-1',
       interruptId: 'q1',
       approved: false,

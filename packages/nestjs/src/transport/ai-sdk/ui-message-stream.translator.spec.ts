@@ -31,10 +31,12 @@ const STARTED: ['agent_started', { input: unknown }] = ['agent_started', { input
 describe('UiMessageStreamTranslator', () => {
   it('maps an echo run to one assistant message: start, reasoning, one text part, finish', () => {
     const parts = translateAll(
-      run(STARTED, ['agent_thinking', { thought: 'Echoing', step: 1 }], ['agent_message_delta', { messageId: 'm1', delta: 'hi' }], [
-        'agent_completed',
-        { result: 'hi', durationMs: 1 },
-      ]),
+      run(
+        STARTED,
+        ['agent_thinking', { thought: 'Echoing', step: 1 }],
+        ['agent_message_delta', { messageId: 'm1', delta: 'hi' }],
+        ['agent_completed', { result: 'hi', durationMs: 1 }],
+      ),
     );
     expect(parts).toEqual([
       { type: 'start', messageId: 'run-1', messageMetadata: RUN },
@@ -165,7 +167,13 @@ describe('UiMessageStreamTranslator', () => {
       STARTED,
       [
         'interrupt_requested',
-        { interruptId: 'q1', kind: 'input', message: 'Which city?', responseSchema: { type: 'string' }, expiresAt: '2026-01-02T00:00:00.000Z' },
+        {
+          interruptId: 'q1',
+          kind: 'input',
+          message: 'Which city?',
+          responseSchema: { type: 'string' },
+          expiresAt: '2026-01-02T00:00:00.000Z',
+        },
       ],
       ['interrupt_resolved', { interruptId: 'q1', resolution: 'answered', response: 'Oslo' }],
       ['agent_completed', { result: 'Oslo', durationMs: 1 }],
@@ -186,7 +194,18 @@ describe('UiMessageStreamTranslator', () => {
     const parts = translateAll(
       run(
         STARTED,
-        ['interrupt_requested', { interruptId: 'q1', kind: 'approval', message: 'Approve?', tool: 'perform', args: { a: 1 }, toolCallId: 'c1', expiresAt: '2026-01-02T00:00:00.000Z' }],
+        [
+          'interrupt_requested',
+          {
+            interruptId: 'q1',
+            kind: 'approval',
+            message: 'Approve?',
+            tool: 'perform',
+            args: { a: 1 },
+            toolCallId: 'c1',
+            expiresAt: '2026-01-02T00:00:00.000Z',
+          },
+        ],
         ['interrupt_resolved', { interruptId: 'q1', resolution: 'approved' }],
         ['tool_executing', { toolCallId: 'c1', tool: 'perform', args: { a: 1 } }],
         ['tool_completed', { toolCallId: 'c1', tool: 'perform', result: 'done', durationMs: 1 }],
@@ -218,7 +237,13 @@ describe('UiMessageStreamTranslator', () => {
     expect(message.parts).toEqual([
       { type: 'step-start' },
       expect.objectContaining({ type: 'reasoning', text: 'Let me compute', state: 'done' }),
-      expect.objectContaining({ type: 'tool-calculate', toolCallId: 't1', state: 'output-available', input: { expression: '6 ÷ 3' }, output: 2 }),
+      expect.objectContaining({
+        type: 'tool-calculate',
+        toolCallId: 't1',
+        state: 'output-available',
+        input: { expression: '6 ÷ 3' },
+        output: 2,
+      }),
       expect.objectContaining({ type: 'text', text: 'It is 2.', state: 'done' }),
     ]);
   });

@@ -114,7 +114,12 @@ export class UiMessageStreamTranslator {
         if (question.toolCallId !== undefined) {
           if (resolution !== 'approved') parts.push({ type: 'tool-output-denied', toolCallId: question.toolCallId });
         } else {
-          const answered = { ...question.data, status: resolution, ...(response !== undefined ? { response } : {}), ...(reason !== undefined ? { reason } : {}) };
+          const answered = {
+            ...question.data,
+            status: resolution,
+            ...(response !== undefined ? { response } : {}),
+            ...(reason !== undefined ? { reason } : {}),
+          };
           parts.push({ type: 'data-interrupt', id: interruptId, data: answered });
         }
         break;
@@ -169,7 +174,10 @@ export class UiMessageStreamTranslator {
   pause(): RunMessageChunk[] {
     const parts: RunMessageChunk[] = [];
     this.closeText(parts);
-    parts.push({ type: 'finish-step' }, { type: 'finish', finishReason: 'other', messageMetadata: this.run && { ...this.run, status: 'waiting' } });
+    parts.push(
+      { type: 'finish-step' },
+      { type: 'finish', finishReason: 'other', messageMetadata: this.run && { ...this.run, status: 'waiting' } },
+    );
     return parts;
   }
 

@@ -11,10 +11,10 @@ const MEANING: Record<ErrorCode, string> = {
   UNKNOWN_AGENT: 'no agent has that name',
   RUN_NOT_FOUND: 'no run with that id belongs to the caller',
   RUN_FINISHED: 'the run has already ended',
-  THREAD_NOT_FOUND: 'the caller has no run on that thread (another user\'s thread included)',
+  THREAD_NOT_FOUND: "the caller has no run on that thread (another user's thread included)",
   TOO_MANY_RUNS: 'the caller has MAX_CONCURRENT_RUNS_PER_USER runs going',
   THREAD_BUSY:
-    "the thread has a run in flight and the policy is `reject`, or its queue holds MAX_QUEUED_RUNS_PER_THREAD runs; on delete: a run of the thread is in flight",
+    'the thread has a run in flight and the policy is `reject`, or its queue holds MAX_QUEUED_RUNS_PER_THREAD runs; on delete: a run of the thread is in flight',
   INTERRUPT_NOT_FOUND: 'the run has no such open question',
   INTERRUPT_RESOLVED: 'the question was already answered, or has expired',
   PAYLOAD_TOO_LARGE: 'the body or the input is over MAX_INPUT_BYTES',

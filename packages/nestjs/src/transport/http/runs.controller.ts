@@ -1,12 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBearerAuth,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentUser } from '../../auth/current-user.decorator';
@@ -40,7 +33,7 @@ export class RunsController {
     summary: 'Start a run',
     description:
       'Answers 202 as soon as the run is started (`status: running`) or queued behind the runs in flight on its ' +
-      'thread (`status: queued`, see `multitask`); its events go to the caller\'s sockets, `GET /runs/{runId}/stream` and ' +
+      "thread (`status: queued`, see `multitask`); its events go to the caller's sockets, `GET /runs/{runId}/stream` and " +
       '`GET /runs/{runId}/events`. With `?wait=true` it answers 200 with the finished run instead. A client that goes ' +
       'away does not cancel the run: use `POST /runs/{runId}/cancel`.',
   })
@@ -69,7 +62,8 @@ export class RunsController {
   @Get()
   @ApiOperation({
     summary: "The caller's runs, newest first, a page at a time",
-    description: 'Filters by `status` and `threadId`; `next` is the cursor of the following page (pass it as `before`), `null` on the last page.',
+    description:
+      'Filters by `status` and `threadId`; `next` is the cursor of the following page (pass it as `before`), `null` on the last page.',
   })
   @ApiOkResponse({ type: RunListDto })
   @ApiErrors('VALIDATION_FAILED')
@@ -97,11 +91,7 @@ export class RunsController {
   @ApiParam({ name: 'runId', format: 'uuid' })
   @ApiOkResponse({ type: RunEventsDto })
   @ApiErrors('VALIDATION_FAILED', 'RUN_NOT_FOUND')
-  async events(
-    @CurrentUser() userId: string,
-    @Param('runId') runId: string,
-    @Query() query: RunEventsQueryDto,
-  ): Promise<RunEventsDto> {
+  async events(@CurrentUser() userId: string, @Param('runId') runId: string, @Query() query: RunEventsQueryDto): Promise<RunEventsDto> {
     const { events } = await this.agents.replay(userId, runId, query.afterSeq ?? 0);
     return { events };
   }
@@ -110,7 +100,8 @@ export class RunsController {
   @HttpCode(202)
   @ApiOperation({
     summary: 'Cancel a queued or running run',
-    description: 'Answers once `agent_cancelled` is stored and published. A queued run ends without starting: `agent_cancelled` is its only event, at seq 1.',
+    description:
+      'Answers once `agent_cancelled` is stored and published. A queued run ends without starting: `agent_cancelled` is its only event, at seq 1.',
   })
   @ApiParam({ name: 'runId', format: 'uuid' })
   @ApiAcceptedResponse({ type: CancelledRunDto })

@@ -1,12 +1,5 @@
 import { Logger, UseFilters } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  OnGatewayConnection,
-  OnGatewayInit,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { socketAuthMiddleware, type AuthenticatedSocketData } from '../../auth/socket-auth.middleware';
 import { TokenService } from '../../auth/token.service';

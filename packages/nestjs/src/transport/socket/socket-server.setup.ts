@@ -27,7 +27,7 @@ export class SocketServerSetup {
   ) {
     if (config.getIoAdapter()) {
       new Logger('AgentPipeline').warn(
-        'The app set a WebSocket adapter of its own: the pipeline leaves it in place, so its Socket.IO options (frame size, CORS, the Redis adapter) are the app\'s to set.',
+        "The app set a WebSocket adapter of its own: the pipeline leaves it in place, so its Socket.IO options (frame size, CORS, the Redis adapter) are the app's to set.",
       );
       return;
     }

@@ -65,9 +65,9 @@ export class AiSdkChatRequestDto {
 
   @ApiPropertyOptional({
     description:
-      'Sent through the transport\'s `body` option, as `multitask` of `POST /runs`: what a message sent while the chat has a ' +
+      "Sent through the transport's `body` option, as `multitask` of `POST /runs`: what a message sent while the chat has a " +
       'run in flight does (`reject`: 409 `THREAD_BUSY`; `enqueue`: its run waits its turn, and so does its stream; ' +
-      '`interrupt`: the runs in flight are cancelled). Default: the server\'s THREAD_MULTITASK.',
+      "`interrupt`: the runs in flight are cancelled). Default: the server's THREAD_MULTITASK.",
     enum: MULTITASK_POLICIES,
   })
   @IsOptional()

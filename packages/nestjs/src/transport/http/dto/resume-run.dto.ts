@@ -36,6 +36,9 @@ export class ResumedRunDto {
   @ApiProperty({ format: 'uuid' })
   interruptId: string;
 
-  @ApiProperty({ enum: INTERRUPT_RESOLUTIONS, description: '`approved`, `denied` or `answered` (never `expired`: an expired question refuses answers).' })
+  @ApiProperty({
+    enum: INTERRUPT_RESOLUTIONS,
+    description: '`approved`, `denied` or `answered` (never `expired`: an expired question refuses answers).',
+  })
   resolution: InterruptResolution;
 }

@@ -12,7 +12,7 @@ export class StartRunDto {
   agent: string;
 
   @ApiPropertyOptional({
-    description: "Any JSON value; the agent validates it (echo: `{ text }`). At most MAX_INPUT_BYTES serialized.",
+    description: 'Any JSON value; the agent validates it (echo: `{ text }`). At most MAX_INPUT_BYTES serialized.',
     example: { text: 'hello' },
   })
   // Taken as sent: the pipeline sanitizes and validates it (class-transformer would rebuild it).
@@ -37,7 +37,7 @@ export class StartRunDto {
     description:
       'What to do when the thread has a run in flight (queued or running): `reject` answers 409 `THREAD_BUSY`; ' +
       '`enqueue` queues the run behind the runs in flight (at most MAX_QUEUED_RUNS_PER_THREAD); `interrupt` cancels them ' +
-      '(reason `superseded`) and starts once they have ended. Default: the server\'s THREAD_MULTITASK (`enqueue`).',
+      "(reason `superseded`) and starts once they have ended. Default: the server's THREAD_MULTITASK (`enqueue`).",
     enum: MULTITASK_POLICIES,
   })
   @IsOptional()

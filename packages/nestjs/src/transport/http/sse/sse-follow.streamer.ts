@@ -67,9 +67,11 @@ export class SseFollowStreamer implements BeforeApplicationShutdown {
       // Quiet for a whole interval: look in the store for events this node was not told about
       // (the run may execute on another node).
       if (!sentSinceTick) {
-        follow.catchUp().catch((err: unknown) =>
-          this.logger.warn({ msg: `SSE catch-up failed: ${(err as Error)?.message}`, runId, userId, view: view.name }),
-        );
+        follow
+          .catchUp()
+          .catch((err: unknown) =>
+            this.logger.warn({ msg: `SSE catch-up failed: ${(err as Error)?.message}`, runId, userId, view: view.name }),
+          );
       }
       sentSinceTick = false;
     }, this.config.sseKeepAliveMs);
@@ -79,9 +81,11 @@ export class SseFollowStreamer implements BeforeApplicationShutdown {
       ? undefined
       : setInterval(() => {
           if (follow.isFinished) return;
-          follow.catchUp().catch((err: unknown) =>
-            this.logger.warn({ msg: `SSE store poll failed: ${(err as Error)?.message}`, runId, userId, view: view.name }),
-          );
+          follow
+            .catchUp()
+            .catch((err: unknown) =>
+              this.logger.warn({ msg: `SSE store poll failed: ${(err as Error)?.message}`, runId, userId, view: view.name }),
+            );
         }, REMOTE_POLL_MS);
 
     const cleanUp = () => {

@@ -34,7 +34,7 @@ export class ThreadsController {
   }
 
   @Get(':threadId')
-  @ApiOperation({ summary: "One thread of the caller with its runs, oldest first" })
+  @ApiOperation({ summary: 'One thread of the caller with its runs, oldest first' })
   @ApiParam({ name: 'threadId' })
   @ApiOkResponse({ type: ThreadDetailDto })
   @ApiErrors('THREAD_NOT_FOUND')

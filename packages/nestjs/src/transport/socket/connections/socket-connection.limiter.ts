@@ -67,7 +67,10 @@ export class SocketConnectionLimiter implements OnModuleInit, OnModuleDestroy {
         (taken) => {
           if (!taken) {
             this.metrics.socketRefused('too_many_connections');
-            this.logger.warn({ msg: `Refused a socket of user ${userId}: ${this.config.maxSocketsPerUser} already connected (MAX_SOCKETS_PER_USER).`, userId });
+            this.logger.warn({
+              msg: `Refused a socket of user ${userId}: ${this.config.maxSocketsPerUser} already connected (MAX_SOCKETS_PER_USER).`,
+              userId,
+            });
             return next(new Error(TOO_MANY_CONNECTIONS));
           }
           let released = false;
@@ -132,7 +135,9 @@ export class SocketConnectionLimiter implements OnModuleInit, OnModuleDestroy {
   private redisFailed(err: unknown): void {
     if (this.redisFailing) return;
     this.redisFailing = true;
-    this.logger.warn(`Socket counts across nodes are unavailable (${(err as Error)?.message ?? err}); counting this node's sockets only until Redis answers.`);
+    this.logger.warn(
+      `Socket counts across nodes are unavailable (${(err as Error)?.message ?? err}); counting this node's sockets only until Redis answers.`,
+    );
   }
 
   private redisRecovered(): void {
