@@ -104,7 +104,7 @@ describe('demo agents', () => {
 
     it('ends the tool call with the error, then fails the run explaining why', async () => {
       const { context, notifier } = runContext({ expression: '1 + )' });
-      await expect(sut.run(context)).rejects.toThrow(new Error("The expression could not be calculated: Unexpected ')' at position 4."));
+      await expect(sut.run(context)).rejects.toThrow(/^The expression could not be calculated: Unexpected '\)' at position 4\.$/);
       expect(notifier.calls.map((call) => call.method)).toEqual(['thinking', 'toolExecuting', 'toolCompleted']);
       expect(notifier.calls[2]).toEqual({
         method: 'toolCompleted',

@@ -15,6 +15,7 @@ export type InterruptKind = 'approval' | 'input';
 /** How an interrupt ended: `approved` / `denied` (approval, or a declined input), `answered` (input), `expired`. */
 export type InterruptResolution = 'approved' | 'denied' | 'answered' | 'expired';
 
+/** Every {@link InterruptResolution}, for validation. */
 export const INTERRUPT_RESOLUTIONS: readonly InterruptResolution[] = ['approved', 'denied', 'answered', 'expired'];
 
 /** The `data` of `interrupt_requested`: the open question (also `interrupt` of a waiting run). */
@@ -57,6 +58,7 @@ export interface AgentEventDataMap {
 /** Every event type, in the order a run can produce them. */
 export type AgentEventType = keyof AgentEventDataMap;
 
+/** Every run event type, in the order a run can produce them (a client subscribes to each). */
 export const AGENT_EVENT_TYPES: readonly AgentEventType[] = [
   'agent_started',
   'agent_thinking',
@@ -73,6 +75,7 @@ export const AGENT_EVENT_TYPES: readonly AgentEventType[] = [
 /** Types that end a run; exactly one of them is the last event of every run. */
 export const TERMINAL_EVENT_TYPES: readonly AgentEventType[] = ['agent_completed', 'agent_error', 'agent_cancelled'];
 
+/** The three event types that end a run; exactly one of them is a run's last event. */
 export type TerminalEventType = 'agent_completed' | 'agent_error' | 'agent_cancelled';
 
 /** The envelope every event travels in; `(runId, seq)` identifies it. */
@@ -103,6 +106,7 @@ export function isTerminalEventType(type: string): type is TerminalEventType {
  */
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
 
+/** Every {@link RunStatus}, for validation. */
 export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
 
 /**
@@ -126,11 +130,13 @@ export function isInFlightStatus(status: string): boolean {
 /** What `run:start` does on a thread that has a run in flight (DESIGN.md, "Runs and threads"). */
 export type MultitaskPolicy = 'reject' | 'enqueue' | 'interrupt';
 
+/** Every {@link MultitaskPolicy}, for validation. */
 export const MULTITASK_POLICIES: readonly MultitaskPolicy[] = ['reject', 'enqueue', 'interrupt'];
 
 /** The reason of `agent_cancelled` when a later run on the thread, started with `interrupt`, ended this one. */
 export const SUPERSEDED_CANCEL_REASON = 'superseded';
 
+/** The status a run has once its terminal event of this type is out. */
 export function statusForTerminal(type: TerminalEventType): RunStatus {
   switch (type) {
     case 'agent_completed':

@@ -19,8 +19,10 @@ export const ERROR_HTTP_STATUS = {
   INTERNAL: 500,
 } as const;
 
+/** An error code of an ack or an HTTP error body (DESIGN.md, "Socket.IO protocol"). */
 export type ErrorCode = keyof typeof ERROR_HTTP_STATUS;
 
+/** Every {@link ErrorCode}. */
 export const ERROR_CODES = Object.keys(ERROR_HTTP_STATUS) as ErrorCode[];
 
 /** The `error` of a failed ack, and the body of an HTTP error without `statusCode`. */

@@ -14,6 +14,7 @@ export interface AgentInfo {
   description: string;
 }
 
+/** Payload of `run:start`: the agent to run, its input, and on which thread. */
 export interface RunStartPayload {
   agent: string;
   input?: unknown;
@@ -21,6 +22,7 @@ export interface RunStartPayload {
   /** What to do when the thread has a run in flight; the server's `THREAD_MULTITASK` when absent. */
   multitask?: MultitaskPolicy;
 }
+/** Payload of `run:cancel`. */
 export interface RunCancelPayload {
   runId: string;
 }
@@ -35,23 +37,31 @@ export interface InterruptAnswer {
   /** Why, in the user's words; carried in `interrupt_resolved`. */
   reason?: string;
 }
+/** Payload of `run:resume`: the answer to one open interrupt of a run. */
 export interface RunResumePayload extends InterruptAnswer {
   runId: string;
   interruptId: string;
 }
+/** Payload of `run:replay`: the stored events after `afterSeq` (default 0) come first, then the ack. */
 export interface RunReplayPayload {
   runId: string;
   afterSeq?: number;
 }
 
+/** Every command gets exactly one ack: `{ ok: true, … }`, or `{ ok: false, error }` with the contract's code. */
 export type Ack<T> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
 
 /** `running`, or `queued` when the run waits for the runs before it on its thread. */
 export type StartedRunStatus = Extract<RunStatus, 'queued' | 'running'>;
+/** The ack of `run:start`. */
 export type RunStartAck = Ack<{ runId: string; threadId: string; status: StartedRunStatus }>;
+/** The ack of `run:cancel`. */
 export type RunCancelAck = Ack<{ runId: string }>;
+/** The ack of `run:resume`. */
 export type RunResumeAck = Ack<{ runId: string; interruptId: string; resolution: InterruptResolution }>;
+/** The ack of `run:replay`, after the replayed events: the run's status and its last stored `seq`. */
 export type RunReplayAck = Ack<{ runId: string; status: RunStatus; lastSeq: number }>;
+/** The ack of `agents:list`. */
 export type AgentsListAck = Ack<{ agents: AgentInfo[] }>;
 
 /** Client → server commands, in socket.io's typed-events form. */
@@ -63,15 +73,16 @@ export interface ClientToServerEvents {
   'agents:list': (payload: Record<string, never>, ack: (res: AgentsListAck) => void) => void;
 }
 
-/** Server → client events: the event name is the event type. */
 /**
  * Events about the connection itself rather than a run: `session_expired` `{}` tells a socket
  * that its token expired and the server disconnects it next (reconnect with a fresh token).
  */
 export const CONNECTION_EVENT_TYPES = ['session_expired'] as const;
 
+/** One of {@link CONNECTION_EVENT_TYPES}. */
 export type ConnectionEventType = (typeof CONNECTION_EVENT_TYPES)[number];
 
+/** Server → client events, in socket.io's typed-events form: the event name is the event type. */
 export type ServerToClientEvents = {
   [T in keyof AgentEventDataMap]: (event: AgentEventEnvelope<T>) => void;
 } & {

@@ -86,6 +86,7 @@ export interface ListCursor {
   runId: string;
 }
 
+/** A page of a user's runs (`GET /runs`): how many, which status or thread, before which cursor. */
 export interface ListRunsQuery {
   limit: number;
   status?: RunStatus;
