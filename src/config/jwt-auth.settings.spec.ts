@@ -1,5 +1,4 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { describeJwtAuth } from './jwt-auth.settings';
 import { validateEnvironment } from './validate-environment';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -81,16 +80,6 @@ describe('JWT_* settings', () => {
         mode: 'secret',
         userClaim: 'sub',
       });
-    });
-
-    it('says in one line which keys verify tokens and what is checked', () => {
-      const line = describeJwtAuth(settingsOf({ JWT_JWKS_URL: JWKS, JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'api' }));
-      expect(line).toContain(`JWKS URL ${JWKS}`);
-      expect(line).toContain('issuer https://idp.example.com/');
-      expect(line).toContain('audience api');
-      expect(describeJwtAuth(settingsOf({ JWT_SECRET: SECRET }))).toMatch(/shared secret.*issuer not checked.*audience not checked/);
-      expect(describeJwtAuth(settingsOf({ JWT_PUBLIC_KEY: RSA_PEM }))).toMatch(/public key \(JWT_PUBLIC_KEY, RSA 2048-bit\)/);
-      expect(describeJwtAuth(settingsOf({}))).toMatch(/development auth/);
     });
   });
 

@@ -148,24 +148,6 @@ export function parseJwtAuthSettings(env: JwtEnvironment): { settings?: JwtAuthS
   };
 }
 
-/** One line for the start-up log: which keys verify tokens and which claims are checked. */
-export function describeJwtAuth(settings: JwtAuthSettings): string {
-  const source = {
-    development: 'development auth (random per-process HS256 secret, POST /auth/dev-token enabled)',
-    secret: 'shared secret (JWT_SECRET)',
-    'public-key': settings.publicKey ? `public key (JWT_PUBLIC_KEY, ${describeKey(settings.publicKey)})` : 'public key (JWT_PUBLIC_KEY)',
-    jwks: `JWKS URL ${settings.jwksUrl?.href}`,
-  }[settings.mode];
-  const checks = [
-    `algorithms ${settings.algorithms.join(', ')}`,
-    `issuer ${settings.issuers.length > 0 ? settings.issuers.join(' | ') : 'not checked'}`,
-    `audience ${settings.audiences.length > 0 ? settings.audiences.join(' | ') : 'not checked'}`,
-    `user claim '${settings.userClaim}'`,
-    `clock tolerance ${settings.clockToleranceS} s`,
-  ];
-  return `Token verification: ${source}; ${checks.join('; ')}.`;
-}
-
 function parseList(value: string | undefined): string[] | undefined {
   const items = (value ?? '')
     .split(',')

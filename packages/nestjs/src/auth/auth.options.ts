@@ -175,7 +175,7 @@ export function describeAuth(auth: ResolvedAuth): string {
   const source = {
     development: 'development auth (random per-process HS256 secret, POST /auth/dev-token enabled)',
     secret: 'shared secret',
-    'public-key': 'public key',
+    'public-key': auth.publicKey ? `public key (${describeKey(auth.publicKey)})` : 'public key',
     jwks: `JWKS URL ${auth.jwksUrl?.href}`,
   }[auth.mode];
   const checks = [
@@ -186,4 +186,11 @@ export function describeAuth(auth: ResolvedAuth): string {
     `clock tolerance ${auth.clockToleranceS} s`,
   ];
   return `Token verification: ${source}; ${checks.join('; ')}.`;
+}
+
+function describeKey(key: KeyObject): string {
+  const details = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'ec') return `EC ${details?.namedCurve ?? ''}`.trim();
+  if (details?.modulusLength) return `${key.asymmetricKeyType?.toUpperCase()} ${details.modulusLength}-bit`;
+  return key.asymmetricKeyType?.toUpperCase() ?? 'unknown';
 }
