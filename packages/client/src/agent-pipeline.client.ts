@@ -179,7 +179,7 @@ const MAX_EARLY_EVENTS = 10_000;
 
 /**
  * A typed client of the agent pipeline's Socket.IO protocol (namespace `/agents`, DESIGN.md),
- * for Node and browsers. Wire types are the server's own (`src/pipeline/events`).
+ * for Node and browsers. Wire types are the contract's (`@agent-pipeline/protocol`).
  *
  * Runs are followed exactly once: after any disconnect (network drop, server restart, failed
  * connection state recovery) Socket.IO reconnects with backoff, and the client asks for

@@ -17,8 +17,7 @@ export interface RunSnapshot {
   lastSeq: number;
 }
 
-/** One conversation of the user, as `GET /threads` lists it. */
-/** One of the user's threads, as `GET /threads` lists it. */
+/** One of the user's threads (a conversation), as `GET /threads` lists it. */
 export type ThreadEntry = ThreadInfo;
 
 /** A page of `GET /threads`: pass `next` as `before` for the following one (`null` on the last). */

@@ -40,7 +40,7 @@ export interface AssistantCompletionExtra {
  */
 @Agent({
   name: ASSISTANT_AGENT_NAME,
-  description: 'Chats with a language model that can call tools (calculate, current_time); remembers the thread.',
+  description: 'Chats with a language model that can call the tools of the app; remembers the thread.',
   input: AssistantInput,
 })
 export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<string>>, OnApplicationBootstrap {

@@ -1,10 +1,12 @@
-import { Body, Controller, Headers, Module, Post, type INestApplication } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Module, Post, UseGuards, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IsString } from 'class-validator';
 import { io, type Socket } from 'socket.io-client';
 import {
   Agent,
   AgentPipelineModule,
+  BearerAuthGuard,
+  CurrentUser,
   AgentService,
   type AgentHandler,
   type AgentPipelineModuleExtras,
@@ -37,6 +39,19 @@ class GreetController {
   @Post() async greet(@Headers('x-user') userId: string, @Body() body: { name: string }) {
     const { runId, threadId } = await this.agents.start(userId, { agent: 'greeter', input: body });
     return { runId, threadId };
+  }
+
+  /** The app's own route behind the pipeline's guard, with no filter of the app's. */
+  @Get('me')
+  @UseGuards(BearerAuthGuard)
+  me(@CurrentUser() userId: string) {
+    return { userId };
+  }
+
+  /** The app's own route calling the pipeline, whose refusals must keep their status and body. */
+  @Post('missing')
+  async missing(@Headers('x-user') userId: string) {
+    return this.agents.getRun(userId, 'no-such-run');
   }
 }
 
@@ -132,6 +147,18 @@ describe('AgentPipelineModule in a plain Nest app', () => {
       expect(badJson).toMatchObject({
         status: 400,
         body: { statusCode: 400, code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON.' },
+      });
+    });
+
+    it("answers the app's own routes with the contract's status and body when the pipeline refuses (its guard, its service)", async () => {
+      expect(await json(`${url}/greet/me`, { token: 'user:erin' })).toMatchObject({ status: 200, body: { userId: 'erin' } });
+      expect(await json(`${url}/greet/me`, { token: 'nope' })).toMatchObject({
+        status: 401,
+        body: { statusCode: 401, code: 'UNAUTHORIZED' },
+      });
+      expect(await json(`${url}/greet/missing`, { method: 'POST', headers: { 'x-user': 'erin' } })).toMatchObject({
+        status: 404,
+        body: { statusCode: 404, code: 'RUN_NOT_FOUND', message: expect.any(String) },
       });
     });
 

@@ -16,7 +16,8 @@ export class DevTokenController {
   @ApiOperation({ summary: 'Get a token for any user id (development auth only: none of JWT_SECRET, JWT_JWKS_URL, JWT_PUBLIC_KEY set).' })
   @ApiOkResponse({ type: DevTokenResponseDto })
   issue(@Body() body: DevTokenRequestDto): DevTokenResponseDto {
-    if (!this.tokens.devAuth) throw new NotFoundException('Development auth is off: JWT_SECRET, JWT_JWKS_URL or JWT_PUBLIC_KEY is set.');
+    if (!this.tokens.devAuth)
+      throw new NotFoundException('Development auth is off: tokens come from the configured key or verify(token), not from this route.');
     return { token: this.tokens.sign(body.userId) };
   }
 }

@@ -1,10 +1,14 @@
+import { HttpException } from '@nestjs/common';
 import { ERROR_HTTP_STATUS, ErrorBody, ErrorCode } from '@agent-pipeline/protocol';
 
 /**
  * The one error type the pipeline throws for anything a caller did or may retry.
- * Transports turn it into an ack `{ ok: false, error }` or an HTTP error body.
+ * Transports turn it into an ack `{ ok: false, error }` or an HTTP error body. It is an
+ * `HttpException` with the contract's status and body, so that it answers right from an app's own
+ * routes too (the pipeline's `BearerAuthGuard` on them, `AgentService` called from them) even
+ * where `PipelineHttpErrorFilter` is not in place (that filter adds `Retry-After`).
  */
-export class PipelineError extends Error {
+export class PipelineError extends HttpException {
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -12,7 +16,8 @@ export class PipelineError extends Error {
     /** Seconds after which a retry may succeed (sent as `Retry-After`). */
     readonly retryAfterSeconds?: number,
   ) {
-    super(message);
+    const status = ERROR_HTTP_STATUS[code];
+    super(details === undefined ? { statusCode: status, code, message } : { statusCode: status, code, message, details }, status);
     this.name = 'PipelineError';
   }
 

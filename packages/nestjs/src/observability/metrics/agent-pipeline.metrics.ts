@@ -114,7 +114,7 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
     });
     new Gauge({
       name: METRIC_NAMES.connectedSockets,
-      help: 'Socket.IO connections to namespace /agents on this node.',
+      help: "Socket.IO connections to the pipeline's namespace (default /agents) on this node.",
       registers,
       collect() {
         this.set(sockets.connectedSockets);

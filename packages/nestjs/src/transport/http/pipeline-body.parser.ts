@@ -9,8 +9,9 @@ import { sendHttpError } from './http-error.filter';
 /** Injection token of the prefix of the pipeline's routes (`http.path`, normalized: '' or '/x'). */
 export const HTTP_PATH = Symbol('HTTP_PATH');
 
-/** The first path segment of every route the pipeline serves. */
-const PIPELINE_ROUTE = /^\/(runs|threads|agents|ag-ui|ai-sdk|auth)(\/|$)/;
+/** Every route of the pipeline that takes a body (the others have none to parse). */
+const PIPELINE_BODY_ROUTE =
+  /^\/(runs(\/[^/]+\/(cancel|interrupts\/[^/]+))?|ag-ui\/agents\/[^/]+|ai-sdk\/agents\/[^/]+\/chat|auth\/dev-token)\/?$/;
 
 /**
  * Parses the JSON bodies of the pipeline's own routes with its own limit (`maxInputBytes` plus
@@ -34,7 +35,7 @@ export class PipelineBodyParser {
     if (!adapter || adapter.getType() !== 'express') return;
     const parse = json({ limit: options.maxInputBytes + 16 * 1024 });
     adapter.use((req: Request, res: Response, next: NextFunction) => {
-      if (!this.isPipelineRoute(req.path)) return next();
+      if (req.method !== 'POST' || !this.isPipelineRoute(req.path)) return next();
       parse(req, res, (err?: unknown) => (err ? sendHttpError(res, err, this.logger) : next()));
     });
   }
@@ -42,6 +43,6 @@ export class PipelineBodyParser {
   private isPipelineRoute(path: string): boolean {
     const globalPrefix = this.appConfig.getGlobalPrefix();
     const prefix = (globalPrefix ? `/${globalPrefix.replace(/^\/+|\/+$/g, '')}` : '') + this.path;
-    return path.startsWith(prefix) && PIPELINE_ROUTE.test(path.slice(prefix.length));
+    return path.startsWith(prefix) && PIPELINE_BODY_ROUTE.test(path.slice(prefix.length));
   }
 }
