@@ -162,6 +162,21 @@ describe('AgentPipelineModule in a plain Nest app', () => {
       });
     });
 
+    it('refuses a start without a user id, and the runs of everyone else are still stored', async () => {
+      const orphan = await json(`${url}/greet`, { method: 'POST', body: JSON.stringify({ name: 'Ada' }) });
+      expect(orphan).toMatchObject({
+        status: 400,
+        body: { statusCode: 400, code: 'VALIDATION_FAILED', message: expect.stringContaining('id of its user') },
+      });
+      const later = await json(`${url}/runs?wait=true`, {
+        method: 'POST',
+        token: 'user:fay',
+        body: JSON.stringify({ agent: 'greeter', input: { name: 'Bo' } }),
+      });
+      expect(later).toMatchObject({ status: 200, body: { status: 'completed', result: 'Hello, Bo!' } });
+      expect((await json(`${url}/runs/${later.body.runId}/events`, { token: 'user:fay' })).body.events).toHaveLength(4);
+    });
+
     it("limits its routes' bodies itself: past maxInputBytes (+16 KiB for the rest) 413 PAYLOAD_TOO_LARGE, however large", async () => {
       // 80 KiB passes Nest's own 100 KiB parser but not the pipeline's limit; 1 MiB passes neither.
       for (const size of [80 * 1024, 1024 * 1024]) {

@@ -66,6 +66,13 @@ export const USER_CANCEL_REASON = 'user';
  * The one entry point of the gateway and the HTTP controllers: starts, cancels, replays and
  * reads runs. It coordinates; admission, validation, execution and storage belong to their own classes.
  */
+/** The longest user id (as tokens carry them). */
+const USER_ID_MAX_CHARS = 128;
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? `${value.length} characters` : value === null ? 'null' : typeof value;
+}
+
 @Injectable()
 export class AgentService {
   private readonly logger = new Logger(AgentService.name);
@@ -96,6 +103,14 @@ export class AgentService {
    * event is emitted (so an ack can reach the caller before `agent_started`).
    */
   async start(userId: string, request: StartRunRequest): Promise<StartedRun> {
+    // Callers from the app's own code pass what they have (a header, a job's field): a run with no
+    // owner could be seen by nobody and could not be stored.
+    if (typeof userId !== 'string' || userId.length < 1 || userId.length > USER_ID_MAX_CHARS) {
+      throw new PipelineError(
+        'VALIDATION_FAILED',
+        `A run needs the id of its user: a string of 1–${USER_ID_MAX_CHARS} characters (got ${describeValue(userId)}).`,
+      );
+    }
     if (!this.accepting) {
       throw new PipelineError(
         'UNAVAILABLE',

@@ -15,6 +15,7 @@ import type { ResolvedPipelineOptions } from '../pipeline.options';
 export class RunRateLimiter {
   private limiter?: RateLimiterAbstract;
 
+  /** @internal Made by Nest's DI; left out of the package's types, which then need no `ioredis`. */
   constructor(
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
     @Optional() @Inject(REDIS_CLIENT) redis?: Redis | null,

@@ -35,6 +35,7 @@ export type PipelineHealthResult = Record<string, PipelineHealthEntry>;
  */
 @Injectable()
 export class AgentPipelineHealthIndicator {
+  /** @internal Made by Nest's DI; left out of the package's types, which then need no `ioredis`. */
   constructor(
     @Inject(RUN_STORE) private readonly store: RunStore,
     @Inject(REDIS_CLIENT) private readonly redis: Redis | null,
