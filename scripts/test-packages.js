@@ -350,7 +350,9 @@ function checkTarball(tgz, unpackDir, packedManifests) {
         continue;
       }
       if (dep === name) continue;
-      if (!declared.has(dep)) {
+      // A .d.ts may name a package whose types come from @types/<name> (express).
+      const typesPackage = `@types/${dep.replace(/^@([^/]+)\//, '$1__')}`;
+      if (!declared.has(dep) && !(isDts && declared.has(typesPackage))) {
         if (isDts) typeOnly(undeclaredTypes, dep, f);
         else problems.push(`${where}: ${dep} is not in dependencies or peerDependencies`);
         continue;

@@ -62,10 +62,6 @@ const SHUTDOWN_RETRY_AFTER_SECONDS = 1;
 /** The reason recorded when a user cancels a run. */
 export const USER_CANCEL_REASON = 'user';
 
-/**
- * The one entry point of the gateway and the HTTP controllers: starts, cancels, replays and
- * reads runs. It coordinates; admission, validation, execution and storage belong to their own classes.
- */
 /** The longest user id (as tokens carry them). */
 const USER_ID_MAX_CHARS = 128;
 
@@ -73,6 +69,10 @@ function describeValue(value: unknown): string {
   return typeof value === 'string' ? `${value.length} characters` : value === null ? 'null' : typeof value;
 }
 
+/**
+ * The one entry point of the gateway, the HTTP controllers and the app's own code: starts, cancels, replays and
+ * reads runs. It coordinates; admission, validation, execution and storage belong to their own classes.
+ */
 @Injectable()
 export class AgentService {
   private readonly logger = new Logger(AgentService.name);
