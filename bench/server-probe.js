@@ -60,8 +60,18 @@ if (mains.size === 0) process.stderr.write('[bench-probe] socket.io not found: n
 let store = null;
 try {
   const main = process.argv[1] ? path.resolve(process.argv[1]) : '';
-  const file = path.join(path.dirname(main), 'pipeline', 'store', 'sqlite-batch.writer.js');
-  if (require('node:fs').existsSync(file)) {
+  // The pipeline is the package the app loads (packages/nestjs/dist); builds from before the
+  // packages kept it in the app's own pipeline/ folder.
+  const fs = require('node:fs');
+  let pipelineDist = path.join(path.dirname(main), 'pipeline');
+  try {
+    pipelineDist = path.dirname(require.resolve('@agent-pipeline/nestjs', { paths: [path.dirname(main)] }));
+  } catch {
+    /* an older build */
+  }
+  const file = path.join(pipelineDist, 'store', 'sqlite-batch.writer.js');
+  const isApp = fs.existsSync(path.join(path.dirname(main), 'app.module.js'));
+  if (isApp && fs.existsSync(file)) {
     const { SqliteBatchWriter } = require(file);
     const write = SqliteBatchWriter.prototype.write;
     store = { batches: 0, runs: 0, events: 0, cpuUs: 0, wallUs: 0, maxWallUs: 0 };
