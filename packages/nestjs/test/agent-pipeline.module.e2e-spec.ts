@@ -72,8 +72,13 @@ async function startConsumer(
   return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
 }
 
-function connect(url: string, token: string, namespace = '/agents'): Promise<Socket> {
-  const socket = io(`${url}${namespace}`, { auth: { token }, transports: ['websocket'], reconnection: false });
+function connect(url: string, token: string, namespace = '/agents', origin?: string): Promise<Socket> {
+  const socket = io(`${url}${namespace}`, {
+    auth: { token },
+    transports: ['websocket'],
+    reconnection: false,
+    ...(origin ? { extraHeaders: { origin } } : {}),
+  });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (err) => {
@@ -207,6 +212,19 @@ describe('AgentPipelineModule in a plain Nest app', () => {
       expect((await json(`${url}/api/v1/agents`, { token: 'user:alice' })).status).toBe(200);
       expect((await json(`${url}/api/v1/auth/config`)).body).toEqual({ devAuth: false });
       expect((await json(`${url}/runs`, { token: 'user:alice' })).status).toBe(404);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("opens sockets from its own origin, from corsOrigins and from non-browser clients only (a browser's WebSocket goes anywhere)", async () => {
+    const { app, url } = await startConsumer({ corsOrigins: ['https://app.example'] });
+    try {
+      (await connect(url, 'user:alice')).close();
+      (await connect(url, 'user:alice', '/agents', url)).close();
+      (await connect(url, 'user:alice', '/agents', 'https://app.example')).close();
+      await expect(connect(url, 'user:alice', '/agents', 'https://evil.example')).rejects.toThrow();
+      await expect(connect(url, 'user:alice', '/agents', 'null')).rejects.toThrow();
     } finally {
       await app.close();
     }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { HttpAdapterHost } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
@@ -5,12 +6,14 @@ import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { AGENTS_NAMESPACE } from '@agent-pipeline/protocol';
 import type { ResolvedPipelineOptions } from '../../pipeline.options';
+import { originAllowed } from './connections/origin.check';
 
 /**
  * The Socket.IO server the pipeline installs in the app (unless the app set an adapter of its
  * own): frame size bound to `maxInputBytes` (4× plus room for the envelope, so an oversize input
  * is answered with `PAYLOAD_TOO_LARGE` rather than a dropped connection), CORS for `corsOrigins`,
- * an optional adapter (Redis, for scale-out), the gateway's namespace, and connection state
+ * a handshake only from the server's own origin, `corsOrigins` or a non-browser client (a browser
+ * opens a WebSocket to any origin), an optional adapter (Redis, for scale-out), the gateway's namespace, and connection state
  * recovery only when `socketRecoveryMs` asks for it: Socket.IO keeps every broadcast packet for
  * that window, so its memory is event rate × window. Clients catch up from the store instead
  * (`run:replay`), which costs nothing while nobody is disconnected.
@@ -54,6 +57,11 @@ export class AgentsSocketAdapter extends IoAdapter {
         : {}),
       ...(cors ? { cors } : {}),
       ...(this.adapterFactory ? { adapter: this.adapterFactory } : {}),
+      allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
+        if (!originAllowed(req, this.config.corsOrigins)) return callback('origin not allowed', false);
+        if (options?.allowRequest) return options.allowRequest(req, callback);
+        callback(null, true);
+      },
     });
     this.server = server;
     return server;
