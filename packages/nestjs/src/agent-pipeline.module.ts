@@ -1,15 +1,10 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
-import { DiscoveryModule, RouterModule } from '@nestjs/core';
-import { AuthRoutesModule } from './auth/auth-routes.module';
+import { DiscoveryModule } from '@nestjs/core';
+import { transportModules } from './transport/pipeline-transports';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
 import { TokenService } from './auth/token.service';
 import { AgentPipelineHealthIndicator } from './observability/health/agent-pipeline.health';
 import { AgentPipelineMetrics } from './observability/metrics/agent-pipeline.metrics';
-import { AgUiTransportModule } from './transport/ag-ui/ag-ui-transport.module';
-import { AiSdkTransportModule } from './transport/ai-sdk/ai-sdk-transport.module';
-import { HttpTransportModule } from './transport/http/http-transport.module';
-import { HTTP_PATH, PipelineBodyParser } from './transport/http/pipeline-body.parser';
-import { SocketTransportModule } from './transport/socket/socket-transport.module';
 import { AgentRegistry } from './agents/agent.registry';
 import { AgentWebSocketBridge } from './bridge/agent-websocket.bridge';
 import { REDIS_CLIENT, redisClientProvider } from './cluster/redis-client.provider';
@@ -32,7 +27,6 @@ import {
   ResolvedPipelineOptions,
 } from './pipeline.options';
 import { PIPELINE_OPTIONS, RUN_STORE } from './pipeline.tokens';
-import { AGENTS_NAMESPACE } from '@agent-pipeline/protocol';
 import { AgentInputValidator } from './runs/agent-input.validator';
 import { AgentService } from './runs/agent.service';
 import type Redis from 'ioredis';
@@ -109,45 +103,10 @@ const providers: Provider[] = [
   AgentPipelineHealthIndicator,
 ];
 
-/** Every route of the HTTP API, under one module so that `http.path` prefixes them all. */
-@Module({})
-class PipelineHttpModule {
-  static register(path: string): DynamicModule {
-    return {
-      module: PipelineHttpModule,
-      imports: [HttpTransportModule, AgUiTransportModule, AiSdkTransportModule, AuthRoutesModule],
-      providers: [{ provide: HTTP_PATH, useValue: path }, PipelineBodyParser],
-    };
-  }
-}
-
-/** `'/x/y'` for `'x/y/'`, `''` for none. */
-function normalizePath(path: string | undefined): string {
-  const trimmed = (path ?? '').replace(/^\/+|\/+$/g, '');
-  return trimmed === '' ? '' : `/${trimmed}`;
-}
-
 /** Adds what the extras (`socket`, `http`) ask for to the module the builder made. */
 function withTransports(definition: DynamicModule, extras: AgentPipelineModuleExtras): DynamicModule {
-  const imports: NonNullable<DynamicModule['imports']> = [...(definition.imports ?? [])];
-  if (extras.socket !== false) imports.push(SocketTransportModule.register(extras.socket?.namespace ?? AGENTS_NAMESPACE));
-  if (extras.http !== false) {
-    const path = normalizePath(extras.http?.path);
-    imports.push(PipelineHttpModule.register(path));
-    if (path !== '') {
-      imports.push(
-        RouterModule.register([
-          {
-            path,
-            module: PipelineHttpModule,
-            children: [HttpTransportModule, AgUiTransportModule, AiSdkTransportModule, AuthRoutesModule],
-          },
-        ]),
-      );
-    }
-  }
   // Global: agents in any module of the app inject the pipeline's services, and its transports see them.
-  return { ...definition, global: true, imports };
+  return { ...definition, global: true, imports: [...(definition.imports ?? []), ...transportModules(extras)] };
 }
 
 /**
