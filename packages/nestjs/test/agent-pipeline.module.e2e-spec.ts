@@ -230,6 +230,26 @@ describe('AgentPipelineModule in a plain Nest app', () => {
     }
   });
 
+  it("holds its bounds with the app's own tokens: the per-user socket cap, and a socket closed when its token expires", async () => {
+    const expiring = async (token: string) =>
+      token === 'soon' ? { userId: 'gus', expiresAt: Date.now() + 300 } : token.startsWith('user:') ? { userId: token.slice(5) } : null;
+    const { app, url } = await startConsumer({ auth: { verify: expiring }, maxSocketsPerUser: 2 });
+    try {
+      const first = await connect(url, 'user:hal');
+      const second = await connect(url, 'user:hal');
+      await expect(connect(url, 'user:hal')).rejects.toThrow('too_many_connections');
+      first.close();
+      second.close();
+      const short = await connect(url, 'soon');
+      const expired = new Promise<number>((resolve) => short.on('session_expired', () => resolve(Date.now())));
+      const closed = new Promise<string>((resolve) => short.on('disconnect', (reason) => resolve(reason)));
+      await expired;
+      expect(await closed).toBe('io server disconnect');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('serves neither with socket: false and http: false, and AgentService still runs agents', async () => {
     const { app, url } = await startConsumer({ socket: false, http: false });
     try {

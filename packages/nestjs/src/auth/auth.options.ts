@@ -14,7 +14,7 @@ export interface JwtClaimOptions {
   issuer?: string | string[];
   /** Accepted `aud` value(s) (a token needs one of them); unset = not checked. */
   audience?: string | string[];
-  /** Leeway for `exp` and `nbf`, in seconds. @default 5 */
+  /** Leeway for `exp` and `nbf` (and, with `verify`, for its `expiresAt`), in seconds. @default 5 (0 with `verify`) */
   clockToleranceS?: number;
   /** The claim that holds the user id. @default 'sub' */
   userClaim?: string;
@@ -38,7 +38,7 @@ export interface JwtAlgorithmOptions {
  *   anyone — never in production.
  */
 export type PipelineAuthOptions =
-  | { verify: (token: string) => Promise<VerifiedToken | null> | VerifiedToken | null }
+  | ({ verify: (token: string) => Promise<VerifiedToken | null> | VerifiedToken | null } & Pick<JwtClaimOptions, 'clockToleranceS'>)
   | ({ jwtSecret: string } & JwtClaimOptions & JwtAlgorithmOptions)
   | ({ jwksUrl: string | URL } & JwtClaimOptions & JwtAlgorithmOptions)
   | ({ publicKey: string | KeyObject } & JwtClaimOptions & JwtAlgorithmOptions)
@@ -92,7 +92,8 @@ export function resolveAuthOptions(auth: PipelineAuthOptions | undefined): Resol
   const claims = {
     issuers: listOption(options.issuer, 'auth.issuer'),
     audiences: listOption(options.audience, 'auth.audience'),
-    clockToleranceS: options.clockToleranceS ?? 5,
+    // The app's own verify() says exactly when its tokens expire; JWT clocks get the usual leeway.
+    clockToleranceS: options.clockToleranceS ?? (given[0] === 'verify' ? 0 : 5),
     userClaim: options.userClaim ?? 'sub',
   };
   if (!Number.isFinite(claims.clockToleranceS) || claims.clockToleranceS < 0) {
