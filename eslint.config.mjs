@@ -13,6 +13,8 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // One import per module: `import { a, type B }`, not two lines that drift apart.
+      'no-duplicate-imports': 'error',
       // Nest's DI and decorators need empty classes and `Function` types in places.
       '@typescript-eslint/no-extraneous-class': 'off',
       '@typescript-eslint/no-unsafe-function-type': 'off',

@@ -1,5 +1,4 @@
-import { RUN_STORE } from '@agent-pipeline/nestjs';
-import type { RunStore } from '@agent-pipeline/nestjs';
+import { RUN_STORE, type RunStore } from '@agent-pipeline/nestjs';
 import { HttpClient, metricValue } from './support/http-client';
 import { startTestApp, TestApp } from './support/test-app';
 

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { RUN_STORE } from '@agent-pipeline/nestjs';
+import { RUN_STORE, type AgentEventEnvelope, type AgentEventType, type RunStore } from '@agent-pipeline/nestjs';
 import { RunEventBus } from '../packages/nestjs/src/emitter/run-event.bus';
-import type { AgentEventEnvelope, AgentEventType, RunStore } from '@agent-pipeline/nestjs';
 import { envelopeOf, HttpClient, isTerminalMessage, type SseMessage } from './support/http-client';
 import { expectWellFormedRun, startTestApp, TestApp, waitFor } from './support/test-app';
 

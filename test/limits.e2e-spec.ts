@@ -1,5 +1,4 @@
-import type { Socket } from 'socket.io-client';
-import { io } from 'socket.io-client';
+import { type Socket, io } from 'socket.io-client';
 import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { command, ofRun, recordEvents, startTestApp, TestApp, waitForTerminal } from './support/test-app';
 

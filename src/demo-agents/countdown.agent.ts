@@ -1,6 +1,5 @@
 import { IsInt, Max, Min } from 'class-validator';
-import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
-import { abortableSleep, throwIfAborted } from '@agent-pipeline/nestjs';
+import { Agent, type AgentHandler, type AgentRunContext, abortableSleep, throwIfAborted } from '@agent-pipeline/nestjs';
 
 /** Input of the `countdown` agent. */
 export class CountdownInput {

@@ -4,9 +4,7 @@
  * Each answers `undefined` when the server does not offer the route (older servers, or the HTTP
  * API disabled), so the page can fall back to the socket.
  */
-import type { RunStatus } from '@agent-pipeline/protocol';
-import type { AgentInfo } from '@agent-pipeline/protocol';
-import type { ThreadInfo } from '@agent-pipeline/protocol';
+import type { RunStatus, AgentInfo, ThreadInfo } from '@agent-pipeline/protocol';
 
 /** A past run as `GET /runs` lists it (the fields the page shows). */
 export interface RunSummary {

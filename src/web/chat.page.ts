@@ -3,8 +3,7 @@
  * message box, live runs with cancel, connection indicator and past runs. It talks to the server
  * through {@link AgentPipelineClient}, so runs survive reconnects without losing or repeating events.
  */
-import { AgentPipelineClient, type ConnectionStatusChange, type RunEvents } from '@agent-pipeline/client';
-import { isAgentPipelineError } from '@agent-pipeline/client';
+import { AgentPipelineClient, type ConnectionStatusChange, type RunEvents, isAgentPipelineError } from '@agent-pipeline/client';
 import type { AgentInfo, InterruptAnswer } from '@agent-pipeline/protocol';
 import {
   deleteThread,

@@ -3,8 +3,7 @@
  * calls with arguments and results, message deltas appended), the result or error, and a cancel
  * button while it runs. The `data-testid` hooks are part of the page's contract (issue 6).
  */
-import type { AgentEventEnvelope, AnyAgentEvent, InterruptRequestedData, RunStatus } from '@agent-pipeline/protocol';
-import type { InterruptAnswer } from '@agent-pipeline/protocol';
+import type { AgentEventEnvelope, AnyAgentEvent, InterruptRequestedData, RunStatus, InterruptAnswer } from '@agent-pipeline/protocol';
 
 /** What a run view shows before its events arrive. */
 export interface RunViewOptions {

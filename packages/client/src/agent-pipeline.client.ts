@@ -8,16 +8,14 @@ import {
   type InterruptResolution,
   type MultitaskPolicy,
   type RunStatus,
-} from '@agent-pipeline/protocol';
-import {
   AGENTS_NAMESPACE,
   type AgentInfo,
   type ClientToServerEvents,
   type InterruptAnswer,
   type ServerToClientEvents,
   type StartedRunStatus,
+  type ErrorBody,
 } from '@agent-pipeline/protocol';
-import type { ErrorBody } from '@agent-pipeline/protocol';
 import { httpCall, type ListThreadsOptions, type ThreadPage, type ThreadWithRuns } from './threads.http';
 import { AgentPipelineError, isAgentPipelineError } from './agent-pipeline.error';
 import { AsyncEventQueue } from './async-event.queue';

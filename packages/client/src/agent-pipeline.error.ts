@@ -1,5 +1,4 @@
-import type { ErrorBody, ErrorCode } from '@agent-pipeline/protocol';
-import { ERROR_CODES } from '@agent-pipeline/protocol';
+import { type ErrorBody, type ErrorCode, ERROR_CODES } from '@agent-pipeline/protocol';
 
 /**
  * Codes the client raises on its own, for failures that never reach the server:

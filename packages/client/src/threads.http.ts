@@ -1,7 +1,5 @@
-import type { RunStatus } from '@agent-pipeline/protocol';
-import type { ErrorBody } from '@agent-pipeline/protocol';
+import type { RunStatus, ErrorBody, ThreadInfo } from '@agent-pipeline/protocol';
 import { AgentPipelineError } from './agent-pipeline.error';
-import type { ThreadInfo } from '@agent-pipeline/protocol';
 
 /** A run as the HTTP API serves it (`GET /runs/:runId`, `GET /threads/:threadId`). */
 export interface RunSnapshot {

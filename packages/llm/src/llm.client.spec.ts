@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { LlmClient } from './llm.client';
 import type { LlmSettings } from './llm.options';
 import { LlmProviderError } from './llm-provider.error';

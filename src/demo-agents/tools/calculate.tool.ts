@@ -1,6 +1,5 @@
 import { evaluateExpression } from '../expression.parser';
-import { Tool } from '@agent-pipeline/llm';
-import type { ToolHandler } from '@agent-pipeline/llm';
+import { Tool, type ToolHandler } from '@agent-pipeline/llm';
 
 /** Arguments of the `calculate` tool. */
 export interface CalculateArgs {

@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { RunLifecycleHooks } from '@agent-pipeline/nestjs';
-import type { RunEnding, RunLifecycleInfo, RunLifecycleObserver } from '@agent-pipeline/nestjs';
+import { RunLifecycleHooks, type RunEnding, type RunLifecycleInfo, type RunLifecycleObserver } from '@agent-pipeline/nestjs';
 
 /**
  * One log line when a run starts (debug) and one when it ends (info, warn when it failed), each

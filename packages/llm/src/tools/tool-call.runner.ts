@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { throwIfAborted } from '@agent-pipeline/nestjs';
-import { validateJson, type AgentNotifier, type InterruptFn } from '@agent-pipeline/nestjs';
+import { throwIfAborted, validateJson, type AgentNotifier, type InterruptFn } from '@agent-pipeline/nestjs';
 import type { ToolContext } from './tool.interface';
 import { ToolRegistry } from './tool.registry';
 

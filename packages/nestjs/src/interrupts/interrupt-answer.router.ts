@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PipelineError } from '../errors/pipeline.error';
-import type { AgentEventEnvelope, InterruptRequestedData, InterruptResolution } from '@agent-pipeline/protocol';
-import type { InterruptAnswer } from '@agent-pipeline/protocol';
+import type { AgentEventEnvelope, InterruptRequestedData, InterruptResolution, InterruptAnswer } from '@agent-pipeline/protocol';
 import { RUN_STORE } from '../pipeline.tokens';
 import { RunCommandBus } from '../runs/run-command.bus';
 import { EventWriteBuffer } from '../store/event-write.buffer';

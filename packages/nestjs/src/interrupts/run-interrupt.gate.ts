@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PipelineError } from '../errors/pipeline.error';
-import type { InterruptRequestedData, InterruptResolution, InterruptResolvedData } from '@agent-pipeline/protocol';
-import type { InterruptAnswer } from '@agent-pipeline/protocol';
+import type { InterruptRequestedData, InterruptResolution, InterruptResolvedData, InterruptAnswer } from '@agent-pipeline/protocol';
 import { checkSchema, validateJson, type JsonSchema } from '../validation/json-schema.validator';
 import type { InterruptOutcome, InterruptRequest } from './interrupt.types';
 

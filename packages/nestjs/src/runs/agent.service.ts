@@ -7,8 +7,10 @@ import {
   type InterruptRequestedData,
   type InterruptResolution,
   type MultitaskPolicy,
+  type AgentInfo,
+  type InterruptAnswer,
+  type StartedRunStatus,
 } from '@agent-pipeline/protocol';
-import type { AgentInfo, InterruptAnswer, StartedRunStatus } from '@agent-pipeline/protocol';
 import { InterruptAnswerRouter } from '../interrupts/interrupt-answer.router';
 import { sanitizeJson } from '../validation/json-payload';
 import type { RequestScopedOrchestrator, RunEnding } from '../execution/request-scoped.orchestrator';

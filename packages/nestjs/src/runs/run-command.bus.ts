@@ -1,6 +1,4 @@
-import type { InterruptResolution } from '@agent-pipeline/protocol';
-import type { ErrorBody } from '@agent-pipeline/protocol';
-import type { InterruptAnswer } from '@agent-pipeline/protocol';
+import type { InterruptResolution, ErrorBody, InterruptAnswer } from '@agent-pipeline/protocol';
 
 /** What a node answers when asked to cancel a run it may be executing. */
 export type RemoteCancelResult = 'cancelled' | 'finished' | 'not-here';

@@ -1,13 +1,17 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { Kysely, Migrator, Selectable, sql, type Transaction } from 'kysely';
-import type { AgentEventEnvelope, RunStatus } from '@agent-pipeline/protocol';
-import { EXECUTING_STATUSES, IN_FLIGHT_STATUSES, isTerminalEventType } from '@agent-pipeline/protocol';
+import {
+  type AgentEventEnvelope,
+  type RunStatus,
+  EXECUTING_STATUSES,
+  IN_FLIGHT_STATUSES,
+  isTerminalEventType,
+} from '@agent-pipeline/protocol';
 import { InCodeMigrationProvider } from './run-store.migrations';
-import { outcomeColumns, runRow } from './run-store.rows';
+import { outcomeColumns, runRow, waitingTransition } from './run-store.rows';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
 import { KyselyThreadQueries, KyselyThreadTransaction, statusIn } from './run-store.threads';
-import { waitingTransition } from './run-store.rows';
 import type {
   CancelledQueuedRun,
   InterruptedRun,

@@ -1,5 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, Logger } from '@nestjs/common';
 import { RUN_STORE } from '../pipeline.tokens';
 import { EventWriteBuffer } from './event-write.buffer';
 import type { RunStore } from './run-store.interface';

@@ -1,5 +1,4 @@
-import type { AgentEventEnvelope } from '@agent-pipeline/protocol';
-import { statusForTerminal, type TerminalEventType } from '@agent-pipeline/protocol';
+import { type AgentEventEnvelope, statusForTerminal, type TerminalEventType } from '@agent-pipeline/protocol';
 import type { NewRun } from './run-store.interface';
 import type { RunsTable } from './run-store.schema';
 

@@ -1,6 +1,5 @@
 import { Kysely, sql, type Transaction } from 'kysely';
-import type { AgentEventEnvelope, RunStatus } from '@agent-pipeline/protocol';
-import { EXECUTING_STATUSES, IN_FLIGHT_STATUSES } from '@agent-pipeline/protocol';
+import { type AgentEventEnvelope, type RunStatus, EXECUTING_STATUSES, IN_FLIGHT_STATUSES } from '@agent-pipeline/protocol';
 import { runRow } from './run-store.rows';
 import type { CancelledQueuedRun, NewRun, ReadyThread, ThreadRun, ThreadTransaction } from './run-store.interface';
 import type { PipelineDatabase } from './run-store.schema';

@@ -1,16 +1,14 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { AGENT_EVENT_TYPES } from '@agent-pipeline/protocol';
+import { AGENT_EVENT_TYPES, type AgentEventEnvelope } from '@agent-pipeline/protocol';
 import { EventWriteBuffer } from '../../store/event-write.buffer';
 import { RUN_STORE } from '../../pipeline.tokens';
 import { RunDeletionHooks } from '../../store/run-deletion.hooks';
 import { RunEventBus } from '../../emitter/run-event.bus';
-import { RunLifecycleHooks } from '../../runs/run-lifecycle.hooks';
+import { RunLifecycleHooks, type RunLifecycleInfo, type RunLifecycleObserver } from '../../runs/run-lifecycle.hooks';
 import { RunRegistry } from '../../runs/run.registry';
 import { SocketRoomPublisher } from '../../emitter/socket-room.publisher';
-import type { AgentEventEnvelope } from '@agent-pipeline/protocol';
 import type { RunEnding } from '../../execution/request-scoped.orchestrator';
-import type { RunLifecycleInfo, RunLifecycleObserver } from '../../runs/run-lifecycle.hooks';
 import type { RunStore } from '../../store/run-store.interface';
 
 /** Names of the pipeline's own metrics (the default process metrics keep their usual names). */

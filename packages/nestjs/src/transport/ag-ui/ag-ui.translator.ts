@@ -1,5 +1,4 @@
-import { EventType } from '@ag-ui/core';
-import type { AGUIEvent, TokenUsage } from '@ag-ui/core';
+import { EventType, type AGUIEvent, type TokenUsage } from '@ag-ui/core';
 import type { AgentEventEnvelope, AgentEventType } from '@agent-pipeline/protocol';
 
 /**

@@ -1,5 +1,4 @@
-import { safeValidateUIMessages } from 'ai';
-import type { UIMessage } from 'ai';
+import { safeValidateUIMessages, type UIMessage } from 'ai';
 import { PipelineError } from '../../errors/pipeline.error';
 import type { AiSdkChatRequestDto } from './dto/ai-sdk-chat.dto';
 

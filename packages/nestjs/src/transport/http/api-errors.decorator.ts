@@ -1,7 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { ERROR_HTTP_STATUS } from '@agent-pipeline/protocol';
-import type { ErrorCode } from '@agent-pipeline/protocol';
+import { ERROR_HTTP_STATUS, type ErrorCode } from '@agent-pipeline/protocol';
 import { ErrorBodyDto } from './dto/error-body.dto';
 
 /** What each error code means on the routes that answer with it. */

@@ -1,8 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { RUN_STATUSES } from '@agent-pipeline/protocol';
-import type { RunStatus } from '@agent-pipeline/protocol';
+import { RUN_STATUSES, type RunStatus } from '@agent-pipeline/protocol';
 import { toInt } from './query-transforms';
 import { RunDto } from './run.dto';
 

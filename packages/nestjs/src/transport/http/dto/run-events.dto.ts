@@ -1,8 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { AGENT_EVENT_TYPES } from '@agent-pipeline/protocol';
-import type { AgentEventType } from '@agent-pipeline/protocol';
+import { AGENT_EVENT_TYPES, type AgentEventType } from '@agent-pipeline/protocol';
 import { toInt } from './query-transforms';
 
 const AFTER_SEQ_MESSAGE = 'afterSeq must be an integer >= 0';

@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { RUN_STATUSES } from '@agent-pipeline/protocol';
+import { RUN_STATUSES, type InterruptKind, type InterruptRequestedData, type RunStatus } from '@agent-pipeline/protocol';
 import type { DescribedRun } from '../../../runs/agent.service';
-import type { InterruptKind, InterruptRequestedData, RunStatus } from '@agent-pipeline/protocol';
 
 /** Why a failed run failed. */
 export class RunErrorDto {

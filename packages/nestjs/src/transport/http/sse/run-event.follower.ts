@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AgentService } from '../../../runs/agent.service';
-import { isInFlightStatus, isTerminalEventType } from '@agent-pipeline/protocol';
+import { isInFlightStatus, isTerminalEventType, type AgentEventEnvelope } from '@agent-pipeline/protocol';
 import { PipelineError } from '../../../errors/pipeline.error';
 import { RunEventBus } from '../../../emitter/run-event.bus';
-import type { AgentEventEnvelope } from '@agent-pipeline/protocol';
 
 /** Receives the events of a followed run. */
 export interface RunEventSink {

@@ -1,9 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { RUN_STATUSES } from '@agent-pipeline/protocol';
+import { RUN_STATUSES, type RunStatus, type ThreadInfo } from '@agent-pipeline/protocol';
 import { THREAD_TITLE_MAX_CHARS } from '../../../threads/thread-title';
-import type { RunStatus, ThreadInfo } from '@agent-pipeline/protocol';
 import { toInt } from '../dto/query-transforms';
 import { RunDto } from '../dto/run.dto';
 
