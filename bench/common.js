@@ -126,6 +126,18 @@ function cleanEnv(extra) {
 }
 
 /**
+ * The build of @agent-pipeline/nestjs that the app in `appDir` loads (packages/nestjs/dist through
+ * node_modules), so a bench can reach its internals by file; `undefined` when there is none.
+ */
+function pipelineDistOf(appDir) {
+  try {
+    return path.dirname(require.resolve('@agent-pipeline/nestjs', { paths: [appDir] }));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Command line of a microbenchmark: `<appDir> [--ms=N] [--rounds=N] [--json]` (appDir defaults to
  * dist/). Shared by di-micro.js and store-micro.js.
  */
@@ -144,6 +156,7 @@ function microArgs(argv = process.argv.slice(2)) {
 
 module.exports = {
   cleanEnv,
+  pipelineDistOf,
   BENCH_DIR,
   ROOT,
   TERMINAL,

@@ -21,7 +21,7 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { randomUUID } = require('node:crypto');
 
-const { microArgs, median } = require('./common');
+const { microArgs, median, pipelineDistOf } = require('./common');
 
 const { appDir, ms: MS, rounds: ROUNDS, json: JSON_OUT } = microArgs();
 
@@ -31,7 +31,7 @@ async function main() {
   const { NestFactory, ContextIdFactory, REQUEST } = require('@nestjs/core');
   const { AppModule } = require(path.join(appDir, 'app.module'));
   // The pipeline as the app loads it (node_modules/@agent-pipeline/nestjs → packages/nestjs/dist).
-  const pipelineDist = path.dirname(require.resolve('@agent-pipeline/nestjs', { paths: [appDir] }));
+  const pipelineDist = pipelineDistOf(appDir);
   const pipeline = require(pipelineDist);
   const { RunExecutionContext } = require(path.join(pipelineDist, 'execution/run-execution.context'));
   const { AgentWebSocketBridge, RequestScopedOrchestrator, WebSocketNotifier } = pipeline;

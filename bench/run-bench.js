@@ -28,6 +28,7 @@ const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const { BENCH_DIR, ROOT, median, percentiles, fileLimits, spawnNode, ipcClient, tail, sleep, cleanEnv } = require('./common');
+const { WORKSPACES, compileWorkspaces } = require('../scripts/workspaces');
 const { summarize, formatSummary } = require('./profile-summary');
 
 // ---------------------------------------------------------------- options
@@ -93,8 +94,6 @@ function newestMtime(dir) {
  * the shared dist/ is rebuilt (`rm -rf dist`) by others at any time, and a benchmark must not run
  * half a build. Rebuilt only when src/ is newer than the last build.
  */
-/** The workspaces, in build order. */
-const PACKAGES = ['protocol', 'client', 'nestjs', 'llm'];
 
 function ensureApp() {
   if (cfg.appDir) {
@@ -104,19 +103,14 @@ function ensureApp() {
   }
   const dir = path.join(BENCH_DIR, '.app');
   const main = path.join(dir, 'main.js');
-  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), ...PACKAGES.map((p) => newestMtime(path.join(ROOT, 'packages', p, 'src'))));
+  const sources = Math.max(
+    newestMtime(path.join(ROOT, 'src')),
+    ...WORKSPACES.map((p) => newestMtime(path.join(ROOT, 'packages', p, 'src'))),
+  );
   const stale = !fs.existsSync(main) || sources > fs.statSync(main).mtimeMs;
   if (stale && cfg.build) {
     // The app runs on the packages' builds (node_modules/@agent-pipeline/* → packages/*/dist).
-    for (const p of PACKAGES) {
-      log(`Building @agent-pipeline/${p} (tsc -p packages/${p}/tsconfig.build.json) ...`);
-      const built = spawnSync(
-        process.execPath,
-        [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join('packages', p, 'tsconfig.build.json')],
-        { cwd: ROOT, stdio: 'inherit' },
-      );
-      if (built.status !== 0) throw new Error(`@agent-pipeline/${p} does not build.`);
-    }
+    compileWorkspaces({ onPackage: (p) => log(`Building @agent-pipeline/${p} (tsc -p packages/${p}/tsconfig.build.json) ...`) });
     log('Building the app into bench/.app (tsc -p tsconfig.build.json) ...');
     const tmp = `${dir}.building`;
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -63,12 +63,7 @@ try {
   // The pipeline is the package the app loads (packages/nestjs/dist); builds from before the
   // packages kept it in the app's own pipeline/ folder.
   const fs = require('node:fs');
-  let pipelineDist = path.join(path.dirname(main), 'pipeline');
-  try {
-    pipelineDist = path.dirname(require.resolve('@agent-pipeline/nestjs', { paths: [path.dirname(main)] }));
-  } catch {
-    /* an older build */
-  }
+  const pipelineDist = require('./common').pipelineDistOf(path.dirname(main)) ?? path.join(path.dirname(main), 'pipeline');
   const file = path.join(pipelineDist, 'store', 'sqlite-batch.writer.js');
   const isApp = fs.existsSync(path.join(path.dirname(main), 'app.module.js'));
   if (isApp && fs.existsSync(file)) {

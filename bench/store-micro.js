@@ -19,7 +19,7 @@ const { randomUUID } = require('node:crypto');
 const { v7: uuidv7 } = require('uuid');
 const { performance } = require('node:perf_hooks');
 
-const { microArgs, median } = require('./common');
+const { microArgs, median, pipelineDistOf } = require('./common');
 
 const { appDir, ms: MS, rounds: ROUNDS, json: JSON_OUT } = microArgs();
 
@@ -139,7 +139,7 @@ async function measure(store, batched) {
 }
 
 async function main() {
-  const pipelineDist = path.dirname(require.resolve('@agent-pipeline/nestjs', { paths: [appDir] }));
+  const pipelineDist = pipelineDistOf(appDir);
   const { openRunStore } = require(path.join(pipelineDist, 'store/run-store.factory'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-micro-'));
   try {

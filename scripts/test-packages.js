@@ -25,7 +25,7 @@ const { performance } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURE = path.join(ROOT, 'test', 'packages', 'consumer');
-const PACKAGES = ['protocol', 'client', 'nestjs', 'llm'];
+const { WORKSPACES: PACKAGES } = require('./workspaces');
 /** What a user installs next to the packages: the peers, pinned by major; never pg or ioredis. */
 const REGISTRY_DEPENDENCIES = [
   '@nestjs/common@11',

@@ -10,7 +10,9 @@ import { dirname, join, relative, resolve } from 'node:path';
  * `index.ts` (the public door); the server and the chat page use the packages by name only.
  */
 const ROOT = resolve(__dirname, '..');
-const PACKAGES = ['protocol', 'client', 'nestjs', 'llm'];
+const PACKAGES: string[] = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).workspaces.map((dir: string) =>
+  dir.split('/').pop(),
+);
 const BROWSER_PACKAGES = new Set(['protocol', 'client']);
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 

@@ -7,8 +7,11 @@ import { TEST_SCHEMA_RUN_VARIABLE } from './shared-services';
 const ROOT = resolve(__dirname, '..', '..');
 /** When the build that made `dist/` started; sources changed after it make `dist/` stale. */
 const STAMP = join(ROOT, 'dist', '.test-build-started');
-/** The workspaces, in build order (each builds on the ones before it). */
-const PACKAGES = ['protocol', 'client', 'nestjs', 'llm'];
+// A plain script, shared with the bench.
+const { WORKSPACES: PACKAGES, compileWorkspaces } = require('../../scripts/workspaces.js') as {
+  WORKSPACES: string[];
+  compileWorkspaces(): void;
+};
 
 /**
  * Jest `globalSetup`: names the run's PostgreSQL schemas (see `global-teardown.ts`) and compiles `dist/` once per test run, so the specs that start the server as
@@ -22,19 +25,15 @@ export default function globalSetup(): void {
   const started = Date.now();
   try {
     // The server's dist/ runs on the packages' builds (node_modules/@agent-pipeline/* → packages/*/dist).
-    for (const pkg of PACKAGES) {
-      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join('packages', pkg, 'tsconfig.build.json')], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    }
+    compileWorkspaces();
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (err) {
-    const { stdout, stderr } = err as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`Building the packages and dist/ for the process tests failed (tsc):\n${stdout ?? ''}${stderr ?? ''}`, { cause: err });
+    const { stdout, stderr, message } = err as { stdout?: Buffer; stderr?: Buffer; message?: string };
+    const output = stdout || stderr ? `${stdout ?? ''}${stderr ?? ''}` : (message ?? String(err));
+    throw new Error(`Building the packages and dist/ for the process tests failed:\n${output}`, { cause: err });
   }
   writeFileSync(STAMP, String(started));
   process.stdout.write(`\nglobalSetup: built dist/ in ${Date.now() - started} ms\n`);
