@@ -4,7 +4,6 @@ import { AgentPipelineModule, PipelineHttpErrorFilter } from '@agent-pipeline/ne
 import { LlmModule } from '@agent-pipeline/llm';
 import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/app.config';
-import { toPipelineAuth } from './config/jwt-auth.settings';
 import { DemoAgentsModule } from './demo-agents/demo-agents.module';
 import { DemoToolsModule } from './demo-agents/tools/demo-tools.module';
 import { ObservabilityModule } from './observability/observability.module';
@@ -34,7 +33,7 @@ export class AppModule {
         AgentPipelineModule.forRootAsync({
           inject: [AppConfig],
           useFactory: (config: AppConfig) => ({
-            auth: toPipelineAuth(config.jwt),
+            auth: config.auth,
             databaseUrl: config.databaseUrl,
             runTimeoutMs: config.runTimeoutMs,
             shutdownGraceMs: config.shutdownGraceMs,

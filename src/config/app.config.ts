@@ -1,6 +1,7 @@
 import type { LlmModuleOptions } from '@agent-pipeline/llm';
 import type { EnvironmentVariables } from './environment.schema';
-import type { JwtAuthSettings } from './jwt-auth.settings';
+import type { PipelineAuthOptions } from '@agent-pipeline/nestjs';
+import type { JwtAuthMode } from './jwt-auth.settings';
 
 /** Typed, validated settings of the server; inject `AppConfig` anywhere. */
 export class AppConfig {
@@ -10,10 +11,10 @@ export class AppConfig {
   readonly host: string;
   /** True when `HOST` was set (development auth then listens where it says). */
   readonly hostExplicit: boolean;
-  /** `JWT_SECRET`; undefined in development auth and with a JWKS URL or public key. */
-  readonly jwtSecret?: string;
-  /** How tokens are verified (`JWT_*`). */
-  readonly jwt: JwtAuthSettings;
+  /** The pipeline's `auth` option, from the `JWT_*` variables. */
+  readonly auth: PipelineAuthOptions;
+  /** Where the keys that verify tokens come from. */
+  readonly authMode: JwtAuthMode;
   readonly databaseUrl: string;
   readonly redisUrl?: string;
   readonly runTimeoutMs: number;
@@ -44,11 +45,11 @@ export class AppConfig {
   /** The `assistant` agent's options; present when `LLM_BASE_URL` is set. */
   readonly llm?: Required<Omit<LlmModuleOptions, 'apiKey' | 'systemPrompt'>> & Pick<LlmModuleOptions, 'apiKey' | 'systemPrompt'>;
 
-  constructor(env: EnvironmentVariables, jwt: JwtAuthSettings) {
+  constructor(env: EnvironmentVariables, auth: PipelineAuthOptions, authMode: JwtAuthMode) {
     this.production = env.NODE_ENV === 'production';
     this.port = env.PORT;
-    this.jwtSecret = jwt.secret;
-    this.jwt = jwt;
+    this.auth = auth;
+    this.authMode = authMode;
     this.hostExplicit = env.HOST !== undefined;
     this.host = env.HOST ?? (this.devAuth ? '127.0.0.1' : '0.0.0.0');
     this.databaseUrl = env.DATABASE_URL;
@@ -99,6 +100,6 @@ export class AppConfig {
    * secret is made and dev tokens are handed out.
    */
   get devAuth(): boolean {
-    return this.jwt.mode === 'development';
+    return this.authMode === 'development';
   }
 }

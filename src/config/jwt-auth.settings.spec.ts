@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { validateEnvironment } from './validate-environment';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -11,7 +11,8 @@ const EC_PEM = pem(ec);
 const SECRET = 'a-secret-of-at-least-16-chars';
 const JWKS = 'https://idp.example.com/.well-known/jwks.json';
 
-const settingsOf = (env: Record<string, string>) => validateEnvironment(env).app.jwt;
+/** The pipeline's `auth` option the server builds from these variables. */
+const authOf = (env: Record<string, string>) => validateEnvironment(env).app.auth as Record<string, unknown>;
 const problemOf = (env: Record<string, string>): string => {
   try {
     validateEnvironment(env);
@@ -26,21 +27,15 @@ describe('JWT_* settings', () => {
     it('is development auth with none of the key settings, outside production', () => {
       const app = validateEnvironment({}).app;
       expect(app.devAuth).toBe(true);
-      expect(app.jwt).toMatchObject({
-        mode: 'development',
-        algorithms: ['HS256'],
-        clockToleranceS: 5,
-        userClaim: 'sub',
-        issuers: [],
-        audiences: [],
-      });
+      expect(app.authMode).toBe('development');
+      expect(app.auth).toEqual({ development: true, clockToleranceS: 5, userClaim: 'sub' });
     });
 
     it('is secret mode with JWT_SECRET: HS256 only, not development auth', () => {
       const app = validateEnvironment({ JWT_SECRET: SECRET }).app;
       expect(app.devAuth).toBe(false);
-      expect(app.jwtSecret).toBe(SECRET);
-      expect(app.jwt).toMatchObject({ mode: 'secret', secret: SECRET, algorithms: ['HS256'] });
+      expect(app.authMode).toBe('secret');
+      expect(app.auth).toEqual({ jwtSecret: SECRET, algorithms: ['HS256'], clockToleranceS: 5, userClaim: 'sub' });
     });
 
     it('is JWKS mode with JWT_JWKS_URL: the asymmetric default algorithms, lists of issuers and audiences', () => {
@@ -52,32 +47,32 @@ describe('JWT_* settings', () => {
         JWT_USER_CLAIM: 'https://example.com/user_id',
       }).app;
       expect(app.devAuth).toBe(false);
-      expect(app.jwtSecret).toBeUndefined();
-      expect(app.jwt).toMatchObject({
-        mode: 'jwks',
+      expect(app.authMode).toBe('jwks');
+      expect(app.auth).toEqual({
+        jwksUrl: new URL(JWKS),
         algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
-        issuers: ['https://idp.example.com/', 'https://old-idp.example.com/'],
-        audiences: ['api'],
+        issuer: ['https://idp.example.com/', 'https://old-idp.example.com/'],
+        audience: ['api'],
         clockToleranceS: 30,
         userClaim: 'https://example.com/user_id',
       });
-      expect(app.jwt.jwksUrl?.href).toBe(JWKS);
     });
 
     it('is public-key mode with JWT_PUBLIC_KEY, also when the PEM is on one line with literal \\n', () => {
       const app = validateEnvironment({ JWT_PUBLIC_KEY: EC_PEM.trim().replace(/\n/g, '\\n'), JWT_ALGORITHMS: 'ES256' }).app;
       expect(app.devAuth).toBe(false);
-      expect(app.jwt).toMatchObject({ mode: 'public-key', algorithms: ['ES256'] });
-      expect(app.jwt.publicKey?.asymmetricKeyType).toBe('ec');
+      expect(app.authMode).toBe('public-key');
+      expect(app.auth).toMatchObject({ algorithms: ['ES256'] });
+      expect((app.auth as { publicKey: KeyObject }).publicKey.asymmetricKeyType).toBe('ec');
     });
 
     it('accepts a JWKS URL in production', () => {
-      expect(validateEnvironment({ NODE_ENV: 'production', JWT_JWKS_URL: JWKS }).app.jwt.mode).toBe('jwks');
+      expect(validateEnvironment({ NODE_ENV: 'production', JWT_JWKS_URL: JWKS }).app.authMode).toBe('jwks');
     });
 
     it('treats blank variables as unset', () => {
-      expect(settingsOf({ JWT_SECRET: SECRET, JWT_JWKS_URL: '  ', JWT_PUBLIC_KEY: '', JWT_USER_CLAIM: ' ' })).toMatchObject({
-        mode: 'secret',
+      expect(authOf({ JWT_SECRET: SECRET, JWT_JWKS_URL: '  ', JWT_PUBLIC_KEY: '', JWT_USER_CLAIM: ' ' })).toMatchObject({
+        jwtSecret: SECRET,
         userClaim: 'sub',
       });
     });

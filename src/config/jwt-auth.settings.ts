@@ -9,27 +9,6 @@ import {
 /** Where the keys that verify tokens come from. */
 export type JwtAuthMode = 'development' | 'secret' | 'public-key' | 'jwks';
 
-/** How tokens are verified, from the `JWT_*` variables (see the README's Configuration table). */
-export interface JwtAuthSettings {
-  readonly mode: JwtAuthMode;
-  /** `JWT_SECRET`; set in `secret` mode only (development auth makes its own). */
-  readonly secret?: string;
-  /** `JWT_JWKS_URL`; set in `jwks` mode only. */
-  readonly jwksUrl?: URL;
-  /** The parsed `JWT_PUBLIC_KEY`; set in `public-key` mode only. */
-  readonly publicKey?: KeyObject;
-  /** Accepted `iss` values; empty = not checked. */
-  readonly issuers: string[];
-  /** Accepted `aud` values (a token needs one of them); empty = not checked. */
-  readonly audiences: string[];
-  /** Accepted `alg` values; never `none`, never a symmetric one with a public key. */
-  readonly algorithms: string[];
-  /** Leeway for `exp` and `nbf`, in seconds. @default 5 */
-  readonly clockToleranceS: number;
-  /** The claim that holds the user id. @default 'sub' */
-  readonly userClaim: string;
-}
-
 /** The raw `JWT_*` variables (already trimmed; blank = undefined). */
 export interface JwtEnvironment {
   NODE_ENV?: string;
@@ -44,12 +23,12 @@ export interface JwtEnvironment {
 }
 
 /**
- * Checks the combination of the `JWT_*` variables and builds the settings. Single variables are
- * checked by the schema; this catches what only shows up together: a secret next to a JWKS URL or
- * public key, an algorithm that cannot go with the key, a PEM that does not parse. Each problem
- * names the variable to fix.
+ * Checks the combination of the `JWT_*` variables and builds the pipeline's `auth` option from
+ * them. Single variables are checked by the schema; this catches what only shows up together: a
+ * secret next to a JWKS URL or public key, an algorithm that cannot go with the key, a PEM that
+ * does not parse. Each problem names the variable to fix.
  */
-export function parseJwtAuthSettings(env: JwtEnvironment): { settings?: JwtAuthSettings; problems: string[] } {
+export function parseJwtAuth(env: JwtEnvironment): { auth?: PipelineAuthOptions; mode?: JwtAuthMode; problems: string[] } {
   const problems: string[] = [];
   const { JWT_SECRET: secret, JWT_JWKS_URL: jwksUrl, JWT_PUBLIC_KEY: publicKeyPem } = env;
 
@@ -132,20 +111,22 @@ export function parseJwtAuthSettings(env: JwtEnvironment): { settings?: JwtAuthS
   }
 
   if (problems.length > 0) return { problems };
-  return {
-    problems,
-    settings: {
-      mode,
-      secret: mode === 'secret' ? secret : undefined,
-      jwksUrl: url,
-      publicKey,
-      issuers: parseList(env.JWT_ISSUER) ?? [],
-      audiences: parseList(env.JWT_AUDIENCE) ?? [],
-      algorithms: [...new Set(algorithms)],
-      clockToleranceS: env.JWT_CLOCK_TOLERANCE_S,
-      userClaim: env.JWT_USER_CLAIM,
-    },
+  const claims = {
+    issuer: parseList(env.JWT_ISSUER),
+    audience: parseList(env.JWT_AUDIENCE),
+    clockToleranceS: env.JWT_CLOCK_TOLERANCE_S,
+    userClaim: env.JWT_USER_CLAIM,
+    algorithms: [...new Set(algorithms)],
   };
+  const auth: PipelineAuthOptions =
+    mode === 'development'
+      ? { development: true, clockToleranceS: claims.clockToleranceS, userClaim: claims.userClaim }
+      : mode === 'secret'
+        ? { jwtSecret: secret!, ...claims }
+        : mode === 'jwks'
+          ? { jwksUrl: url!, ...claims }
+          : { publicKey: publicKey!, ...claims };
+  return { problems, mode, auth };
 }
 
 function parseList(value: string | undefined): string[] | undefined {
@@ -180,24 +161,4 @@ function describeKey(key: KeyObject): string {
   if (key.asymmetricKeyType === 'ec') return `EC ${details?.namedCurve ?? ''}`.trim();
   if (details?.modulusLength) return `${key.asymmetricKeyType?.toUpperCase()} ${details.modulusLength}-bit`;
   return key.asymmetricKeyType?.toUpperCase() ?? 'unknown';
-}
-
-/** The pipeline's `auth` option for these settings (the server's `JWT_*` variables, checked). */
-export function toPipelineAuth(settings: JwtAuthSettings): PipelineAuthOptions {
-  const claims = {
-    issuer: settings.issuers.length > 0 ? settings.issuers : undefined,
-    audience: settings.audiences.length > 0 ? settings.audiences : undefined,
-    clockToleranceS: settings.clockToleranceS,
-    userClaim: settings.userClaim,
-  };
-  switch (settings.mode) {
-    case 'development':
-      return { development: true, clockToleranceS: settings.clockToleranceS, userClaim: settings.userClaim };
-    case 'secret':
-      return { jwtSecret: settings.secret!, algorithms: settings.algorithms, ...claims };
-    case 'jwks':
-      return { jwksUrl: settings.jwksUrl!, algorithms: settings.algorithms, ...claims };
-    case 'public-key':
-      return { publicKey: settings.publicKey!, algorithms: settings.algorithms, ...claims };
-  }
 }

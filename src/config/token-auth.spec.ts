@@ -4,14 +4,12 @@ import * as jwt from 'jsonwebtoken';
 import { createHmac } from 'node:crypto';
 import { TokenRejectedError, TokenService, type VerifiedToken } from '@agent-pipeline/nestjs';
 import { resolvePipelineOptions } from '../../packages/nestjs/src/pipeline.options';
-import { toPipelineAuth } from './jwt-auth.settings';
 import { validateEnvironment } from './validate-environment';
 
 const SECRET = 'unit-secret-0123456789abcdef';
 const now = () => Math.floor(Date.now() / 1000);
 /** The token service as the server builds it from its `JWT_*` variables. */
-const serviceFor = (env: Record<string, string>) =>
-  new TokenService(resolvePipelineOptions({ auth: toPipelineAuth(validateEnvironment(env).app.jwt) }));
+const serviceFor = (env: Record<string, string>) => new TokenService(resolvePipelineOptions({ auth: validateEnvironment(env).app.auth }));
 
 /** Why `sut.verify(token)` refused, or a failure when it accepted. */
 async function reasonFor(sut: TokenService, token: unknown): Promise<string> {

@@ -2,7 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AppConfig } from './app.config';
 import { EnvironmentVariables } from './environment.schema';
-import { parseJwtAuthSettings } from './jwt-auth.settings';
+import { parseJwtAuth } from './jwt-auth.settings';
 
 /** Key under which the validated {@link AppConfig} is kept in `ConfigService`. */
 export const APP_CONFIG_KEY = 'app';
@@ -35,13 +35,13 @@ export function validateEnvironment(raw: Record<string, unknown>): { [APP_CONFIG
     Object.values(e.constraints ?? {}).map((m) => `  - ${m} (got '${mask(e.property, raw[e.property])}')`),
   );
   // What only shows up when the JWT_* variables are taken together (a secret next to a JWKS URL, …).
-  const jwt = parseJwtAuthSettings(env);
+  const jwt = parseJwtAuth(env);
   problems.push(...jwt.problems.map((m) => `  - ${m}`));
-  if (problems.length > 0 || !jwt.settings) {
+  if (problems.length > 0 || !jwt.auth || !jwt.mode) {
     throw new Error(`Invalid configuration:\n${problems.join('\n')}\nSee the Configuration section of the README.`);
   }
   // Returned as one object value: @nestjs/config copies only scalar values back into process.env.
-  return { [APP_CONFIG_KEY]: new AppConfig(env, jwt.settings) };
+  return { [APP_CONFIG_KEY]: new AppConfig(env, jwt.auth, jwt.mode) };
 }
 
 function mask(key: string, value: unknown): string {
