@@ -25,10 +25,11 @@ interface Import {
 function importsOf(text: string): Import[] {
   const found: Import[] = [];
   const pattern =
-    /(?:^|\n)\s*(import|export)\s+(type\s+)?[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|import\(\s*['"]([^'"]+)['"]\s*\)|requireOptionalPeer<[^>]*>\(\s*['"]([^'"]+)['"]/g;
+    /(?:^|\n)\s*(import|export)\s+(type\s+)?[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|(?<!typeof\s)import\(\s*['"]([^'"]+)['"]\s*\)|requireOptionalPeer<[^>]*>\(\s*['"]([^'"]+)['"]/g;
   for (const m of text.matchAll(pattern)) {
     const spec = m[3] ?? m[4] ?? m[5] ?? m[6] ?? m[7];
-    found.push({ spec, typeOnly: m[2] !== undefined || /typeof import\(/.test(m[0]) });
+    // A runtime load (require, import(), requireOptionalPeer) is never type-only, whatever its type argument says.
+    found.push({ spec, typeOnly: m[2] !== undefined });
   }
   // `typeof import('x')` in type positions names a package too, for types only.
   for (const m of text.matchAll(/typeof import\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push({ spec: m[1], typeOnly: true });
@@ -131,6 +132,7 @@ describe('package boundaries', () => {
       "import { RunEventSequencer } from './index';",
       "import type { Server } from 'socket.io';",
       "import { io } from 'socket.io-client';",
+      "const pg = requireOptionalPeer<typeof import('pg')>('pg', 'databaseUrl');",
     ].join('\n');
     expect(problemsOf('client', file, text, declared)).toEqual([
       'packages/client/src/agent-pipeline.client.ts imports ../../../src/config/app.config, outside packages/client/src',
@@ -139,6 +141,7 @@ describe('package boundaries', () => {
       'packages/client/src/agent-pipeline.client.ts imports @nestjs/common, which packages/client/package.json does not declare',
       'packages/client/src/agent-pipeline.client.ts imports its own package by name (@agent-pipeline/client); import the file itself',
       "packages/client/src/agent-pipeline.client.ts imports the package's own index (./index); import the file itself",
+      'packages/client/src/agent-pipeline.client.ts imports pg, which packages/client/package.json does not declare',
     ]);
   });
 });

@@ -43,7 +43,7 @@ export class AppConfig {
   /** Interval of `: keep-alive` comments on idle SSE streams. */
   readonly sseKeepAliveMs: number;
   /** The `assistant` agent's options; present when `LLM_BASE_URL` is set. */
-  readonly llm?: Required<Omit<LlmModuleOptions, 'apiKey' | 'systemPrompt'>> & Pick<LlmModuleOptions, 'apiKey' | 'systemPrompt'>;
+  readonly llm?: LlmModuleOptions;
 
   constructor(env: EnvironmentVariables, auth: PipelineAuthOptions, authMode: JwtAuthMode) {
     this.production = env.NODE_ENV === 'production';

@@ -183,9 +183,12 @@ describe('AgentPipelineModule in a plain Nest app', () => {
     });
 
     it("limits its routes' bodies itself: past maxInputBytes (+16 KiB for the rest) 413 PAYLOAD_TOO_LARGE, however large", async () => {
-      // 80 KiB passes Nest's own 100 KiB parser but not the pipeline's limit; 1 MiB passes neither.
-      for (const size of [80 * 1024, 1024 * 1024]) {
-        const body = JSON.stringify({ agent: 'greeter', input: { name: 'x'.repeat(size) } });
+      // A small input with 90 KiB of other fields: Nest's own 100 KiB parser would take it (and the
+      // DTO drop the padding), the pipeline's 80 KiB limit does not. 1 MiB passes neither parser,
+      // and only the pipeline's answers with the contract's body.
+      const padded = JSON.stringify({ agent: 'greeter', input: { name: 'Ada' }, padding: 'x'.repeat(90 * 1024) });
+      const huge = JSON.stringify({ agent: 'greeter', input: { name: 'x'.repeat(1024 * 1024) } });
+      for (const body of [padded, huge]) {
         const res = await json(`${url}/runs`, { method: 'POST', token: 'user:carol', body });
         expect(res).toMatchObject({ status: 413, body: { statusCode: 413, code: 'PAYLOAD_TOO_LARGE' } });
       }

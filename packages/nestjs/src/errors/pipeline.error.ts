@@ -17,7 +17,7 @@ export class PipelineError extends HttpException {
     readonly retryAfterSeconds?: number,
   ) {
     const status = ERROR_HTTP_STATUS[code];
-    super(details === undefined ? { statusCode: status, code, message } : { statusCode: status, code, message, details }, status);
+    super({ statusCode: status, ...errorBody(code, message, details) }, status);
     this.name = 'PipelineError';
   }
 
@@ -26,9 +26,7 @@ export class PipelineError extends HttpException {
   }
 
   toBody(): ErrorBody {
-    return this.details === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, details: this.details };
+    return errorBody(this.code, this.message, this.details);
   }
 
   static runNotFound(runId: string): PipelineError {
@@ -39,6 +37,10 @@ export class PipelineError extends HttpException {
   static threadNotFound(threadId: string): PipelineError {
     return new PipelineError('THREAD_NOT_FOUND', `Thread '${threadId}' was not found: you have no run on it.`);
   }
+}
+
+function errorBody(code: ErrorCode, message: string, details: unknown): ErrorBody {
+  return details === undefined ? { code, message } : { code, message, details };
 }
 
 /** Any thrown value as a PipelineError; unexpected ones become `INTERNAL` without leaking internals. */

@@ -22,8 +22,6 @@ import { originAllowed } from './connections/origin.check';
  * server when the first gateway asks for one.
  */
 export class AgentsSocketAdapter extends IoAdapter {
-  private server?: Server;
-
   constructor(
     private readonly host: HttpAdapterHost,
     private readonly config: ResolvedPipelineOptions,
@@ -63,13 +61,7 @@ export class AgentsSocketAdapter extends IoAdapter {
         callback(null, true);
       },
     });
-    this.server = server;
     return server;
-  }
-
-  /** The root Socket.IO server, once created. */
-  get ioServer(): Server | undefined {
-    return this.server;
   }
 
   /**
