@@ -64,8 +64,8 @@ export { RunLifecycleHooks } from './runs/run-lifecycle.hooks';
 export type { RunLifecycleInfo, RunLifecycleObserver } from './runs/run-lifecycle.hooks';
 
 // JSON Schema checks (tool parameters, interrupt answers).
-export { checkSchema, validateJson } from './validation/json-schema.validator';
-export type { JsonSchema } from './validation/json-schema.validator';
+export { checkSchema, compileJsonSchema, validateJson } from './validation/json-schema.validator';
+export type { JsonSchema, JsonSchemaCheck } from './validation/json-schema.validator';
 
 // The wire contract, so that one import serves an app's controllers and tests.
 export * from '@agent-pipeline/protocol';

@@ -27,10 +27,9 @@ export interface ToolOptions {
   /** Tells the model what the tool does and when to use it. */
   description: string;
   /**
-   * JSON Schema of the arguments, an `object` schema. Supported keywords: `type` (object, string,
-   * number, integer, boolean, array), `properties`, `required`, `additionalProperties: false`,
-   * `enum`, `items`, plus the annotations `description`, `title`, `default`, `examples`. Any other
-   * keyword is refused at start-up rather than silently not enforced.
+   * JSON Schema (draft 2020-12) of the arguments, an `object` schema; every keyword is enforced.
+   * An invalid schema (an unknown keyword, a wrong keyword value) is refused at start-up rather
+   * than silently not enforced.
    */
   parameters: JsonSchema;
   /**

@@ -17,7 +17,7 @@ const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /**
  * Discovers `@Tool()` providers of the whole app at start-up (like the pipeline's agent
  * registry discovers agents) and checks each one: a valid unique name, an `object` parameters
- * schema that uses only the supported keywords, and a singleton provider. A bad tool stops the
+ * schema that is valid JSON Schema, and a singleton provider. A bad tool stops the
  * app at start-up with a message that says how to fix it.
  */
 @Injectable()
@@ -61,7 +61,7 @@ export class ToolRegistry implements OnModuleInit {
     }
     const problems = options.parameters?.type === 'object' ? checkSchema(options.parameters) : ["#/type must be 'object'"];
     if (problems.length > 0) {
-      throw new Error(`@Tool() on ${className} ('${options.name}') has unsupported parameters:\n  - ${problems.join('\n  - ')}`);
+      throw new Error(`@Tool() on ${className} ('${options.name}') has invalid parameters:\n  - ${problems.join('\n  - ')}`);
     }
     // A tool is called from the singleton assistant agent, which has no DI context to resolve it in.
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient || !wrapper.instance) {

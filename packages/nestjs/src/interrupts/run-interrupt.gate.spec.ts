@@ -45,6 +45,38 @@ describe('RunInterruptGate', () => {
 
   const code = async (promise: Promise<unknown>) => ((await promise.catch((e: unknown) => e)) as PipelineError).code;
 
+  it('enforces every draft 2020-12 keyword of responseSchema and names each field in VALIDATION_FAILED details', async () => {
+    const { data } = await open({
+      kind: 'input',
+      message: 'Your booking?',
+      responseSchema: {
+        type: 'object',
+        properties: {
+          code: { type: 'string', pattern: '^[A-Z]{3}$' },
+          guests: { type: 'integer', minimum: 1, maximum: 8 },
+          mail: { type: 'string', format: 'email' },
+          when: { oneOf: [{ const: 'today' }, { type: 'string', format: 'date' }] },
+        },
+        required: ['code', 'guests'],
+      },
+    });
+    const refused = (await sut
+      .answer(data.interruptId, { response: { code: 'lyon', guests: 9, mail: 'nope', when: 'soon' } })
+      .catch((e) => e)) as PipelineError;
+    expect(refused.code).toBe('VALIDATION_FAILED');
+    expect(refused.details).toEqual({
+      fields: expect.arrayContaining([
+        { field: 'response.code', errors: ['must match pattern "^[A-Z]{3}$"'] },
+        { field: 'response.guests', errors: ['must be <= 8'] },
+        { field: 'response.mail', errors: ['must match format "email"'] },
+        { field: 'response.when', errors: expect.arrayContaining(['must match exactly one schema in oneOf']) },
+      ]),
+    });
+    expect(refused.message).toContain('response.guests must be <= 8');
+    expect(sut.pending).toBe(data);
+    await expect(sut.answer(data.interruptId, { response: { code: 'LYS', guests: 2, when: '2026-12-24' } })).resolves.toBe('answered');
+  });
+
   it('checks an input answer against responseSchema: a bad one is refused and the question stays open', async () => {
     const { answer, data } = await open({
       kind: 'input',
@@ -123,7 +155,10 @@ describe('RunInterruptGate', () => {
     await expect(fresh.ask({ kind: 'approval', message: '' })).rejects.toThrow(/message/);
     await expect(fresh.ask({ kind: 'vote' } as never)).rejects.toThrow(/kind/);
     await expect(fresh.ask({ kind: 'approval', message: 'x', timeoutMs: 0 })).rejects.toThrow(/timeoutMs/);
-    await expect(fresh.ask({ kind: 'input', message: 'x', responseSchema: { pattern: 'a+' } as never })).rejects.toThrow(/responseSchema/);
+    await expect(fresh.ask({ kind: 'input', message: 'x', responseSchema: { type: 'text' } })).rejects.toThrow(
+      /responseSchema is no valid JSON Schema/,
+    );
+    await expect(fresh.ask({ kind: 'input', message: 'x', responseSchema: { type: 'string', minLenght: 1 } })).rejects.toThrow(/minLenght/);
   });
 
   it('an abort while the question is still being stored rejects the ask, and nothing goes unhandled', async () => {

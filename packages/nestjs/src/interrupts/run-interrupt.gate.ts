@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PipelineError } from '../errors/pipeline.error';
 import type { InterruptRequestedData, InterruptResolution, InterruptResolvedData, InterruptAnswer } from '@agent-pipeline/protocol';
-import { checkSchema, validateJson, type JsonSchema } from '../validation/json-schema.validator';
+import { compileJsonSchema, type JsonSchemaCheck } from '../validation/json-schema.validator';
+import type { FieldError } from '../validation/validate-payload';
 import type { InterruptOutcome, InterruptRequest } from './interrupt.types';
 
 /** How the gate reports its questions and tells the run when it waits. */
@@ -18,7 +19,8 @@ export interface InterruptGateHost {
 
 interface OpenInterrupt {
   readonly data: InterruptRequestedData;
-  readonly schema?: JsonSchema;
+  /** The question's `responseSchema`, compiled when it was asked. */
+  readonly check?: JsonSchemaCheck;
   readonly timer: NodeJS.Timeout;
   readonly resolve: (outcome: InterruptOutcome) => void;
   readonly reject: (err: Error) => void;
@@ -58,7 +60,7 @@ export class RunInterruptGate {
     if (this.open) {
       throw new Error(`Run already waits on interrupt ${this.open.data.interruptId}: await context.interrupt() before asking again.`);
     }
-    const { data, schema } = describe(request, this.maxTimeoutMs);
+    const { data, check } = describe(request, this.maxTimeoutMs);
     const outcome = new Promise<InterruptOutcome<T>>((resolve, reject) => {
       const onAbort = () => {
         if (this.open?.data.interruptId !== data.interruptId) return;
@@ -68,7 +70,7 @@ export class RunInterruptGate {
       // setTimeout fires at once past 2^31-1 ms (about 24.8 days): never wait longer than that.
       const ms = Math.min(Date.parse(data.expiresAt) - Date.now(), MAX_TIMER_MS);
       const timer = setTimeout(() => void this.settle(data.interruptId, 'expired'), Math.max(0, ms));
-      this.open = { data, schema, timer, resolve: resolve as (o: InterruptOutcome) => void, reject, onAbort };
+      this.open = { data, check, timer, resolve: resolve as (o: InterruptOutcome) => void, reject, onAbort };
       this.signal.addEventListener('abort', onAbort, { once: true });
     });
     // The run may abort (or expire) while the question is being stored: the caller still gets
@@ -134,7 +136,7 @@ export class RunInterruptGate {
 }
 
 /** The `interrupt_requested` data of a request, checked: a mistake in it is the agent's bug, thrown at once. */
-function describe(request: InterruptRequest, maxTimeoutMs: number): { data: InterruptRequestedData; schema?: JsonSchema } {
+function describe(request: InterruptRequest, maxTimeoutMs: number): { data: InterruptRequestedData; check?: JsonSchemaCheck } {
   if (request === null || typeof request !== 'object') throw new TypeError('context.interrupt() needs a request object.');
   const kind: unknown = (request as { kind?: unknown }).kind;
   if (kind !== 'approval' && kind !== 'input') {
@@ -151,9 +153,15 @@ function describe(request: InterruptRequest, maxTimeoutMs: number): { data: Inte
     timeoutMs = Math.min(request.timeoutMs, timeoutMs);
   }
   const schema = request.kind === 'input' ? request.responseSchema : undefined;
+  let check: JsonSchemaCheck | undefined;
   if (schema !== undefined) {
-    const problems = checkSchema(schema, '#');
-    if (problems.length > 0) throw new TypeError(`context.interrupt(): responseSchema is not supported: ${problems.join('; ')}.`);
+    try {
+      check = compileJsonSchema(schema);
+    } catch (err) {
+      throw new TypeError(`context.interrupt(): responseSchema is no valid JSON Schema (draft 2020-12): ${(err as Error).message}.`, {
+        cause: err,
+      });
+    }
   }
   const data: InterruptRequestedData = {
     interruptId: randomUUID(),
@@ -165,7 +173,7 @@ function describe(request: InterruptRequest, maxTimeoutMs: number): { data: Inte
   if (request.tool !== undefined) data.tool = request.tool;
   if (request.args !== undefined) data.args = request.args;
   if (schema !== undefined) data.responseSchema = schema;
-  return { data, schema };
+  return { data, check };
 }
 
 /** The resolution an answer gives the open question, or `VALIDATION_FAILED`. */
@@ -180,18 +188,18 @@ function judge(open: OpenInterrupt, answer: InterruptAnswer): { resolution: Inte
   if (answer.response === undefined) {
     throw invalid('An input question is answered with a response (or declined with approved: false).', 'response', ['is required']);
   }
-  if (open.schema) {
-    const problems = validateJson(answer.response, open.schema, 'response');
-    if (problems.length > 0) {
-      throw invalid(`The response does not match the question's responseSchema: ${problems.join('; ')}.`, 'response', problems);
-    }
+  const fields = open.check?.(answer.response, 'response') ?? [];
+  if (fields.length > 0) {
+    const summary = fields.map((f) => `${f.field} ${f.errors.join(', ')}`).join('; ');
+    throw new PipelineError('VALIDATION_FAILED', `The response does not match the question's responseSchema: ${summary}.`, { fields });
   }
   return { resolution: 'answered', response: answer.response };
 }
 
 /** `VALIDATION_FAILED` in the shape every other validation error has (`details.fields`). */
 function invalid(message: string, field: string, errors: string[]): PipelineError {
-  return new PipelineError('VALIDATION_FAILED', message, { fields: [{ field, errors }] });
+  const fields: FieldError[] = [{ field, errors }];
+  return new PipelineError('VALIDATION_FAILED', message, { fields });
 }
 
 function abortError(signal: AbortSignal): Error {

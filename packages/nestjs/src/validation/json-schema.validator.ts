@@ -1,115 +1,143 @@
-/**
- * The subset of JSON Schema that tool parameters and interrupt response schemas may use; {@link checkSchema} refuses anything
- * else at start-up, so every keyword a tool declares is one {@link validateJson} enforces.
- */
-export interface JsonSchema {
-  type?: 'object' | 'string' | 'number' | 'integer' | 'boolean' | 'array';
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  /** Only `false` (refuse unknown keys) is enforced; absent or `true` allows them. */
-  additionalProperties?: boolean;
-  enum?: readonly (string | number | boolean | null)[];
-  items?: JsonSchema;
-  description?: string;
-  title?: string;
-  default?: unknown;
-  examples?: unknown[];
-}
-
-const TYPES = new Set(['object', 'string', 'number', 'integer', 'boolean', 'array']);
-const ANNOTATIONS = new Set(['description', 'title', 'default', 'examples', '$schema']);
-const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'enum', 'items']);
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import draft7MetaSchema from 'ajv/dist/refs/json-schema-draft-07.json';
+import type { JsonSchemaObject } from '@agent-pipeline/protocol';
+import type { FieldError } from './validate-payload';
 
 /**
- * Checks that `schema` uses only the supported subset. Returns the problems found (empty when
- * the schema is fine), each naming the JSON pointer of the offending place.
+ * A JSON Schema (draft 2020-12), as tool parameters and interrupt response schemas declare it:
+ * every keyword of the draft is enforced (by Ajv), formats included.
  */
-export function checkSchema(schema: unknown, path = '#'): string[] {
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return [`${path} must be a schema object`];
-  const problems: string[] = [];
-  const s = schema as Record<string, unknown>;
-  for (const key of Object.keys(s)) {
-    if (!KEYWORDS.has(key) && !ANNOTATIONS.has(key)) {
-      problems.push(
-        `${path}: the keyword '${key}' is not supported (supported: ${[...KEYWORDS].join(', ')}); ` + 'check it inside the tool instead',
-      );
-    }
-  }
-  if (s.type !== undefined && (typeof s.type !== 'string' || !TYPES.has(s.type))) {
-    problems.push(`${path}/type must be one of ${[...TYPES].join(', ')}`);
-  }
-  if (s.properties !== undefined) {
-    if (s.properties === null || typeof s.properties !== 'object' || Array.isArray(s.properties)) {
-      problems.push(`${path}/properties must be an object`);
-    } else {
-      for (const [name, sub] of Object.entries(s.properties)) problems.push(...checkSchema(sub, `${path}/properties/${name}`));
-    }
-  }
-  if (s.required !== undefined && (!Array.isArray(s.required) || s.required.some((r) => typeof r !== 'string'))) {
-    problems.push(`${path}/required must be an array of property names`);
-  }
-  if (s.additionalProperties !== undefined && typeof s.additionalProperties !== 'boolean') {
-    problems.push(`${path}/additionalProperties must be true or false (schemas are not supported there)`);
-  }
-  if (s.enum !== undefined && (!Array.isArray(s.enum) || s.enum.length === 0 || s.enum.some((v) => v !== null && typeof v === 'object'))) {
-    problems.push(`${path}/enum must be a non-empty array of strings, numbers, booleans or null`);
-  }
-  if (s.items !== undefined) problems.push(...checkSchema(s.items, `${path}/items`));
-  return problems;
+export type JsonSchema = JsonSchemaObject;
+
+/** A compiled schema: checks a value and names every place it breaks the schema. */
+export interface JsonSchemaCheck {
+  /** The violations of `value`, one entry per field (empty when valid); fields are paths below `where`, e.g. `response.items[2]`. */
+  (value: unknown, where: string): FieldError[];
 }
 
 /**
- * Validates `value` against a schema of the supported subset. Returns every violation as
- * `<where> <what>` (empty when valid); `where` is `args` or a path below it such as `args.items[2]`.
+ * Strict: a keyword the draft does not know (a typo such as `minLenght`) is refused when the
+ * schema is compiled rather than silently ignored; the schemas come from code, so that is the
+ * author's bug, found at once. `verbose` keeps the offending value for messages.
+ */
+const ajv = addFormats(
+  new Ajv2020({
+    allErrors: true,
+    strict: true,
+    strictTypes: false,
+    strictTuples: false,
+    strictRequired: false,
+    allowUnionTypes: true,
+    verbose: true,
+    ownProperties: true,
+  }),
+);
+// Many generators (zod-to-json-schema, MCP servers) stamp `$schema: draft-07`; its keywords are the draft's too.
+ajv.addMetaSchema(draft7MetaSchema);
+
+const compiled = new WeakMap<object, JsonSchemaCheck>();
+
+/**
+ * Compiles `schema` once (later calls with the same object reuse it) and returns its check.
+ * Throws a `TypeError` naming the problems when `schema` is no valid draft 2020-12 schema.
+ */
+export function compileJsonSchema(schema: unknown): JsonSchemaCheck {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) throw new TypeError('a schema must be a JSON object');
+  const cached = compiled.get(schema);
+  if (cached) return cached;
+  let validate: ValidateFunction;
+  try {
+    validate = ajv.compile(schema);
+  } catch (err) {
+    throw new TypeError(err instanceof Error ? err.message : String(err), { cause: err });
+  } finally {
+    // Ajv keeps every schema it compiled (by object and by $id); questions come and go, so drop it
+    // from Ajv and keep the compiled function only as long as the caller holds the schema.
+    ajv.removeSchema(schema);
+  }
+  const check: JsonSchemaCheck = (value, where) => (validate(value) ? [] : fieldErrors(validate.errors ?? [], where));
+  compiled.set(schema, check);
+  return check;
+}
+
+/**
+ * The problems of `schema` as a draft 2020-12 schema (empty when it is fine): unknown keywords,
+ * keyword values of the wrong kind, unknown formats, bad regular expressions.
+ */
+export function checkSchema(schema: unknown): string[] {
+  try {
+    compileJsonSchema(schema);
+    return [];
+  } catch (err) {
+    return [(err as Error).message];
+  }
+}
+
+/**
+ * Validates `value` against `schema` (compiled once per schema object). Returns every violation
+ * as `<where> <what>` (empty when valid); `where` is `args` or a path below it such as `args.items[2]`.
+ * Throws a `TypeError` when `schema` itself is invalid (see {@link checkSchema}).
  */
 export function validateJson(value: unknown, schema: JsonSchema, where = 'args'): string[] {
-  const problems: string[] = [];
-  if (schema.type !== undefined && !hasType(value, schema.type)) {
-    return [`${where} must be ${article(schema.type)} (got ${describe(value)})`];
+  return compileJsonSchema(schema)(value, where).flatMap(({ field, errors }) => errors.map((e) => `${field} ${e}`));
+}
+
+/** Ajv's errors as the contract's `details.fields`: one entry per field, in the order first seen. */
+function fieldErrors(errors: ErrorObject[], where: string): FieldError[] {
+  const byField = new Map<string, string[]>();
+  for (const error of errors) {
+    const { field, message } = describeError(error, where);
+    const list = byField.get(field) ?? [];
+    if (!list.includes(message)) list.push(message);
+    byField.set(field, list);
   }
-  if (schema.enum !== undefined && !schema.enum.some((allowed) => allowed === value)) {
-    problems.push(`${where} must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(value)})`);
-  }
-  if (isPlainObject(value)) {
-    const properties = schema.properties ?? {};
-    for (const name of schema.required ?? []) {
-      if (!Object.prototype.hasOwnProperty.call(value, name)) problems.push(`${where}.${name} is required`);
+  return [...byField].map(([field, list]) => ({ field, errors: list }));
+}
+
+function describeError(error: ErrorObject, where: string): { field: string; message: string } {
+  const field = where + pathOf(error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return { field: field + segment(String(params.missingProperty)), message: 'is required' };
+    case 'additionalProperties':
+    case 'unevaluatedProperties': {
+      const name = params.additionalProperty ?? params.unevaluatedProperty;
+      return { field: field + segment(String(name)), message: 'is not an allowed property' };
     }
-    for (const [name, sub] of Object.entries(value)) {
-      const propertySchema = Object.prototype.hasOwnProperty.call(properties, name) ? properties[name] : undefined;
-      if (propertySchema) problems.push(...validateJson(sub, propertySchema, `${where}.${name}`));
-      else if (schema.additionalProperties === false) problems.push(`${where}.${name} is not an allowed property`);
-    }
-  }
-  if (Array.isArray(value) && schema.items) {
-    value.forEach((item, i) => problems.push(...validateJson(item, schema.items!, `${where}[${i}]`)));
-  }
-  return problems;
-}
-
-function hasType(value: unknown, type: NonNullable<JsonSchema['type']>): boolean {
-  switch (type) {
-    case 'object':
-      return isPlainObject(value);
-    case 'array':
-      return Array.isArray(value);
-    case 'string':
-      return typeof value === 'string';
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'integer':
-      return typeof value === 'number' && Number.isInteger(value);
+    case 'type':
+      return { field, message: `must be ${typeList(String(params.type))} (got ${describe(error.data)})` };
+    case 'enum':
+      return {
+        field,
+        message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(error.data)})`,
+      };
+    default:
+      return { field, message: error.message ?? `breaks the '${error.keyword}' keyword` };
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+/** A JSON pointer (`/items/2/name`) as a path (`.items[2].name`). */
+function pathOf(pointer: string): string {
+  if (!pointer) return '';
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : segment(part)))
+    .join('');
 }
 
-function article(type: string): string {
-  return type === 'array' || type === 'object' || type === 'integer' ? `an ${type}` : `a ${type}`;
+function segment(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+}
+
+function typeList(types: string): string {
+  return types
+    .split(',')
+    .map((type) => (type === 'array' || type === 'object' || type === 'integer' ? `an ${type}` : `a ${type}`))
+    .join(' or ');
 }
 
 function describe(value: unknown): string {
