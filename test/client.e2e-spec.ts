@@ -76,6 +76,30 @@ describe('AgentPipelineClient against the real server', () => {
       await expect(new AgentPipelineClient().listThreads()).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
     });
 
+    it('lists runs over HTTP, newest first, filtered and paged, with a waiting run among them', async () => {
+      const threadId = 'client-runs-thread';
+      for await (const _ of client.run('echo', { text: 'listed' }, { threadId })) void _;
+      const waiting = client.run('approval', { action: 'list me' }, { threadId, multitask: 'enqueue' });
+      const { runId } = await waiting.started;
+      let page = await client.listRuns({ threadId });
+      for (let i = 0; i < 100 && page.runs[0]?.status !== 'waiting'; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        page = await client.listRuns({ threadId });
+      }
+      expect(page.runs.map((r) => [r.agent, r.status])).toEqual([
+        ['approval', 'waiting'],
+        ['echo', 'completed'],
+      ]);
+      expect(page.runs[0]).toMatchObject({ runId, threadId, input: { action: 'list me' } });
+      const first = await client.listRuns({ threadId, limit: 1 });
+      expect(first.runs.map((r) => r.runId)).toEqual([runId]);
+      const second = await client.listRuns({ threadId, limit: 1, before: first.next! });
+      expect(second.runs.map((r) => r.agent)).toEqual(['echo']);
+      expect((await client.listRuns({ threadId, status: 'completed' })).runs.map((r) => r.agent)).toEqual(['echo']);
+      await waiting.cancel();
+      for await (const _ of waiting) void _;
+    });
+
     it('surfaces refusals as AgentPipelineError with the contract code', async () => {
       const refused = client.run('no-such-agent', {});
       await expect(refused.started).rejects.toMatchObject({ name: 'AgentPipelineError', code: 'UNKNOWN_AGENT' });

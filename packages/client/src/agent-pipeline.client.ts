@@ -16,7 +16,14 @@ import {
   type StartedRunStatus,
   type ErrorBody,
 } from '@agent-pipeline/protocol';
-import { httpCall, type ListThreadsOptions, type ThreadPage, type ThreadWithRuns } from './threads.http';
+import {
+  httpCall,
+  type ListRunsOptions,
+  type ListThreadsOptions,
+  type RunPage,
+  type ThreadPage,
+  type ThreadWithRuns,
+} from './threads.http';
 import { AgentPipelineError, isAgentPipelineError } from './agent-pipeline.error';
 import { AsyncEventQueue } from './async-event.queue';
 import { isAgentEvent, RunEventSequencer } from './run-event.sequencer';
@@ -389,6 +396,14 @@ export class AgentPipelineClient {
     if (options.before !== undefined) query.set('before', options.before);
     const qs = query.toString();
     return (await this.http<ThreadPage>('GET', `/threads${qs ? `?${qs}` : ''}`))!;
+  }
+
+  /** The user's runs, newest first (`GET /runs`, over HTTP like {@link listThreads}). */
+  async listRuns(options: ListRunsOptions = {}): Promise<RunPage> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(options)) if (value !== undefined) query.set(key, String(value));
+    const qs = query.toString();
+    return (await this.http<RunPage>('GET', `/runs${qs ? `?${qs}` : ''}`))!;
   }
 
   /** One conversation with its runs, oldest first (`GET /threads/:threadId`); `THREAD_NOT_FOUND` when the user has no run on it. */

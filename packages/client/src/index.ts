@@ -20,7 +20,7 @@ export type {
   StartRunOptions,
 } from './agent-pipeline.client';
 export { AgentPipelineError, isAgentPipelineError } from './agent-pipeline.error';
-export type { ListThreadsOptions, RunSnapshot, ThreadEntry, ThreadPage, ThreadWithRuns } from './threads.http';
+export type { ListRunsOptions, ListThreadsOptions, RunPage, RunSnapshot, ThreadEntry, ThreadPage, ThreadWithRuns } from './threads.http';
 export type { AgentPipelineErrorCode, ClientErrorCode } from './agent-pipeline.error';
 export { RunEventSequencer } from './run-event.sequencer';
 export * from '@agent-pipeline/protocol';

@@ -1,7 +1,7 @@
-import type { RunStatus, ErrorBody, ThreadInfo } from '@agent-pipeline/protocol';
+import type { RunStatus, ErrorBody, InterruptRequestedData, ThreadInfo } from '@agent-pipeline/protocol';
 import { AgentPipelineError } from './agent-pipeline.error';
 
-/** A run as the HTTP API serves it (`GET /runs/:runId`, `GET /threads/:threadId`). */
+/** A run as the HTTP API serves it (`GET /runs`, `GET /runs/:runId`, `GET /threads/:threadId`). */
 export interface RunSnapshot {
   runId: string;
   threadId: string;
@@ -13,6 +13,24 @@ export interface RunSnapshot {
   createdAt: string;
   finishedAt?: string;
   lastSeq: number;
+  /** The open question (its `interrupt_requested` data) while the run is `waiting` (`GET /runs/:runId` only). */
+  interrupt?: InterruptRequestedData;
+}
+
+/** A page of `GET /runs`, newest first: pass `next` as `before` for the following one (`null` on the last). */
+export interface RunPage {
+  runs: RunSnapshot[];
+  next: string | null;
+}
+
+/** Options of {@link AgentPipelineClient.listRuns}. */
+export interface ListRunsOptions {
+  /** 1–100. @default 20 */
+  limit?: number;
+  status?: RunStatus;
+  threadId?: string;
+  /** The `next` of the previous page. */
+  before?: string;
 }
 
 /** One of the user's threads (a conversation), as `GET /threads` lists it. */
