@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { FakeLlmServer, textReply } from '@agent-pipeline/llm/testing';
@@ -7,53 +7,11 @@ import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './suppo
 import * as jwt from 'jsonwebtoken';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
 import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
+import { CHROMIUM, CHROMIUM_ARGS, describeInBrowser, eventTypes, expectConnected, run, send } from './support/chat-browser';
 
-/** Debian's Chromium (`.ci/run` installs it); the tests say they were skipped when it is absent. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const OUTPUT_DIR = join(__dirname, '..', 'test-output');
 
-const describeInBrowser = existsSync(CHROMIUM) ? describe : (describe.skip as typeof describe);
-if (!existsSync(CHROMIUM)) {
-  console.warn(`Chat page browser tests SKIPPED: ${CHROMIUM} is not installed (apt-get install -y chromium; .ci/run installs it).`);
-}
-const suiteName = existsSync(CHROMIUM)
-  ? 'chat page (GET /) in Chromium'
-  : `chat page (GET /) in Chromium — SKIPPED: ${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`;
-
-const run = (runId: string) => `[data-testid="run"][data-run-id="${runId}"]`;
-
-/** The types of a run's `event` elements, in page order. */
-function eventTypes(page: Page, selector: string): Promise<string[]> {
-  return page.$$eval(`${selector} [data-testid="event"]`, (els) => els.map((e) => e.getAttribute('data-type') ?? ''));
-}
-
-/** Sends a message from the composer with the mouse; resolves the new run's id once the server accepted it. */
-async function send(page: Page, agent: string, message: string): Promise<string> {
-  const before = await page.locator('#conversation [data-testid="run"]').count();
-  await page.getByTestId('agent-select').selectOption(agent);
-  await page.getByTestId('message-input').fill(message);
-  await page.getByTestId('send').click();
-  const added = page.locator('#conversation [data-testid="run"]').nth(before);
-  await added.waitFor();
-  return (await added.getAttribute('data-run-id'))!;
-}
-
-async function expectConnected(page: Page): Promise<void> {
-  await page.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
-  expect(await page.getByTestId('connection-status').textContent()).toBe('connected');
-}
-
-describeInBrowser(suiteName, () => {
+describeInBrowser('chat page (GET /) in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let context: BrowserContext;
@@ -134,13 +92,23 @@ describeInBrowser(suiteName, () => {
     expect(await page.locator(`${run(failingId)} [data-testid="run-result"]`).textContent()).toContain('on purpose');
   });
 
-  it('shows a refused start as an alert, not as a run', async () => {
+  it('shows a refused start as an alert, not as a run, and the field errors next to their fields', async () => {
     await page.getByTestId('agent-select').selectOption('countdown');
-    await page.getByTestId('message-input').fill('not a valid countdown input');
+    await page.getByTestId('message-input').fill('{"steps": 0, "intervalMs": 1}');
     await page.getByTestId('send').click();
     const refused = page.locator('[data-testid="run-refused"]').last();
     await refused.waitFor();
     expect(await refused.textContent()).toContain('VALIDATION_FAILED');
+    const stepsError = page.locator('[data-testid="input-field"][data-field="steps"] [data-testid="field-error"]');
+    await stepsError.waitFor();
+    expect(await stepsError.textContent()).toMatch(/steps .*1/);
+    // Text that is no JSON object, for an agent that takes fields: said next to the message box, nothing sent.
+    const before = await page.locator('[data-testid="run-refused"], #conversation [data-testid="run"]').count();
+    await page.getByTestId('message-input').fill('not a valid countdown input');
+    await page.getByTestId('send').click();
+    await page.locator('#send-error', { hasText: 'fields below' }).waitFor();
+    expect(await page.locator('[data-testid="run-refused"], #conversation [data-testid="run"]').count()).toBe(before);
+    await page.getByTestId('message-input').fill('');
   });
 
   it('runs a long countdown live and cancels it with the cancel button', async () => {
@@ -347,7 +315,7 @@ describeInBrowser(suiteName, () => {
   });
 });
 
-describeInBrowser(`${suiteName}, without development auth`, () => {
+describeInBrowser(`chat page (GET /) in Chromium, without development auth`, () => {
   let t: TestApp;
   let browser: Browser;
   beforeAll(async () => {
@@ -414,7 +382,7 @@ describeInBrowser(`${suiteName}, without development auth`, () => {
   });
 });
 
-describeInBrowser(`${suiteName}, with tokens of an identity provider (JWT_JWKS_URL)`, () => {
+describeInBrowser(`chat page (GET /) in Chromium, with tokens of an identity provider (JWT_JWKS_URL)`, () => {
   const jwks = new JwksServer();
   let t: TestApp;
   let browser: Browser;
@@ -448,7 +416,7 @@ describeInBrowser(`${suiteName}, with tokens of an identity provider (JWT_JWKS_U
   });
 });
 
-describeInBrowser(`${suiteName}: conversations`, () => {
+describeInBrowser(`chat page (GET /) in Chromium: conversations`, () => {
   let t: TestApp;
   let server: FakeLlmServer;
   let browser: Browser;

@@ -1,22 +1,22 @@
 /**
  * The chat page's script (bundled by scripts/build-web.js into app.js): sign-in, agent picker,
- * message box, live runs with cancel, connection indicator and past runs. It talks to the server
- * through {@link AgentPipelineClient}, so runs survive reconnects without losing or repeating events.
+ * message box (or a form built from the agent's input schema), live runs with cancel, connection
+ * indicator, conversations and past runs. It talks to the server through {@link AgentPipelineClient},
+ * so runs survive reconnects without losing or repeating events, and it follows every run of its
+ * user, wherever it was started (another tab or device, HTTP, AG-UI, the AI SDK, MCP).
  */
-import { AgentPipelineClient, type ConnectionStatusChange, type RunEvents, isAgentPipelineError } from '@agent-pipeline/client';
-import type { AgentInfo, InterruptAnswer } from '@agent-pipeline/protocol';
 import {
-  deleteThread,
-  fetchAgents,
-  fetchDevAuth,
-  fetchRuns,
-  fetchThread,
-  fetchThreads,
-  NO_DEV_TOKENS_MESSAGE,
-  requestDevToken,
-  type RunSummary,
-  type ThreadSummary,
-} from './chat-page.api';
+  AgentPipelineClient,
+  type ConnectionStatusChange,
+  type RunEvents,
+  type ThreadEntry,
+  isAgentPipelineError,
+} from '@agent-pipeline/client';
+import type { AgentInfo, AnyAgentEvent, InterruptAnswer } from '@agent-pipeline/protocol';
+import { fetchDevAuth, NO_DEV_TOKENS_MESSAGE, requestDevToken } from './chat-page.api';
+import { ComposerView, fieldProblemsOf } from './composer.view';
+import { RunActivity } from './run-activity';
+import { RunDiscovery } from './run-discovery';
 import { RunView } from './run.view';
 import { ThreadListView } from './thread-list.view';
 
@@ -24,23 +24,8 @@ const TOKEN_KEY = 'agent-pipeline.token';
 const AGENT_KEY = 'agent-pipeline.agent';
 const HISTORY_LIMIT = 20;
 const THREADS_LIMIT = 50;
-const LOCAL_RUNS_LIMIT = 50;
-
-/** Example messages of the demo agents, shown as the message box's placeholder. */
-const EXAMPLES: Record<string, string> = {
-  echo: 'Hello, agent!',
-  calculator: '{"expression": "(1.5 + 2) * 4"}',
-  countdown: '{"steps": 5, "intervalMs": 500}',
-  failing: '{"message": "Something broke"}',
-  approval: '{"action": "deploy to production"}',
-};
-
-/** A run this browser started, remembered for servers without `GET /runs`. */
-interface LocalRun {
-  runId: string;
-  agent: string;
-  createdAt: string;
-}
+/** Events of several runs may each ask for the conversation list again: one reload covers them. */
+const THREADS_RELOAD_DELAY_MS = 100;
 
 class ChatPage {
   private readonly client = new AgentPipelineClient();
@@ -79,6 +64,17 @@ class ChatPage {
     newThread: byId<HTMLButtonElement>('new-thread'),
     threadsError: byId<HTMLElement>('threads-error'),
   };
+  private readonly composer = new ComposerView({
+    message: this.ui.messageInput,
+    messageLabel: byId<HTMLElement>('message-label'),
+    form: byId<HTMLElement>('input-form'),
+    error: this.ui.sendError,
+  });
+  /** What every thread is doing, from the events of all the user's runs. */
+  private readonly activity = new RunActivity();
+  /** Runs of the user this page did not start and does not show yet: they are shown as they come. */
+  private readonly discovery = new RunDiscovery((event) => this.showDiscoveredRun(event));
+  private threadsReload?: ReturnType<typeof setTimeout>;
   private readonly threadList = new ThreadListView(byId<HTMLElement>('thread-list'), {
     open: (threadId) => void this.openThread(threadId),
     remove: (thread) => void this.removeThread(thread),
@@ -88,6 +84,8 @@ class ChatPage {
 
   start(): void {
     this.client.onStatus((change) => this.showStatus(change));
+    this.client.on('*', (event) => this.onAnyEvent(event as AnyAgentEvent));
+    this.threadList.trackActivity((thread) => this.activity.of(thread.threadId, thread.lastStatus));
     this.ui.loginForm.addEventListener('submit', (e) => {
       e.preventDefault();
       void this.onLogin();
@@ -197,9 +195,50 @@ class ChatPage {
 
   /** The user's conversations, newest first (`GET /threads`); the section hides on servers without it. */
   private async loadThreads(): Promise<void> {
-    const threads = await fetchThreads(this.token!, THREADS_LIMIT);
-    byId<HTMLElement>('threads').hidden = threads === undefined;
-    if (threads) this.threadList.show(threads);
+    try {
+      this.threadList.show((await this.client.listThreads({ limit: THREADS_LIMIT })).threads);
+      this.threadList.select(this.threadId);
+    } catch (err) {
+      this.ui.threadsError.textContent = `Could not load the conversations: ${(err as Error).message}`;
+    }
+  }
+
+  /** Reloads the conversation list soon, once for a burst of events. */
+  private scheduleThreadsReload(): void {
+    if (this.threadsReload || !this.token) return;
+    this.threadsReload = setTimeout(() => {
+      void this.loadThreads().finally(() => (this.threadsReload = undefined));
+    }, THREADS_RELOAD_DELAY_MS);
+  }
+
+  /**
+   * Every event of every run of the user (the socket receives them all): the thread's activity in
+   * the conversation list, and runs the page does not show yet.
+   */
+  private onAnyEvent(event: AnyAgentEvent): void {
+    const threadId = this.activity.observe(event);
+    this.threadList.refreshActivity(threadId);
+    // A new thread, or the end of a run (its count and status in the list): the list is stale.
+    if (RunActivity.ends(event) || !this.threadList.has(threadId)) this.scheduleThreadsReload();
+    this.discovery.observe(event);
+  }
+
+  /**
+   * A run started elsewhere: in the open conversation when it is on its thread, else at the top
+   * of the past runs; followed live from its first event either way (its question can be answered here).
+   */
+  private showDiscoveredRun(event: AnyAgentEvent): void {
+    const onThread = event.threadId === this.threadId;
+    const view = this.newView({ agent: event.agent, createdAt: event.ts, collapsed: !onThread });
+    view.started(event.runId);
+    view.element.dataset.threadId = event.threadId;
+    if (onThread) {
+      this.ui.conversation.append(view.element);
+    } else {
+      this.shown.add(event.runId);
+      this.ui.historyList.prepend(view.element);
+    }
+    void this.consume(view, this.client.follow(event.runId));
   }
 
   /** Starts a new conversation: the next message opens a new thread. */
@@ -215,11 +254,17 @@ class ChatPage {
   /** Reopens one of the user's threads: its runs and their results, and the next message continues it. */
   private async openThread(threadId: string, restoring = false): Promise<void> {
     this.ui.threadsError.textContent = '';
-    const runs = await fetchThread(this.token!, threadId);
+    const runs = await this.client.getThread(threadId).then(
+      (thread) => thread.runs,
+      (err: unknown) => {
+        if (!isAgentPipelineError(err, 'THREAD_NOT_FOUND')) this.ui.threadsError.textContent = (err as Error).message;
+        return undefined;
+      },
+    );
     if (!runs) {
       // Deleted meanwhile (maybe in another tab): a reload starts afresh; a click says why.
       if (restoring) this.newConversation();
-      else this.ui.threadsError.textContent = 'This conversation no longer exists.';
+      else this.ui.threadsError.textContent ||= 'This conversation no longer exists.';
       return;
     }
     this.threadId = threadId;
@@ -227,28 +272,31 @@ class ChatPage {
     this.threadList.select(threadId);
     this.ui.conversation.replaceChildren();
     for (const record of runs) {
+      this.discovery.know(record.runId);
       const view = this.newView({ agent: record.agent, input: record.input, createdAt: record.createdAt });
       view.started(record.runId);
       view.applyRecord(record);
       this.ui.conversation.append(view.element);
       // Replays the stored events (and follows the run live if it is still going).
-      void this.consume(view, this.client.follow(record.runId), false);
+      void this.consume(view, this.client.follow(record.runId));
     }
     if (!restoring) this.ui.messageInput.focus();
   }
 
   /** Deletes a conversation for good, after the user confirms. */
-  private async removeThread(thread: ThreadSummary): Promise<void> {
+  private async removeThread(thread: ThreadEntry): Promise<void> {
     this.ui.threadsError.textContent = '';
     const title = thread.title || 'this conversation';
     if (!confirm(`Delete "${title}"? Its messages, results and the assistant's memory of it are deleted for good.`)) return;
-    const outcome = await deleteThread(this.token!, thread.threadId);
-    if (!outcome.ok && outcome.code !== 'THREAD_NOT_FOUND') {
-      this.ui.threadsError.textContent =
-        outcome.code === 'THREAD_BUSY'
+    try {
+      await this.client.deleteThread(thread.threadId);
+    } catch (err) {
+      if (!isAgentPipelineError(err, 'THREAD_NOT_FOUND')) {
+        this.ui.threadsError.textContent = isAgentPipelineError(err, 'THREAD_BUSY')
           ? 'An answer of this conversation is still coming: cancel it or wait, then delete.'
-          : outcome.message;
-      return;
+          : (err as Error).message;
+        return;
+      }
     }
     this.threadList.forget(thread.threadId);
     for (const view of Array.from(this.ui.historyList.querySelectorAll<HTMLElement>('[data-testid="run"]'))) {
@@ -317,8 +365,10 @@ class ChatPage {
   }
 
   private async loadAgents(): Promise<void> {
-    const fromHttp = await fetchAgents(this.token!);
-    this.agents = fromHttp ?? (await this.client.listAgents().catch(() => []));
+    this.agents = await this.client.listAgents().catch((err: unknown) => {
+      this.ui.sendError.textContent = `Could not list the agents: ${(err as Error).message}`;
+      return [];
+    });
     const select = this.ui.agentSelect;
     select.replaceChildren(
       ...this.agents.map((a) => {
@@ -338,66 +388,69 @@ class ChatPage {
     const name = this.ui.agentSelect.value;
     const agent = this.agents.find((a) => a.name === name);
     if (name) localStorage.setItem(AGENT_KEY, name);
-    this.ui.messageInput.placeholder = EXAMPLES[name] ? `e.g. ${EXAMPLES[name]}` : 'Type a message';
-    this.ui.agentHint.textContent = agent ? `${agent.description} ${this.defaultHint}` : this.defaultHint;
+    this.composer.choose(agent);
+    this.ui.agentHint.textContent = agent ? `${agent.description} ${this.composer.describe()} ${this.defaultHint}` : this.defaultHint;
   }
 
-  /** Past runs: `GET /runs` when the server has it, else the runs this browser started. */
+  /** The user's latest runs (`GET /runs`), each followed live while it is still going. */
   private async loadHistory(): Promise<void> {
-    const records = await fetchRuns(this.token!, HISTORY_LIMIT);
-    let items: (RunSummary | LocalRun)[];
-    if (records) {
-      items = records;
+    let records;
+    try {
+      records = (await this.client.listRuns({ limit: HISTORY_LIMIT })).runs;
       this.ui.historyNote.hidden = true;
-    } else {
-      items = this.localRuns().slice(0, HISTORY_LIMIT);
+    } catch (err) {
       this.ui.historyNote.hidden = false;
-      this.ui.historyNote.textContent = 'This server does not list runs (no GET /runs): showing the runs started in this browser.';
+      this.ui.historyNote.textContent = `Could not load the past runs: ${(err as Error).message}`;
+      return;
     }
-    for (const item of items) {
-      if (this.shown.has(item.runId)) continue;
-      this.shown.add(item.runId);
-      const record = 'status' in item ? item : undefined;
-      const view = this.newView({ agent: item.agent, input: record?.input, createdAt: item.createdAt, collapsed: true });
-      view.started(item.runId);
-      if (record) view.applyRecord(record);
-      if (record?.threadId) view.element.dataset.threadId = record.threadId;
+    for (const record of records) {
+      this.discovery.know(record.runId);
+      if (this.shown.has(record.runId)) continue;
+      this.shown.add(record.runId);
+      const view = this.newView({ agent: record.agent, input: record.input, createdAt: record.createdAt, collapsed: true });
+      view.started(record.runId);
+      view.applyRecord(record);
+      view.element.dataset.threadId = record.threadId;
       this.ui.historyList.append(view.element);
       // Replays the stored events (and follows the run live if it is still going).
-      void this.consume(view, this.client.follow(item.runId), !record);
+      void this.consume(view, this.client.follow(record.runId));
     }
   }
 
   private send(): void {
-    const text = this.ui.messageInput.value.trim();
     const agent = this.ui.agentSelect.value;
     this.ui.sendError.textContent = '';
-    if (!text) return;
     if (!agent) {
       this.ui.sendError.textContent = 'Pick an agent first.';
       return;
     }
+    const composed = this.composer.compose();
+    if (!composed) return;
     this.ui.messageInput.value = '';
-    const view = this.newView({ agent, message: text });
+    const view = this.newView({ agent, message: composed.message, input: composed.input });
     this.ui.conversation.append(view.element);
     view.element.scrollIntoView({ block: 'nearest' });
     const threadId = this.threadId;
-    const run = this.client.run(agent, toInput(text), { threadId, multitask: 'enqueue' });
+    this.discovery.startBegan();
+    const run = this.client.run(agent, composed.input, { threadId, multitask: 'enqueue' });
     run.started.then(
       ({ runId, status }) => {
+        this.discovery.startSettled(runId);
         this.shown.add(runId);
         view.started(runId, status);
-        this.rememberRun({ runId, agent, createdAt: new Date().toISOString() });
+        this.composer.reset();
         // The open conversation now exists on the server: a reload reopens it, the list shows it.
         sessionStorage.setItem(this.threadKey(), threadId);
         void this.loadThreads().then(() => this.threadList.select(this.threadId));
       },
       (err: unknown) => {
+        this.discovery.startSettled();
         const code = isAgentPipelineError(err) ? err.code : 'ERROR';
         view.refused(code, (err as Error).message);
+        if (isAgentPipelineError(err, 'VALIDATION_FAILED')) this.composer.refused(fieldProblemsOf(err.details));
       },
     );
-    void this.consume(view, run, false);
+    void this.consume(view, run);
   }
 
   private cancel(view: RunView): void {
@@ -426,7 +479,7 @@ class ChatPage {
   }
 
   /** Feeds a run's events (each once, in order) into its view until its terminal event. */
-  private async consume(view: RunView, events: RunEvents, forgetIfMissing: boolean): Promise<void> {
+  private async consume(view: RunView, events: RunEvents): Promise<void> {
     try {
       for await (const event of events) {
         const pinned = nearBottom();
@@ -435,12 +488,6 @@ class ChatPage {
       }
     } catch (err) {
       if (!view.runId) return; // the start was refused: the view already says so
-      if (forgetIfMissing && isAgentPipelineError(err, 'RUN_NOT_FOUND')) {
-        // A run remembered by this browser that the server no longer has (its store was reset).
-        view.element.remove();
-        this.forgetRun(view.runId);
-        return;
-      }
       view.lost(`Stopped following this run: ${(err as Error).message}`);
     }
   }
@@ -453,41 +500,6 @@ class ChatPage {
       onFocusLost: () => this.ui.messageInput.focus(),
     });
   }
-
-  private localKey(): string {
-    return `agent-pipeline.runs.${this.user}`;
-  }
-
-  private localRuns(): LocalRun[] {
-    try {
-      const list: unknown = JSON.parse(localStorage.getItem(this.localKey()) ?? '[]');
-      return Array.isArray(list) ? list.filter((r): r is LocalRun => typeof r?.runId === 'string' && typeof r?.agent === 'string') : [];
-    } catch {
-      return [];
-    }
-  }
-
-  private rememberRun(run: LocalRun): void {
-    const list = [run, ...this.localRuns().filter((r) => r.runId !== run.runId)].slice(0, LOCAL_RUNS_LIMIT);
-    localStorage.setItem(this.localKey(), JSON.stringify(list));
-  }
-
-  private forgetRun(runId: string): void {
-    localStorage.setItem(this.localKey(), JSON.stringify(this.localRuns().filter((r) => r.runId !== runId)));
-  }
-}
-
-/** Plain text is sent as `{ text }`; text that parses as a JSON object is the input itself. */
-export function toInput(text: string): unknown {
-  if (text.startsWith('{')) {
-    try {
-      const value: unknown = JSON.parse(text);
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value;
-    } catch {
-      // Not JSON: plain text.
-    }
-  }
-  return { text };
 }
 
 function newThreadId(): string {
