@@ -4,20 +4,27 @@ import { command, startTestApp, TestApp } from './support/test-app';
 
 /** The input schema of every demo agent, as DESIGN.md's demo-agent table describes their inputs. */
 const DEMO_SCHEMAS: Record<string, object> = {
-  echo: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-  calculator: { type: 'object', properties: { expression: { type: 'string', maxLength: 1000 } }, required: ['expression'] },
+  echo: { type: 'object', properties: { text: { type: 'string', description: expect.any(String) } }, required: ['text'] },
+  calculator: {
+    type: 'object',
+    properties: { expression: { type: 'string', maxLength: 1000, description: expect.any(String) } },
+    required: ['expression'],
+  },
   countdown: {
     type: 'object',
     properties: {
-      steps: { type: 'integer', minimum: 1, maximum: 10_000 },
-      intervalMs: { type: 'integer', minimum: 0, maximum: 60_000 },
+      steps: { type: 'integer', minimum: 1, maximum: 10_000, description: expect.any(String) },
+      intervalMs: { type: 'integer', minimum: 0, maximum: 60_000, description: expect.any(String) },
     },
     required: ['steps', 'intervalMs'],
   },
-  failing: { type: 'object', properties: { message: { type: 'string' } } },
+  failing: { type: 'object', properties: { message: { type: 'string', description: expect.any(String) } } },
   approval: {
     type: 'object',
-    properties: { action: { type: 'string', minLength: 1, maxLength: 200 }, timeoutMs: { type: 'integer', minimum: 1 } },
+    properties: {
+      action: { type: 'string', minLength: 1, maxLength: 200, description: expect.any(String) },
+      timeoutMs: { type: 'integer', minimum: 1, description: expect.any(String) },
+    },
     required: ['action'],
   },
 };

@@ -93,7 +93,10 @@ describeInBrowser('chat page in Chromium: inputs from schemas, runs from everywh
       '10000',
       '1',
     ]);
-    expect(await form.locator('[data-testid="input-field"][data-field="intervalMs"]').textContent()).toContain('0–60000');
+    const interval = await form.locator('[data-testid="input-field"][data-field="intervalMs"]').textContent();
+    // The property's description, and the range from the schema.
+    expect(interval).toContain('The wait before each step, in milliseconds.');
+    expect(interval).toContain('0–60000');
 
     // A missing field is said next to it, and nothing is sent.
     await steps.fill('3');

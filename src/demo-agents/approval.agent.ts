@@ -1,4 +1,5 @@
 import { IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
+import { JSONSchema } from 'class-validator-jsonschema';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
@@ -6,11 +7,13 @@ import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/
 /** Input of the `approval` agent. */
 export class ApprovalInput {
   /** What the agent asks to do, 1–200 chars. */
+  @JSONSchema({ description: 'What the agent asks to do.' })
   @IsString()
   @Length(1, 200)
   action: string;
 
   /** Expire the question sooner than INTERRUPT_TIMEOUT_MS, in ms. */
+  @JSONSchema({ description: 'Expire the question sooner than the server does, in milliseconds.' })
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -1,11 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { IsString, MaxLength } from 'class-validator';
+import { JSONSchema } from 'class-validator-jsonschema';
 import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
 import { evaluateExpression } from './expression.parser';
 
 /** Input of the `calculator` agent. */
 export class CalculatorInput {
   /** An arithmetic expression such as `(1 + 2) × 3.5`. */
+  @JSONSchema({ description: 'An arithmetic expression such as (1 + 2) × 3.5.' })
   @IsString()
   @MaxLength(1000)
   expression: string;

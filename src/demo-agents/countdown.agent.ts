@@ -1,15 +1,18 @@
 import { IsInt, Max, Min } from 'class-validator';
+import { JSONSchema } from 'class-validator-jsonschema';
 import { Agent, type AgentHandler, type AgentRunContext, abortableSleep, throwIfAborted } from '@agent-pipeline/nestjs';
 
 /** Input of the `countdown` agent. */
 export class CountdownInput {
   /** How many thinking events to emit, 1–10 000. */
+  @JSONSchema({ description: 'How many thinking events to emit.' })
   @IsInt()
   @Min(1)
   @Max(10_000)
   steps: number;
 
   /** Wait before each step in milliseconds, 0–60 000. */
+  @JSONSchema({ description: 'The wait before each step, in milliseconds.' })
   @IsInt()
   @Min(0)
   @Max(60_000)

@@ -1,9 +1,11 @@
 import { IsString } from 'class-validator';
+import { JSONSchema } from 'class-validator-jsonschema';
 import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
 
 /** Input of the `echo` agent. */
 export class EchoInput {
   /** The text to send back; may be empty. */
+  @JSONSchema({ description: 'The text to send back.' })
   @IsString()
   text: string;
 }

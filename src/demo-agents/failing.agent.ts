@@ -1,9 +1,11 @@
 import { IsOptional, IsString } from 'class-validator';
+import { JSONSchema } from 'class-validator-jsonschema';
 import { Agent, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
 
 /** Input of the `failing` agent. */
 export class FailingInput {
   /** The message of the error; a fixed one when left out. */
+  @JSONSchema({ description: 'The message of the error; a fixed one when left out.' })
   @IsOptional()
   @IsString()
   message?: string;

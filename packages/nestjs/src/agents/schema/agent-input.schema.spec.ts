@@ -18,6 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import Ajv2020 from 'ajv/dist/2020';
+import { JSONSchema } from 'class-validator-jsonschema';
 import { agentInputSchema } from './agent-input.schema';
 
 class Text {
@@ -96,6 +97,12 @@ class Tree {
   child?: Tree;
 }
 
+class Described {
+  @JSONSchema({ description: 'Where to go.' })
+  @IsString()
+  city: string;
+}
+
 class Undecorated {
   name?: string;
 }
@@ -149,6 +156,10 @@ describe('agentInputSchema', () => {
   it('stops at a class nested in itself', () => {
     const schema = agentInputSchema(Tree);
     expect(schema.properties?.child).toEqual({ type: 'object' });
+  });
+
+  it("carries a property's description given with @JSONSchema", () => {
+    expect(agentInputSchema(Described).properties).toEqual({ city: { type: 'string', description: 'Where to go.' } });
   });
 
   it('is an object schema for a class with no decorated property', () => {
