@@ -1,4 +1,5 @@
 import { fieldHint, formInput, type FormOutcome, type InputField } from './agent-input';
+import { el } from './dom';
 
 /** One field error as the server's `VALIDATION_FAILED` names it (`details.fields`). */
 export interface FieldProblem {
@@ -142,15 +143,4 @@ export class InputFormView {
     if (field.required) input.setAttribute('aria-required', 'true');
     return input;
   }
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string>,
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
 }

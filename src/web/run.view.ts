@@ -4,6 +4,7 @@
  * button while it runs. The `data-testid` hooks are part of the page's contract (issue 6).
  */
 import type { AgentEventEnvelope, AnyAgentEvent, InterruptRequestedData, RunStatus, InterruptAnswer } from '@agent-pipeline/protocol';
+import { el } from './dom';
 
 /** What a run view shows before its events arrive. */
 export interface RunViewOptions {
@@ -353,16 +354,4 @@ function pre(value: unknown): HTMLElement {
     text = String(value);
   }
   return el('pre', {}, text);
-}
-
-/** Creates an element; text children are set as text (never parsed as HTML). */
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string>,
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
 }
