@@ -193,7 +193,7 @@ class ChatPage {
     return `agent-pipeline.thread.${this.user}`;
   }
 
-  /** The user's conversations, newest first (`GET /threads`); the section hides on servers without it. */
+  /** The user's conversations, newest first (`GET /threads`), the open one marked. */
   private async loadThreads(): Promise<void> {
     try {
       this.threadList.show((await this.client.listThreads({ limit: THREADS_LIMIT })).threads);
