@@ -232,7 +232,12 @@ describe('demo agents over Socket.IO', () => {
       const agents = ack.agents as Array<{ name: string; description: string }>;
       expect(agents.map((a) => a.name).sort()).toEqual(DEMO_AGENT_NAMES);
       for (const agent of agents) {
-        expect(agent).toEqual({ name: expect.any(String), description: expect.any(String) });
+        expect(agent).toEqual({
+          name: expect.any(String),
+          description: expect.any(String),
+          inputSchema: expect.any(Object),
+          durable: expect.any(Boolean),
+        });
         expect(agent.description.trim().length).toBeGreaterThan(0);
       }
     });

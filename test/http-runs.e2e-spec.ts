@@ -361,7 +361,14 @@ describe('HTTP runs API', () => {
       const res = await alice.get('/agents');
       expect(res.status).toBe(200);
       expect(res.body.map((a: any) => a.name)).toEqual(expect.arrayContaining(['echo', 'calculator', 'countdown', 'failing']));
-      for (const agent of res.body) expect(agent).toEqual({ name: expect.any(String), description: expect.any(String) });
+      for (const agent of res.body) {
+        expect(agent).toEqual({
+          name: expect.any(String),
+          description: expect.any(String),
+          inputSchema: expect.any(Object),
+          durable: expect.any(Boolean),
+        });
+      }
     });
   });
 

@@ -73,7 +73,12 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
 
   it('is registered when LLM_BASE_URL is set, and not otherwise', async () => {
     const listed = await command(socket, 'agents:list', {});
-    expect(listed.agents).toContainEqual({ name: 'assistant', description: expect.any(String) });
+    expect(listed.agents).toContainEqual({
+      name: 'assistant',
+      description: expect.any(String),
+      inputSchema: { type: 'object', properties: { text: { type: 'string', minLength: 1 } }, required: ['text'] },
+      durable: expect.any(Boolean),
+    });
 
     const without = await startTestApp({ LLM_BASE_URL: '' });
     try {

@@ -28,6 +28,7 @@ export { Agent } from './agents/agent.decorator';
 export type { AgentHandler, AgentOptions, AgentRunContext } from './agents/agent.interface';
 export { AgentResult } from './agents/agent-result';
 export { abortableSleep, throwIfAborted } from './agents/abortable-sleep';
+export { agentInputSchema } from './agents/schema/agent-input.schema';
 export type { AgentNotifier } from './execution/websocket.notifier';
 export { InjectExecutionContext } from './execution/inject-execution-context.decorator';
 export type { UserExecutionContext } from './execution/user-execution.context';

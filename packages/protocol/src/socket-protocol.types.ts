@@ -4,6 +4,7 @@
  */
 import type { AgentEventDataMap, AgentEventEnvelope, InterruptResolution, MultitaskPolicy, RunStatus } from './agent-event.types';
 import type { ErrorBody } from './error-codes';
+import type { JsonSchemaObject } from './json-schema.types';
 
 /** The Socket.IO namespace of the agent protocol. */
 export const AGENTS_NAMESPACE = '/agents';
@@ -12,6 +13,10 @@ export const AGENTS_NAMESPACE = '/agents';
 export interface AgentInfo {
   name: string;
   description: string;
+  /** JSON Schema of the agent's input, derived from its input class; `{ type: 'object' }` when it declares none. */
+  inputSchema: JsonSchemaObject;
+  /** Whether the agent's runs survive the loss of their node. */
+  durable: boolean;
 }
 
 /** Payload of `run:start`: the agent to run, its input, and on which thread. */

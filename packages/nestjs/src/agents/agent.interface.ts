@@ -49,4 +49,6 @@ export interface AgentOptions {
    * stripped) before the run starts, and a bad input is refused with `VALIDATION_FAILED`.
    */
   input?: Type<object>;
+  /** Whether the agent's runs survive the loss of their node (see "Durable runs"). @default false */
+  durable?: boolean;
 }

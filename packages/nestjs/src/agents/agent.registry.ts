@@ -6,6 +6,7 @@ import type { AgentInfo } from '@agent-pipeline/protocol';
 import { AGENT_METADATA } from './agent.decorator';
 import type { AgentHandler, AgentOptions } from './agent.interface';
 import { closestName } from './closest-name';
+import { agentInputSchema } from './schema/agent-input.schema';
 
 /** An agent found at start-up. */
 export interface RegisteredAgent {
@@ -34,7 +35,12 @@ export class AgentRegistry implements OnModuleInit {
 
   /** Every registered agent, in registration order. */
   list(): AgentInfo[] {
-    return [...this.agents.values()].map(({ options }) => ({ name: options.name, description: options.description }));
+    return [...this.agents.values()].map(({ options }) => ({
+      name: options.name,
+      description: options.description,
+      inputSchema: agentInputSchema(options.input),
+      durable: options.durable === true,
+    }));
   }
 
   get(name: string): RegisteredAgent | undefined {
@@ -66,6 +72,8 @@ export class AgentRegistry implements OnModuleInit {
           'Agent names must be unique; rename one of them in its @Agent() decorator.',
       );
     }
+    // Derived now, so an input class the converter cannot read fails the start, not a listing.
+    agentInputSchema(options.input);
     const isStatic = wrapper.isDependencyTreeStatic() && !wrapper.isTransient;
     this.agents.set(options.name, {
       options,
