@@ -1,15 +1,9 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AgentEventEnvelope, AgentInfo } from '@agent-pipeline/protocol';
 
-/** The JSON Schema `tools/list` advertises for an agent: its `inputSchema`, else any object. */
-export function agentToolInputSchema(agent: AgentInfo): Tool['inputSchema'] {
-  const schema = (agent as AgentInfo & { inputSchema?: Record<string, unknown> }).inputSchema;
-  return (schema && schema.type === 'object' ? schema : { type: 'object' }) as Tool['inputSchema'];
-}
-
-/** One agent as an MCP tool. */
+/** One agent as an MCP tool: its name, description and input schema (see "Agent schemas"). */
 export function agentTool(agent: AgentInfo): Tool {
-  return { name: agent.name, description: agent.description, inputSchema: agentToolInputSchema(agent) };
+  return { name: agent.name, description: agent.description, inputSchema: agent.inputSchema as Tool['inputSchema'] };
 }
 
 /** Which run a tool call made, in every result's `_meta`. */
