@@ -34,6 +34,8 @@ export interface LlmModuleOptions {
   mcpCallTimeoutMs?: number;
   /** Longest wait for an MCP server to connect and list its tools, in ms; then it is retried later. @default 10000 */
   mcpConnectTimeoutMs?: number;
+  /** How often a connected Streamable HTTP MCP server is pinged, to see that it went away between calls, in ms. @default 15000 */
+  mcpPingIntervalMs?: number;
 }
 
 /** {@link LlmModuleOptions} with every default applied, as the agent reads them. */
@@ -77,13 +79,21 @@ export function resolveLlmSettings(options: LlmModuleOptions): LlmSettings {
     approvalTools: options.approvalTools ?? [],
     mcpServers: resolveMcpServers(options.mcpServers),
     mcpCallTimeoutMs: options.mcpCallTimeoutMs ?? 60_000,
-    mcpTimings: { connectTimeoutMs: options.mcpConnectTimeoutMs ?? 10_000, reconnectInitialMs: 500, reconnectMaxMs: 30_000 },
+    mcpTimings: {
+      connectTimeoutMs: options.mcpConnectTimeoutMs ?? 10_000,
+      reconnectInitialMs: 500,
+      reconnectMaxMs: 30_000,
+      pingIntervalMs: options.mcpPingIntervalMs ?? 15_000,
+    },
   };
   for (const key of ['maxSteps', 'timeoutMs', 'maxDeltaEventsPerSecond', 'mcpCallTimeoutMs'] as const) {
     if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new Error(`LlmModule: '${key}' must be a positive integer.`);
   }
-  if (!Number.isInteger(settings.mcpTimings.connectTimeoutMs) || settings.mcpTimings.connectTimeoutMs < 1) {
-    throw new Error("LlmModule: 'mcpConnectTimeoutMs' must be a positive integer.");
+  for (const [key, value] of [
+    ['mcpConnectTimeoutMs', settings.mcpTimings.connectTimeoutMs],
+    ['mcpPingIntervalMs', settings.mcpTimings.pingIntervalMs],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`LlmModule: '${key}' must be a positive integer.`);
   }
   for (const key of ['maxRetries', 'historyMessages'] as const) {
     if (!Number.isInteger(settings[key]) || settings[key] < 0) throw new Error(`LlmModule: '${key}' must be an integer ≥ 0.`);

@@ -25,6 +25,11 @@ export interface McpConnectionTimings {
   /** First wait before a reconnect; doubled after each failure, up to `reconnectMaxMs`. */
   readonly reconnectInitialMs: number;
   readonly reconnectMaxMs: number;
+  /**
+   * How often a Streamable HTTP server that is up is pinged: nothing else tells that it went away
+   * between two calls (a stdio server's exit is seen at once).
+   */
+  readonly pingIntervalMs: number;
 }
 
 /** What `/health` shows of one server. */
@@ -54,6 +59,7 @@ export class McpServerConnection {
   private lastError?: string;
   private failures = 0;
   private retry?: NodeJS.Timeout;
+  private ping?: NodeJS.Timeout;
   private connecting?: Promise<void>;
   private closed = false;
 
@@ -127,6 +133,7 @@ export class McpServerConnection {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
+    clearInterval(this.ping);
     const client = this.client;
     this.client = undefined;
     this.up = false;
@@ -154,6 +161,7 @@ export class McpServerConnection {
       this.failures = 0;
       // Set after the connection is up: a close during connect() is that attempt's failure.
       client.onclose = () => this.lost(client, new Error('the connection closed'));
+      if (this.settings.kind === 'http') this.watch(client);
       this.logger.log(
         `Connected: ${tools.length} tool${tools.length === 1 ? '' : 's'} (${tools.map((t) => t.mcpName).join(', ') || 'none'}).`,
       );
@@ -218,8 +226,17 @@ export class McpServerConnection {
     }
   }
 
+  private watch(client: Client): void {
+    clearInterval(this.ping);
+    this.ping = setInterval(() => {
+      client.ping({ timeout: this.timings.connectTimeoutMs }).catch((err: unknown) => this.lost(client, err));
+    }, this.timings.pingIntervalMs);
+    this.ping.unref();
+  }
+
   private lost(client: Client, err: unknown): void {
     if (client !== this.client || this.closed) return;
+    clearInterval(this.ping);
     this.client = undefined;
     this.up = false;
     void client.close().catch(() => undefined);

@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { resolveMcpServers } from '../packages/llm/src/mcp/mcp-server.config';
+import { McpServerConnection, type McpConnectionTimings } from '../packages/llm/src/mcp/mcp-server.connection';
+import { TestMcpServer } from './support/mcp/mcp-test.server';
+import { waitFor } from './support/test-app';
+
+const FAST: McpConnectionTimings = { connectTimeoutMs: 2000, reconnectInitialMs: 50, reconnectMaxMs: 200, pingIntervalMs: 100 };
+const PING = {
+  name: 'ping',
+  description: 'pong',
+  inputSchema: { type: 'object' },
+  call: () => ({ content: [{ type: 'text' as const, text: 'pong' }] }),
+};
+
+/** One connection of the assistant to an MCP server, on its own: losing the server and getting it back. */
+describe('an MCP server connection', () => {
+  const open: McpServerConnection[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+  });
+
+  function connection(entry: unknown): McpServerConnection {
+    const c = new McpServerConnection(resolveMcpServers([entry])[0], FAST);
+    open.push(c);
+    return c;
+  }
+
+  it('marks a Streamable HTTP server that went away down (its tools left out) and reconnects once it is back', async () => {
+    const server = await TestMcpServer.start([PING]);
+    const port = Number(new URL(server.url).port);
+    const sut = connection({ name: 'flaky', url: server.url });
+    await sut.connect();
+    expect(sut.status()).toEqual({ status: 'up', transport: 'http', tools: 1 });
+    expect(sut.listTools().map((t) => t.name)).toEqual(['mcp__flaky__ping']);
+
+    await server.close();
+    await waitFor(() => sut.status().status === 'down', 'the ping to notice');
+    expect(sut.listTools()).toEqual([]);
+    await expect(
+      sut.call(
+        { name: 'mcp__flaky__ping', server: 'flaky', mcpName: 'ping', description: '', inputSchema: {} },
+        {},
+        {
+          signal: new AbortController().signal,
+          timeoutMs: 1000,
+        },
+      ),
+    ).rejects.toThrow("The MCP server 'flaky' is not connected");
+
+    const back = await TestMcpServer.start([PING], port);
+    try {
+      await waitFor(() => sut.status().status === 'up', 'the reconnect', 5000);
+      const [tool] = sut.listTools();
+      await expect(sut.call(tool, {}, { signal: new AbortController().signal, timeoutMs: 1000 })).resolves.toBe('pong');
+    } finally {
+      await back.close();
+    }
+  });
+
+  it('restarts a stdio server whose process exited', async () => {
+    const sut = connection({ name: 'files', command: process.execPath, args: [join(__dirname, 'support', 'mcp', 'stdio-mcp.server.js')] });
+    await sut.connect();
+    const [tool] = sut.listTools();
+    const call = () => sut.call(tool, { text: 'ab' }, { signal: new AbortController().signal, timeoutMs: 2000 }) as Promise<string>;
+    const pidOf = (text: string) => Number(/pid (\d+)/.exec(text)![1]);
+    const first = pidOf(await call());
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => sut.status().status === 'down', 'the exit to be seen');
+    await waitFor(() => sut.status().status === 'up', 'the restart', 5000);
+    const second = pidOf(await call());
+    expect(second).not.toBe(first);
+  });
+
+  it('fails a call that outlasts its timeout with a message that says so', async () => {
+    const server = await TestMcpServer.start([
+      { name: 'stuck', description: 'never answers', inputSchema: { type: 'object' }, call: () => new Promise(() => undefined) },
+    ]);
+    try {
+      const sut = connection({ name: 'slow', url: server.url });
+      await sut.connect();
+      const [tool] = sut.listTools();
+      await expect(sut.call(tool, {}, { signal: new AbortController().signal, timeoutMs: 200 })).rejects.toThrow(
+        "The MCP tool 'stuck' of server 'slow' did not answer within 200 ms.",
+      );
+      // A slow tool is not a lost server.
+      expect(sut.status().status).toBe('up');
+    } finally {
+      await server.close();
+    }
+  });
+});
