@@ -164,6 +164,29 @@ describe('the agents as MCP tools (POST /mcp)', () => {
     expect(events.at(-1)).toMatchObject({ type: 'agent_cancelled', data: { reason: 'user' } });
   });
 
+  it('lets the run go on when the client ends its session instead of cancelling the call', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${t.token('ivy')}` } },
+    });
+    const client = new Client({ name: 'test-ivy', version: '1.0.0' });
+    await client.connect(transport);
+    const progress: Progress[] = [];
+    const call = client.callTool({ name: 'countdown', arguments: { steps: 20, intervalMs: 20 } }, undefined, {
+      onprogress: (p) => progress.push(p),
+    });
+    call.catch(() => undefined);
+    await waitFor(() => progress.length >= 2, 'the countdown to tick');
+    await transport.terminateSession();
+    await client.close();
+    let run: { status: string } | undefined;
+    const deadline = Date.now() + 5000;
+    while (run?.status !== 'completed' && Date.now() < deadline) {
+      run = (await http('ivy').get('/runs')).body.runs[0];
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(run).toMatchObject({ status: 'completed', result: 20 });
+  });
+
   it("asks the run's question through elicitation when the client can show forms", async () => {
     const asked: unknown[] = [];
     const client = await connect('gus', {

@@ -74,8 +74,13 @@ export class McpToolCallRunner {
         if (!(err instanceof PipelineError && err.code === 'RUN_FINISHED'))
           this.logger.warn({ msg: `MCP cancel failed: ${(err as Error).message}`, runId });
       });
-    if (extra.signal.aborted) cancel();
-    extra.signal.addEventListener('abort', cancel, { once: true });
+    // The SDK aborts a call's signal for a cancellation notification, and also when the session
+    // closes (the client ended it, it idled out, the server shuts down). Only the first cancels the
+    // run: a client that goes away does not, as with POST /runs. A closed server has no transport
+    // by the end of the closing turn.
+    const onAbort = () => queueMicrotask(() => server.transport !== undefined && cancel());
+    if (extra.signal.aborted) onAbort();
+    extra.signal.addEventListener('abort', onAbort, { once: true });
     const questions = new Map<string, AbortController>();
     const elicits = canElicitForms(server.getClientCapabilities());
     let terminal: AgentEventEnvelope | undefined;
@@ -117,7 +122,7 @@ export class McpToolCallRunner {
     } finally {
       clearInterval(poll);
       follow.stop();
-      extra.signal.removeEventListener('abort', cancel);
+      extra.signal.removeEventListener('abort', onAbort);
       for (const asking of questions.values()) asking.abort();
     }
     return toolResultOf(terminal, { runId, threadId });
