@@ -236,6 +236,17 @@ describe('assistant with tools of MCP servers (LLM_MCP_SERVERS)', () => {
     expect(offered).toContain('mcp__calc__ping');
   });
 
+  it('adds no mcp entry to /health without MCP servers', async () => {
+    const plain = await startTestApp(llmEnv(model, []));
+    try {
+      const health = await new HttpClient(plain.url).get('/health');
+      expect(health.status).toBe(200);
+      expect(Object.keys(health.body.details)).toEqual(['store']);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('refuses to start with a misconfigured LLM_MCP_SERVERS, naming the entry', async () => {
     await expect(
       startTestApp(

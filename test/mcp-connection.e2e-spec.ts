@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { resolveMcpServers } from '../packages/llm/src/mcp/mcp-server.config';
 import { McpServerConnection, type McpConnectionTimings } from '../packages/llm/src/mcp/mcp-server.connection';
+import { Registry } from 'prom-client';
+import { resolveLlmSettings } from '../packages/llm/src/llm.options';
+import { McpMetrics } from '../packages/llm/src/mcp/mcp.metrics';
+import { McpToolSource } from '../packages/llm/src/mcp/mcp-tool.source';
+import { ToolCatalog } from '../packages/llm/src/tools/tool.catalog';
+import type { ToolRegistry } from '../packages/llm/src/tools/tool.registry';
 import { TestMcpServer } from './support/mcp/mcp-test.server';
 import { waitFor } from './support/test-app';
 
@@ -86,6 +92,47 @@ describe('an MCP server connection', () => {
       expect(sut.status().status).toBe('up');
     } finally {
       await server.close();
+    }
+  });
+
+  it("asks for approval where the server's needsApproval or an LLM_APPROVAL_TOOLS entry says so, and nowhere else", async () => {
+    const ADD = { ...PING, name: 'add' };
+    const server = await TestMcpServer.start([PING, ADD]);
+    const other = await TestMcpServer.start([PING, ADD]);
+    const settings = resolveLlmSettings({
+      baseUrl: 'http://127.0.0.1:1/v1',
+      model: 'm',
+      approvalTools: ['mcp__other__*'],
+      mcpServers: [
+        { name: 'calc', url: server.url, needsApproval: ['add'] },
+        { name: 'other', url: other.url },
+        { name: 'all', url: server.url, needsApproval: true },
+      ],
+    });
+    const source = new McpToolSource(settings, new McpMetrics({ registry: new Registry() } as never));
+    const noLocalTools = { get: () => undefined, list: () => [], names: () => [] } as unknown as ToolRegistry;
+    const sut = new ToolCatalog(noLocalTools, source, settings);
+    try {
+      await source.onApplicationBootstrap();
+      expect(sut.names()).toEqual([
+        'mcp__calc__ping',
+        'mcp__calc__add',
+        'mcp__other__ping',
+        'mcp__other__add',
+        'mcp__all__ping',
+        'mcp__all__add',
+      ]);
+      expect(sut.names().filter((name) => sut.needsApproval(name))).toEqual([
+        'mcp__calc__add',
+        'mcp__other__ping',
+        'mcp__other__add',
+        'mcp__all__ping',
+        'mcp__all__add',
+      ]);
+      expect(sut.unknownApprovalEntries()).toEqual([]);
+    } finally {
+      await source.onApplicationShutdown();
+      await Promise.all([server.close(), other.close()]);
     }
   });
 });
