@@ -10,7 +10,8 @@ import type { ToolRegistry } from '../packages/llm/src/tools/tool.registry';
 import { TestMcpServer } from './support/mcp/mcp-test.server';
 import { waitFor } from './support/test-app';
 
-const FAST: McpConnectionTimings = { connectTimeoutMs: 2000, reconnectInitialMs: 50, reconnectMaxMs: 200, pingIntervalMs: 100 };
+// Quick retries and pings; a connect may take its time (a stdio server is a Node process to start, on a busy machine).
+const FAST: McpConnectionTimings = { connectTimeoutMs: 15_000, reconnectInitialMs: 50, reconnectMaxMs: 200, pingIntervalMs: 100 };
 const PING = {
   name: 'ping',
   description: 'pong',
@@ -55,9 +56,9 @@ describe('an MCP server connection', () => {
 
     const back = await TestMcpServer.start([PING], port);
     try {
-      await waitFor(() => sut.status().status === 'up', 'the reconnect', 5000);
+      await waitFor(() => sut.status().status === 'up', 'the reconnect', 15_000);
       const [tool] = sut.listTools();
-      await expect(sut.call(tool, {}, { signal: new AbortController().signal, timeoutMs: 1000 })).resolves.toBe('pong');
+      await expect(sut.call(tool, {}, { signal: new AbortController().signal, timeoutMs: 10_000 })).resolves.toBe('pong');
     } finally {
       await back.close();
     }
@@ -66,13 +67,14 @@ describe('an MCP server connection', () => {
   it('restarts a stdio server whose process exited', async () => {
     const sut = connection({ name: 'files', command: process.execPath, args: [join(__dirname, 'support', 'mcp', 'stdio-mcp.server.js')] });
     await sut.connect();
+    expect(sut.status()).toEqual({ status: 'up', transport: 'stdio', tools: 1 });
     const [tool] = sut.listTools();
-    const call = () => sut.call(tool, { text: 'ab' }, { signal: new AbortController().signal, timeoutMs: 2000 }) as Promise<string>;
+    const call = () => sut.call(tool, { text: 'ab' }, { signal: new AbortController().signal, timeoutMs: 10_000 }) as Promise<string>;
     const pidOf = (text: string) => Number(/pid (\d+)/.exec(text)![1]);
     const first = pidOf(await call());
     process.kill(first, 'SIGKILL');
     await waitFor(() => sut.status().status === 'down', 'the exit to be seen');
-    await waitFor(() => sut.status().status === 'up', 'the restart', 5000);
+    await waitFor(() => sut.status().status === 'up', 'the restart', 20_000);
     const second = pidOf(await call());
     expect(second).not.toBe(first);
   });
