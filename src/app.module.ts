@@ -26,6 +26,8 @@ export class AppModule {
     const demoAgents = !/^(false|0|no|off)$/i.test((env.DEMO_AGENTS ?? process.env.DEMO_AGENTS ?? 'true').trim());
     // The assistant agent exists only with a model to talk to; AppConfig validates the other LLM_* settings.
     const llm = (env.LLM_BASE_URL ?? process.env.LLM_BASE_URL ?? '').trim() !== '';
+    // MCP_SERVER shapes the module itself (a route or none); AppConfig validates its value.
+    const mcp = !/^(false|0|no|off)$/i.test((env.MCP_SERVER ?? process.env.MCP_SERVER ?? 'true').trim());
     return {
       module: AppModule,
       imports: [
@@ -54,6 +56,7 @@ export class AppModule {
             socketRecoveryMs: config.socketRecoveryMs,
             sseKeepAliveMs: config.sseKeepAliveMs,
           }),
+          mcp,
         }),
         ObservabilityModule,
         WebModule,

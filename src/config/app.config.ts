@@ -1,4 +1,4 @@
-import type { LlmModuleOptions } from '@agent-pipeline/llm';
+import type { LlmModuleOptions, McpServerOptions } from '@agent-pipeline/llm';
 import type { EnvironmentVariables } from './environment.schema';
 import type { PipelineAuthOptions } from '@agent-pipeline/nestjs';
 import type { JwtAuthMode } from './jwt-auth.settings';
@@ -44,6 +44,8 @@ export class AppConfig {
   readonly sseKeepAliveMs: number;
   /** The `assistant` agent's options; present when `LLM_BASE_URL` is set. */
   readonly llm?: LlmModuleOptions;
+  /** `MCP_SERVER`: the agents are served as MCP tools at `POST /mcp`. */
+  readonly mcpServer: boolean;
 
   constructor(env: EnvironmentVariables, auth: PipelineAuthOptions, authMode: JwtAuthMode) {
     this.production = env.NODE_ENV === 'production';
@@ -91,8 +93,11 @@ export class AppConfig {
             .split(',')
             .map((name) => name.trim())
             .filter((name) => name.length > 0),
+          // Each entry is checked by LlmModule at start, which names the bad one.
+          mcpServers: env.LLM_MCP_SERVERS !== undefined ? (JSON.parse(env.LLM_MCP_SERVERS) as McpServerOptions[]) : undefined,
         }
       : undefined;
+    this.mcpServer = env.MCP_SERVER;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsJSON, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -280,8 +280,19 @@ export class EnvironmentVariables {
   /** Comma-separated tools of the `assistant` that need the user's approval before each call. */
   @IsOptional()
   @IsString()
-  @Matches(/^\s*([A-Za-z0-9_-]{1,64}\s*(,\s*|$))*$/, {
-    message: 'LLM_APPROVAL_TOOLS must be a comma-separated list of tool names, e.g. calculate,send_mail',
+  @Matches(/^\s*([A-Za-z0-9_-]{1,64}\*?\s*(,\s*|$))*$/, {
+    message: 'LLM_APPROVAL_TOOLS must be a comma-separated list of tool names, e.g. calculate,send_mail,mcp__orders__*',
   })
   LLM_APPROVAL_TOOLS?: string;
+
+  /** JSON array of MCP servers whose tools the `assistant` may call (`{ name, url, headers? }` or `{ name, command, args?, env? }`). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsJSON({ message: 'LLM_MCP_SERVERS must be a JSON array such as [{"name":"orders","url":"http://localhost:8080/mcp"}]' })
+  LLM_MCP_SERVERS?: string;
+
+  /** Serve the agents as MCP tools at `POST /mcp`. @default true */
+  @Transform(toBool)
+  @IsBoolean({ message: 'MCP_SERVER must be true or false' })
+  MCP_SERVER = true;
 }

@@ -73,6 +73,18 @@ describe('LLM_* configuration', () => {
     expect(message).not.toContain('sk-secret-value');
   });
 
+  it('reads LLM_MCP_SERVERS as JSON for the module to check, refuses text that is not JSON, and reads MCP_SERVER', () => {
+    const servers = [{ name: 'orders', url: 'http://localhost:8080/mcp' }];
+    const config = validateEnvironment({ LLM_BASE_URL: 'http://x/v1', LLM_MODEL: 'm', LLM_MCP_SERVERS: JSON.stringify(servers) }).app;
+    expect(config.llm?.mcpServers).toEqual(servers);
+    expect(config.mcpServer).toBe(true);
+    expect(validateEnvironment({ MCP_SERVER: 'false' }).app.mcpServer).toBe(false);
+    const bad = () =>
+      validateEnvironment({ LLM_BASE_URL: 'http://x/v1', LLM_MODEL: 'm', LLM_MCP_SERVERS: '[{headers: {token: "s3cret"}}' });
+    expect(bad).toThrow('LLM_MCP_SERVERS must be a JSON array such as [{"name":"orders","url":"http://localhost:8080/mcp"}] (got \'***\')');
+    expect(() => validateEnvironment({ MCP_SERVER: 'maybe' })).toThrow('MCP_SERVER must be true or false');
+  });
+
   it('masks the API key if it is reported', () => {
     expect(() => validateEnvironment({ LLM_BASE_URL: 'http://x/v1', LLM_MODEL: 'm', LLM_API_KEY: 42 as unknown as string })).toThrow(
       "LLM_API_KEY must be a string (got '***')",

@@ -46,5 +46,6 @@ export function validateEnvironment(raw: Record<string, unknown>): { [APP_CONFIG
 
 function mask(key: string, value: unknown): string {
   if (value === undefined) return '';
-  return key === 'JWT_SECRET' || key.endsWith('_URL') || key.endsWith('_KEY') ? '***' : String(value);
+  // LLM_MCP_SERVERS holds the servers' headers, which often carry their tokens.
+  return key === 'JWT_SECRET' || key === 'LLM_MCP_SERVERS' || key.endsWith('_URL') || key.endsWith('_KEY') ? '***' : String(value);
 }

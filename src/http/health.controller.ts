@@ -1,20 +1,35 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import type { Response } from 'express';
-import { AgentPipelineHealthIndicator } from '@agent-pipeline/nestjs';
+import { AgentPipelineHealthIndicator, type PipelineHealthResult } from '@agent-pipeline/nestjs';
+import { McpHealthIndicator } from '@agent-pipeline/llm';
 
 /**
  * `GET /health`: 200 when the process and every registered dependency (store; Redis when set; the
- * JWKS key set with `JWT_JWKS_URL`) answer, else 503.
+ * JWKS key set with `JWT_JWKS_URL`) answer, else 503. With `LLM_MCP_SERVERS`, `mcp` shows each
+ * MCP server of the assistant (a server down does not make the node unhealthy).
  */
 @ApiTags('health')
 @Controller('health')
-export class HealthController {
+export class HealthController implements OnModuleInit {
+  private mcp?: McpHealthIndicator;
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly pipeline: AgentPipelineHealthIndicator,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  onModuleInit(): void {
+    // The assistant's module is imported only with LLM_BASE_URL.
+    try {
+      this.mcp = this.moduleRef.get(McpHealthIndicator, { strict: false });
+    } catch {
+      this.mcp = undefined;
+    }
+  }
 
   @Get()
   // Documents the 200 and 503 answers and turns caching off.
@@ -24,7 +39,10 @@ export class HealthController {
   })
   async check(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.pipeline.isHealthy()]);
+      const mcp = this.mcp;
+      const checks: Array<() => Promise<PipelineHealthResult> | PipelineHealthResult> = [() => this.pipeline.isHealthy()];
+      if (mcp) checks.push(() => mcp.isHealthy());
+      return await this.health.check(checks);
     } catch (err) {
       // Terminus reports "down" as a 503 exception; its body is the useful answer, so send it as is.
       if (!(err instanceof ServiceUnavailableException)) throw err;

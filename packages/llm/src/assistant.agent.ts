@@ -9,7 +9,7 @@ import { LlmClient } from './llm.client';
 import { LLM_SETTINGS, type LlmSettings } from './llm.options';
 import { ThreadMemory } from './thread-memory.service';
 import { ToolCallRunner, toolMessageContent } from './tools/tool-call.runner';
-import { ToolRegistry, type RegisteredTool } from './tools/tool.registry';
+import { ToolCatalog, type OfferedTool } from './tools/tool.catalog';
 
 type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 
@@ -46,7 +46,7 @@ export interface AssistantCompletionExtra {
 export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<string>>, OnApplicationBootstrap {
   constructor(
     private readonly llm: LlmClient,
-    private readonly tools: ToolRegistry,
+    private readonly tools: ToolCatalog,
     private readonly toolCalls: ToolCallRunner,
     private readonly memory: ThreadMemory,
     @Inject(LLM_SETTINGS) private readonly settings: LlmSettings,
@@ -54,18 +54,21 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
 
   /** Refuses to start with an `LLM_APPROVAL_TOOLS` entry that names no tool (a typo would silently skip the approval). */
   onApplicationBootstrap(): void {
-    const unknown = this.settings.approvalTools.filter((name) => !this.tools.get(name));
+    const unknown = this.tools.unknownApprovalEntries();
     if (unknown.length > 0) {
       throw new Error(
         `LlmModule: 'approvalTools' names ${unknown.map((n) => `'${n}'`).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} no tool. ` +
-          `Registered tools: ${this.tools.names().join(', ') || '(none)'}.`,
+          `Registered tools: ${this.tools.names().join(', ') || '(none)'}` +
+          (this.settings.mcpServers.length > 0
+            ? `; MCP servers: ${this.settings.mcpServers.map((s) => s.name).join(', ')} (use mcp__<server>__<tool> or mcp__<server>__*).`
+            : '.'),
       );
     }
   }
 
-  /** Whether a call of `tool` waits for the user's approval (`needsApproval`, or listed in `LLM_APPROVAL_TOOLS`). */
+  /** Whether a call of `tool` waits for the user's approval (`needsApproval`, or covered by `LLM_APPROVAL_TOOLS`). */
   needsApproval(tool: string): boolean {
-    return this.tools.get(tool)?.options.needsApproval === true || this.settings.approvalTools.includes(tool);
+    return this.tools.needsApproval(tool);
   }
 
   async run({
@@ -142,13 +145,13 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
   }
 }
 
-function toFunctionTool({ options }: RegisteredTool): OpenAI.Chat.Completions.ChatCompletionFunctionTool {
+function toFunctionTool(tool: OfferedTool): OpenAI.Chat.Completions.ChatCompletionFunctionTool {
   return {
     type: 'function',
     function: {
-      name: options.name,
-      description: options.description,
-      parameters: options.parameters as Record<string, unknown>,
+      name: tool.name,
+      description: tool.description,
+      parameters: tool.parameters,
     },
   };
 }

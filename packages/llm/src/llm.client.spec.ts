@@ -15,6 +15,9 @@ const settings = (baseUrl: string, overrides: Partial<LlmSettings> = {}): LlmSet
   historyMessages: 10,
   maxDeltaEventsPerSecond: 20,
   approvalTools: [],
+  mcpServers: [],
+  mcpCallTimeoutMs: 60_000,
+  mcpTimings: { connectTimeoutMs: 10_000, reconnectInitialMs: 500, reconnectMaxMs: 30_000, pingIntervalMs: 15_000 },
   ...overrides,
 });
 

@@ -1,4 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { McpConnectionTimings } from './mcp/mcp-server.connection';
+import { resolveMcpServers, type McpServerOptions, type McpServerSettings } from './mcp/mcp-server.config';
 
 /** Options of {@link LlmModule}: the model server the `assistant` agent talks to, and how. */
 export interface LlmModuleOptions {
@@ -20,8 +22,20 @@ export interface LlmModuleOptions {
   historyMessages?: number;
   /** Message deltas per second a run emits at most (text is batched, never dropped). @default 20 */
   maxDeltaEventsPerSecond?: number;
-  /** Tools that ask the user before each call, besides those declared with `needsApproval`. @default [] */
+  /**
+   * Tools that ask the user before each call, besides those declared with `needsApproval`: tool
+   * names, including `mcp__<server>__<tool>`, and `mcp__<server>__*` for every tool of a server.
+   * @default []
+   */
   approvalTools?: readonly string[];
+  /** MCP servers whose tools the assistant may call (`LLM_MCP_SERVERS`), offered as `mcp__<name>__<tool>`. @default [] */
+  mcpServers?: readonly McpServerOptions[];
+  /** Longest wait for one MCP tool call, in ms; then the call fails with a tool error. @default 60000 */
+  mcpCallTimeoutMs?: number;
+  /** Longest wait for an MCP server to connect and list its tools, in ms; then it is retried later. @default 10000 */
+  mcpConnectTimeoutMs?: number;
+  /** How often a connected Streamable HTTP MCP server is pinged, to see that it went away between calls, in ms. @default 15000 */
+  mcpPingIntervalMs?: number;
 }
 
 /** {@link LlmModuleOptions} with every default applied, as the agent reads them. */
@@ -36,6 +50,9 @@ export interface LlmSettings {
   readonly historyMessages: number;
   readonly maxDeltaEventsPerSecond: number;
   readonly approvalTools: readonly string[];
+  readonly mcpServers: readonly McpServerSettings[];
+  readonly mcpCallTimeoutMs: number;
+  readonly mcpTimings: McpConnectionTimings;
 }
 
 /** Injection token of the resolved {@link LlmSettings}. */
@@ -60,9 +77,23 @@ export function resolveLlmSettings(options: LlmModuleOptions): LlmSettings {
     historyMessages: options.historyMessages ?? 20,
     maxDeltaEventsPerSecond: options.maxDeltaEventsPerSecond ?? 20,
     approvalTools: options.approvalTools ?? [],
+    mcpServers: resolveMcpServers(options.mcpServers),
+    mcpCallTimeoutMs: options.mcpCallTimeoutMs ?? 60_000,
+    mcpTimings: {
+      connectTimeoutMs: options.mcpConnectTimeoutMs ?? 10_000,
+      reconnectInitialMs: 500,
+      reconnectMaxMs: 30_000,
+      pingIntervalMs: options.mcpPingIntervalMs ?? 15_000,
+    },
   };
-  for (const key of ['maxSteps', 'timeoutMs', 'maxDeltaEventsPerSecond'] as const) {
+  for (const key of ['maxSteps', 'timeoutMs', 'maxDeltaEventsPerSecond', 'mcpCallTimeoutMs'] as const) {
     if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new Error(`LlmModule: '${key}' must be a positive integer.`);
+  }
+  for (const [key, value] of [
+    ['mcpConnectTimeoutMs', settings.mcpTimings.connectTimeoutMs],
+    ['mcpPingIntervalMs', settings.mcpTimings.pingIntervalMs],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`LlmModule: '${key}' must be a positive integer.`);
   }
   for (const key of ['maxRetries', 'historyMessages'] as const) {
     if (!Number.isInteger(settings[key]) || settings[key] < 0) throw new Error(`LlmModule: '${key}' must be an integer ≥ 0.`);

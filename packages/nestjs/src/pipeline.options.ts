@@ -110,6 +110,8 @@ export interface AgentPipelineModuleExtras {
   socket?: PipelineSocketOptions;
   /** The HTTP API (runs, threads, agents, SSE, AG-UI, AI SDK): `{ path }` prefixes every route, `false` serves none. @default {} */
   http?: PipelineHttpOptions;
+  /** The agents as MCP tools at `<http.path>/mcp` (`MCP_SERVER`); needs `http`. @default true */
+  mcp?: boolean;
 }
 
 /** The options with every default applied. */
@@ -193,5 +195,5 @@ export const {
   ASYNC_OPTIONS_TYPE: PIPELINE_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<AgentPipelineOptions>()
   .setClassMethodName('forRoot')
-  .setExtras<AgentPipelineModuleExtras>({ socket: {}, http: {} }, (definition) => definition)
+  .setExtras<AgentPipelineModuleExtras>({ socket: {}, http: {}, mcp: true }, (definition) => definition)
   .build();

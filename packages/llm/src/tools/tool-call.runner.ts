@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { throwIfAborted, validateJson, type AgentNotifier, type InterruptFn } from '@agent-pipeline/nestjs';
 import type { ToolContext } from './tool.interface';
-import { ToolRegistry } from './tool.registry';
+import { ToolCatalog } from './tool.catalog';
 
 /** One function call the model asked for, its arguments still the raw JSON text it streamed. */
 export interface ToolCallRequest {
@@ -23,7 +23,7 @@ export type ToolCallOutcome = { result: unknown; error?: undefined } | { error: 
  */
 @Injectable()
 export class ToolCallRunner {
-  constructor(private readonly tools: ToolRegistry) {}
+  constructor(private readonly tools: ToolCatalog) {}
 
   /**
    * @param eventId The `toolCallId` of the events; defaults to the model's id.
@@ -63,11 +63,12 @@ export class ToolCallRunner {
     if (!tool) {
       return { error: `Unknown tool '${name}'. Available tools: ${this.tools.names().join(', ') || '(none)'}.` };
     }
-    const problems = validateJson(args, tool.options.parameters);
+    // An MCP server checks its tools' arguments itself, against schemas richer than this validator reads.
+    const problems = tool.remote ? [] : validateJson(args, tool.parameters);
     if (problems.length > 0) return { error: `Invalid arguments for '${name}': ${problems.join('; ')}.` };
     let result: unknown;
     try {
-      result = await tool.handler.execute(args, context);
+      result = await tool.execute(args, context);
     } catch (err) {
       throwIfAborted(context.signal);
       return { error: err instanceof Error ? err.message || err.name : String(err) };

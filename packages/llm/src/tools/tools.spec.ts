@@ -9,6 +9,10 @@ import type { ToolContext, ToolHandler } from './tool.interface';
 import { ToolRegistry } from './tool.registry';
 import { AssistantAgent } from '../assistant.agent';
 import type { LlmSettings } from '../llm.options';
+import { McpMetrics } from '../mcp/mcp.metrics';
+import { McpToolSource } from '../mcp/mcp-tool.source';
+import { ToolCatalog } from './tool.catalog';
+import { Registry } from 'prom-client';
 
 async function registryWith(...providers: any[]): Promise<ToolRegistry> {
   const moduleRef = await Test.createTestingModule({ imports: [DiscoveryModule], providers: [ToolRegistry, ...providers] }).compile();
@@ -17,6 +21,13 @@ async function registryWith(...providers: any[]): Promise<ToolRegistry> {
 }
 
 const OBJECT = { type: 'object' as const };
+
+/** The tools a run sees: the registry's, and no MCP server. */
+function catalogOf(registry: ToolRegistry, approvalTools: string[] = []): ToolCatalog {
+  const settings = { approvalTools, mcpServers: [] } as unknown as LlmSettings;
+  const mcp = new McpToolSource(settings, new McpMetrics({ registry: new Registry() } as never));
+  return new ToolCatalog(registry, mcp, settings);
+}
 
 /** A tool of the app under test (the server's own `calculate` lives with its demo agents). */
 @Tool({ name: 'calculate', description: 'Adds two numbers.', parameters: OBJECT })
@@ -140,7 +151,7 @@ describe('ToolCallRunner', () => {
 
   it('passes parsed, validated args and the context; reports the result under the given event id', async () => {
     const registry = await registryWith(EchoArgs);
-    const sut = new ToolCallRunner(registry);
+    const sut = new ToolCallRunner(catalogOf(registry));
     const ctx = context();
     await expect(sut.run({ id: 'call_1', name: 'echo_args', arguments: '{"n": 3}' }, notifier, ctx, 'event_1')).resolves.toEqual({
       result: { n: 3 },
@@ -153,12 +164,12 @@ describe('ToolCallRunner', () => {
   });
 
   it('treats empty arguments as {} and turns undefined into null', async () => {
-    const sut = new ToolCallRunner(await registryWith(EchoArgs));
+    const sut = new ToolCallRunner(catalogOf(await registryWith(EchoArgs)));
     await expect(sut.run({ id: 'c', name: 'echo_args', arguments: '  ' }, notifier, context())).resolves.toEqual({ result: {} });
   });
 
   it('reports a result that is not JSON as the tool error', async () => {
-    const sut = new ToolCallRunner(await registryWith(Odd));
+    const sut = new ToolCallRunner(catalogOf(await registryWith(Odd)));
     const outcome = await sut.run({ id: 'c', name: 'odd', arguments: '{}' }, notifier, context());
     expect(outcome.error).toMatch(/^Tool 'odd' returned a value that is not JSON: /);
   });
@@ -170,7 +181,7 @@ describe('ToolCallRunner', () => {
         return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped'))));
       }
     }
-    const sut = new ToolCallRunner(await registryWith(Slow));
+    const sut = new ToolCallRunner(catalogOf(await registryWith(Slow)));
     const controller = new AbortController();
     const running = sut.run({ id: 'c', name: 'slow', arguments: '{}' }, notifier, context(controller.signal));
     controller.abort('user');
@@ -179,7 +190,7 @@ describe('ToolCallRunner', () => {
   });
 
   it('asks the user first when given askUser: approved runs the tool, denied or expired never does', async () => {
-    const sut = new ToolCallRunner(await registryWith(EchoArgs));
+    const sut = new ToolCallRunner(catalogOf(await registryWith(EchoArgs)));
     const asked: unknown[] = [];
     const answering = (resolution: 'approved' | 'denied' | 'expired', reason?: string) =>
       (async (request: unknown) => {
@@ -221,8 +232,14 @@ describe('ToolCallRunner', () => {
       }
     }
     const registry = await registryWith(EchoArgs, SendMail, CalculateTool);
-    const settings = { approvalTools: ['calculate'] } as unknown as LlmSettings;
-    const assistant = new AssistantAgent(undefined as never, registry, undefined as never, undefined as never, settings);
+    const settings = { approvalTools: ['calculate'], mcpServers: [] } as unknown as LlmSettings;
+    const assistant = new AssistantAgent(
+      undefined as never,
+      catalogOf(registry, ['calculate']),
+      undefined as never,
+      undefined as never,
+      settings,
+    );
     expect(assistant.needsApproval('send_mail')).toBe(true);
     expect(assistant.needsApproval('calculate')).toBe(true);
     expect(assistant.needsApproval('echo_args')).toBe(false);

@@ -7,6 +7,7 @@ import { AgUiTransportModule } from './ag-ui/ag-ui-transport.module';
 import { AiSdkTransportModule } from './ai-sdk/ai-sdk-transport.module';
 import { HttpTransportModule } from './http/http-transport.module';
 import { HTTP_PATH, PipelineBodyParser } from './http/pipeline-body.parser';
+import { McpTransportModule } from './mcp/mcp-transport.module';
 import { SocketTransportModule } from './socket/socket-transport.module';
 
 /** The modules that hold the pipeline's routes. */
@@ -15,13 +16,14 @@ const ROUTE_MODULES = [HttpTransportModule, AgUiTransportModule, AiSdkTransportM
 /** Every route of the HTTP API, under one module so that `http.path` prefixes them all. */
 @Module({})
 class PipelineHttpModule {
-  static register(path: string): DynamicModule {
+  static register(path: string, mcp: boolean): DynamicModule {
+    const routes = [...ROUTE_MODULES, ...(mcp ? [McpTransportModule] : [])];
     return {
       module: PipelineHttpModule,
       imports: [
-        ...ROUTE_MODULES,
+        ...routes,
         // Nest's own way of prefixing a module's routes (keyed by app, so apps in one process differ).
-        ...(path !== '' ? [RouterModule.register([{ path, module: PipelineHttpModule, children: ROUTE_MODULES }])] : []),
+        ...(path !== '' ? [RouterModule.register([{ path, module: PipelineHttpModule, children: routes }])] : []),
       ],
       providers: [{ provide: HTTP_PATH, useValue: path }, PipelineBodyParser],
     };
@@ -34,10 +36,10 @@ function normalizePath(path: string | undefined): string {
   return trimmed === '' ? '' : `/${trimmed}`;
 }
 
-/** The transports the `socket` and `http` extras ask for, as modules to import. */
+/** The transports the `socket`, `http` and `mcp` extras ask for, as modules to import. */
 export function transportModules(extras: AgentPipelineModuleExtras): DynamicModule[] {
   return [
     ...(extras.socket !== false ? [SocketTransportModule.register(extras.socket?.namespace ?? AGENTS_NAMESPACE)] : []),
-    ...(extras.http !== false ? [PipelineHttpModule.register(normalizePath(extras.http?.path))] : []),
+    ...(extras.http !== false ? [PipelineHttpModule.register(normalizePath(extras.http?.path), extras.mcp !== false)] : []),
   ];
 }

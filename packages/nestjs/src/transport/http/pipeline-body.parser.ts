@@ -11,7 +11,7 @@ export const HTTP_PATH = Symbol('HTTP_PATH');
 
 /** Every route of the pipeline that takes a body (the others have none to parse). */
 const PIPELINE_BODY_ROUTE =
-  /^\/(runs(\/[^/]+\/(cancel|interrupts\/[^/]+))?|ag-ui\/agents\/[^/]+|ai-sdk\/agents\/[^/]+\/chat|auth\/dev-token)\/?$/;
+  /^\/(runs(\/[^/]+\/(cancel|interrupts\/[^/]+))?|ag-ui\/agents\/[^/]+|ai-sdk\/agents\/[^/]+\/chat|auth\/dev-token|mcp)\/?$/;
 
 /**
  * Parses the JSON bodies of the pipeline's own routes with its own limit (`maxInputBytes` plus
