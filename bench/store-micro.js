@@ -155,20 +155,6 @@ async function main() {
     };
     // The store's group-commit path, when it has one: 50 runs and their events in one write().
     if (typeof appStore.write === 'function') variants['app run store, 50 runs per write() (group commit)'] = [appStore, true];
-    // The same on events kept in a rowid table (rows by rowid plus an index of (run_id, seq)), as
-    // they were before the store's WITHOUT ROWID migration: what that layout saves.
-    let rowidStore;
-    if (typeof appStore.write === 'function') {
-      const file = path.join(dir, 'rowid.db');
-      await (await openRunStore(`sqlite:${file}`)).close();
-      const db = new (require('better-sqlite3'))(file);
-      db.exec(`create table events_rowid (run_id varchar(64) not null, seq integer not null, type varchar(32) not null,
-                 envelope text not null, constraint events_pk primary key (run_id, seq));
-               drop table events; alter table events_rowid rename to events;`);
-      db.close();
-      rowidStore = await openRunStore(`sqlite:${file}`);
-      variants['app run store, 50 runs per write(), events in a rowid table'] = [rowidStore, true];
-    }
     const rounds = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
     for (let round = 0; round <= ROUNDS; round++) {
       for (const [name, [store, batched]] of Object.entries(variants)) {
@@ -177,7 +163,6 @@ async function main() {
       }
     }
     await appStore.close();
-    await rowidStore?.close();
     prepared.close();
     const out = Object.entries(rounds).map(([name, rs]) => ({
       name,

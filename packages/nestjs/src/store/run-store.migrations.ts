@@ -1,4 +1,4 @@
-import { Kysely, Migration, MigrationProvider, SqliteAdapter, sql } from 'kysely';
+import { Kysely, Migration, MigrationProvider, sql } from 'kysely';
 
 /** Schema history. Append new migrations; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -108,28 +108,6 @@ const MIGRATIONS: Record<string, Migration> = {
         .column('user_id')
         .where(sql<boolean>`${sql.ref('status')} in (${sql.lit('running')}, ${sql.lit('waiting')})`)
         .execute();
-    },
-  },
-  // SQLite: events in a table clustered on their key. A rowid table with a (run_id, seq) primary
-  // key is two B-trees (rows by rowid, plus the key's autoindex), so every event cost two inserts;
-  // WITHOUT ROWID stores each row once, in key order, which is also the order replays read.
-  // PostgreSQL keeps its heap table and primary-key index: nothing to change there.
-  // The copy runs once, inside the migration's transaction, and takes as long as the table is big.
-  '2026-12-03-009-events-without-rowid': {
-    async up(db: Kysely<unknown>): Promise<void> {
-      if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return;
-      await db.schema
-        .createTable('events_clustered')
-        .addColumn('run_id', 'varchar(64)', (c) => c.notNull())
-        .addColumn('seq', 'integer', (c) => c.notNull())
-        .addColumn('type', 'varchar(32)', (c) => c.notNull())
-        .addColumn('envelope', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('events_pk', ['run_id', 'seq'])
-        .modifyEnd(sql`without rowid`)
-        .execute();
-      await sql`insert into events_clustered (run_id, seq, type, envelope) select run_id, seq, type, envelope from events`.execute(db);
-      await db.schema.dropTable('events').execute();
-      await db.schema.alterTable('events_clustered').renameTo('events').execute();
     },
   },
 };

@@ -277,46 +277,6 @@ describe.each(backends)('$name store', (backend) => {
       });
     }
 
-    if (backend.persistent) {
-      it('moves the events of an older database into a table keyed by (run_id, seq) alone (SQLite: WITHOUT ROWID), every event kept', async () => {
-        const at = await backend.freshUrl();
-        const target = parseDatabaseUrl(at);
-        if (target.kind === 'sqlite') mkdirSync(dirname(target.filename), { recursive: true });
-        const db: Kysely<any> =
-          target.kind === 'sqlite'
-            ? new Kysely({ dialect: new SqliteDialect({ database: new Database(target.filename) }) })
-            : new Kysely({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: target.connectionString, max: 1 }) }) });
-        try {
-          const schema =
-            target.kind === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0].s : undefined;
-          const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(), migrationTableSchema: schema });
-          expect((await migrator.migrateTo('2026-12-02-005-waiting-runs')).error).toBeUndefined();
-          const old = newRun({ userId: 'clustered' });
-          const events = [
-            event(old, 1, 'agent_started', { input: null }),
-            event(old, 2, 'agent_completed', { result: 'ok', durationMs: 1 }),
-          ];
-          await db
-            .insertInto('events')
-            .values(events.map((e) => ({ run_id: e.runId, seq: e.seq, type: e.type, envelope: JSON.stringify(e) })))
-            .execute();
-
-          const upgraded = await open(at);
-          expect(await upgraded.getEvents(old.runId, 0)).toEqual(events);
-          await upgraded.appendEvents([event(old, 3, 'agent_thinking', { thought: 'late', step: 1 })]);
-          expect(seqs(await upgraded.getEvents(old.runId, 1))).toEqual([2, 3]);
-          if (target.kind === 'sqlite') {
-            const { rows } = await sql<{ type: string; name: string; def: string | null }>`
-              select type, name, sql as def from sqlite_master where tbl_name = 'events'`.execute(db);
-            // One B-tree: the table itself, with no rowid and no separate index of its key.
-            expect(rows).toEqual([{ type: 'table', name: 'events', def: expect.stringMatching(/without rowid\s*$/i) }]);
-          }
-        } finally {
-          await db.destroy();
-        }
-      });
-    }
-
     if (backend.kind === 'postgres') {
       it('migrates a schema of its own even when another schema of the database was migrated first', async () => {
         // The beforeEach store already migrated one schema (and kysely_migration exists there).
