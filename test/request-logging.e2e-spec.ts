@@ -3,7 +3,7 @@ import { symbols } from 'pino';
 import { HttpRequestLogger } from '../src/observability/logging/http-request.logger';
 import { startTestApp, type TestApp } from './support/test-app';
 
-describe('HTTP request logging', () => {
+describe('HTTP request logging and run lines', () => {
   let t: TestApp;
   let lines: any[];
   beforeAll(async () => {
@@ -12,7 +12,8 @@ describe('HTTP request logging', () => {
   afterAll(() => t.close());
   beforeEach(() => {
     lines = [];
-    const stream = t.app.get(HttpRequestLogger).logger[symbols.streamSym] as { write(line: string): boolean };
+    const logger = t.app.get(HttpRequestLogger).logger as unknown as Record<symbol, { write(line: string): boolean }>;
+    const stream = logger[symbols.streamSym];
     jest.spyOn(stream, 'write').mockImplementation((chunk: string) => {
       for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
       return true;
@@ -52,4 +53,22 @@ describe('HTTP request logging', () => {
       [40, '/no-such-route'],
     ]);
   });
+
+  it('writes one line when a run ends, through the same logger, with its run and user ids', async () => {
+    const socket = await t.connect('carol');
+    const ack = await socket.timeout(5000).emitWithAck('run:start', { agent: 'echo', input: { text: 'logged' } });
+    expect(ack).toMatchObject({ ok: true });
+    await waitForLine((l) => l.context === 'Runs' && l.runId === ack.runId);
+    expect(lines.filter((l) => l.runId === ack.runId)).toEqual([
+      expect.objectContaining({ level: 30, msg: 'Run completed (echo)', userId: 'carol', agent: 'echo', outcome: 'completed' }),
+    ]);
+  });
+
+  async function waitForLine(match: (line: any) => boolean): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (!lines.some(match)) {
+      if (Date.now() > deadline) throw new Error(`no such line in ${JSON.stringify(lines)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
 });
