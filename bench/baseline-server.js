@@ -1,8 +1,8 @@
 'use strict';
 /**
- * The benchmark's baseline: a minimal plain Socket.IO server (no Nest, no store, in memory) that
- * speaks the app's protocol for the workloads the bench drives, written for the bench and nothing
- * else. It is what "the same features, no framework" costs:
+ * The benchmark's baseline: a minimal plain Socket.IO server (no Nest, no framework) that speaks
+ * the app's protocol for the workloads the bench drives and keeps every run and event in SQLite,
+ * written for the bench and nothing else. It is what "the same features, no framework" costs:
  *
  * - namespace `/agents`, handshake `auth.token` verified exactly as the app does (jsonwebtoken,
  *   HS256 only, `sub` 1–128 chars), refusal `connect_error` `unauthorized`;
@@ -10,15 +10,19 @@
  * - `run:start` → ack `{ ok, runId, threadId }`, then (next macrotask) the demo agents' events with
  *   the same envelopes `{ runId, threadId, seq, type, agent, ts, data }` and per-run `seq`;
  * - `run:cancel` → aborts the run, `agent_cancelled`, ack `{ ok, runId }`;
+ * - every run and event stored in SQLite (`DATABASE_URL=sqlite:<file>`, default in memory),
+ *   written behind the sockets in one transaction per event-loop turn, the terminal event
+ *   published only after its commit (bench/baseline-store.js);
  * - the same connection-state-recovery setting (`SOCKET_RECOVERY_MS`, default 0 = off, as the app) and frame size.
  *
- * It does not store events, rate-limit or time out runs: those are costs of the app the benchmark
- * wants to see. Env: PORT (0 = any), HOST, JWT_SECRET (required), SOCKET_RECOVERY_MS, MAX_INPUT_BYTES.
+ * It does not rate-limit or time out runs. Env: PORT (0 = any), HOST, JWT_SECRET (required),
+ * DATABASE_URL, SOCKET_RECOVERY_MS, MAX_INPUT_BYTES.
  */
 const http = require('node:http');
 const { randomUUID } = require('node:crypto');
 const { Server } = require('socket.io');
 const jwt = require('jsonwebtoken');
+const { BaselineStore } = require('./baseline-store');
 
 const secret = process.env.JWT_SECRET;
 if (!secret) {
@@ -29,6 +33,12 @@ const port = Number(process.env.PORT ?? 0);
 const host = process.env.HOST ?? '0.0.0.0';
 const recoveryMs = Number(process.env.SOCKET_RECOVERY_MS ?? 0);
 const maxInputBytes = Number(process.env.MAX_INPUT_BYTES ?? 65_536);
+const databaseUrl = process.env.DATABASE_URL ?? 'sqlite::memory:';
+if (!databaseUrl.startsWith('sqlite:')) {
+  console.error('baseline: DATABASE_URL must be sqlite:<file>');
+  process.exit(1);
+}
+const store = new BaselineStore(databaseUrl.slice('sqlite:'.length) || ':memory:');
 
 const TERMINAL = new Set(['agent_completed', 'agent_error', 'agent_cancelled']);
 
@@ -196,13 +206,36 @@ function startRun(userId, payload) {
   const room = `user:${userId}`;
   const controller = new AbortController();
   const startedAt = Date.now();
+  const row = {
+    run_id: runId,
+    thread_id: threadId,
+    user_id: userId,
+    agent: payload.agent,
+    status: 'running',
+    input: JSON.stringify(payload.input ?? null),
+    result: null,
+    error: null,
+    created_at: new Date(startedAt).toISOString(),
+    finished_at: null,
+  };
+  store.startRun(row);
   let seq = 0;
   let step = 0;
   let ended = false;
   const send = (type, data) => {
     if (ended) return;
-    if (TERMINAL.has(type)) ended = true;
-    nsp.to(room).emit(type, { runId, threadId, seq: ++seq, type, agent: payload.agent, ts: new Date().toISOString(), data });
+    const envelope = { runId, threadId, seq: ++seq, type, agent: payload.agent, ts: new Date().toISOString(), data };
+    if (!TERMINAL.has(type)) {
+      nsp.to(room).emit(type, envelope);
+      store.append(envelope);
+      return;
+    }
+    ended = true;
+    row.status = type === 'agent_completed' ? 'completed' : type === 'agent_error' ? 'failed' : 'cancelled';
+    row.result = type === 'agent_completed' ? JSON.stringify(data.result ?? null) : null;
+    row.error = type === 'agent_error' ? JSON.stringify({ code: data.code, message: data.message }) : null;
+    row.finished_at = envelope.ts;
+    store.end(row, envelope, () => nsp.to(room).emit(type, envelope));
   };
   const emit = {
     event: send,
@@ -264,6 +297,7 @@ httpServer.listen(port, host, () => {
 
 const stop = () => {
   io.close();
+  store.close();
   httpServer.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };

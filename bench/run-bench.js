@@ -15,7 +15,8 @@
  *   profile                the app under `node --cpu-prof` during the echo workload (or --profile-workload), summarised.
  *
  * Options (CLI `--name=value` or env `BENCH_NAME`): --quick, --reps, --duration (ms), --warmup (ms),
- * --users, --paced-rate, --profile-workload, --heap-runs, --heap-recovery-ms, --recovery-ms (both servers, all phases), --sockets, --socket-procs, --only, --app-dir (a built app; default: the app
+ * --users, --paced-rate, --before-http (workloads also measured before the first HTTP request; default
+ * echo; every other figure is taken after one `GET /health` to each server), --profile-workload, --heap-runs, --heap-recovery-ms, --recovery-ms (both servers, all phases), --sockets, --socket-procs, --only, --app-dir (a built app; default: the app
  * compiled into bench/.app when src/ changed), --app-env=K=V,… (extra env of the app server only),
  * --no-build, --no-profile.
  * Output: tables on stdout, bench/results/latest.json and latest.md (quick.* for --quick, partial.*
@@ -59,6 +60,8 @@ const cfg = {
   recoveryMs: opt('recovery-ms', '') === '' ? undefined : Number(opt('recovery-ms', '')),
   sockets: num('sockets', QUICK ? 500 : 5_000),
   socketProcs: num('socket-procs', 2),
+  /** Workloads measured also before the first HTTP request to the servers (then again after it). */
+  beforeHttp: new Set(String(opt('before-http', 'echo')).split(',').filter(Boolean)),
   only: new Set(String(opt('only', 'echo,paced,mixed,fanout,heap,sockets,di,store,profile')).split(',').filter(Boolean)),
   build: !argv.includes('--no-build'),
   appDir: opt('app-dir', ''),
@@ -289,6 +292,7 @@ function repMetrics(r, s0, s1) {
     storeCpuUsPerRun: store ? store.cpuUs / r.completed : null,
     storeWallUsPerRun: store ? store.wallUs / r.completed : null,
     storeRunsPerBatch: store && store.batches > 0 ? store.runs / store.batches : null,
+    storeRunsWrittenOncePct: store && store.runs > 0 ? (100 * (store.runsWrittenOnce ?? 0)) / store.runs : null,
     serverCpuPct: (100 * serverCpu) / wallUs,
     loadCpuPct: (100 * r.clientCpuUs) / (r.wallMs * 1000),
     serverRssMB: s1.mem.rss / MB,
@@ -321,6 +325,7 @@ const METRICS = [
   ['storeCpuUsPerRun', '  of which the SQLite writer (CPU µs/run)', 0, 'lower'],
   ['storeWallUsPerRun', 'SQLite writer, event loop held (µs/run)', 0, 'lower'],
   ['storeRunsPerBatch', 'runs per store transaction', 1, 'higher'],
+  ['storeRunsWrittenOncePct', 'runs stored once (row inserted finished), %', 0, 'higher'],
   ['serverCpuPct', 'server CPU % of a core', 0, 'lower'],
   ['loadCpuPct', 'load process CPU % of a core', 0, 'lower'],
   ['serverRssMB', 'server RSS (MB)', 0, 'lower'],
@@ -328,39 +333,67 @@ const METRICS = [
   ['errors', 'errors (seq/ack/stuck/non-completed)', 0, 'lower'],
 ];
 
+/**
+ * One HTTP request (`GET /health`, as a production health check makes) to a server. Some costs
+ * only start with the first HTTP request and last for the process's life (e.g. a middleware that
+ * turns on async-context tracking), so every figure but the "before HTTP" ones is taken after it.
+ */
+async function httpCheck(server) {
+  const res = await fetch(`${server.url}/health`);
+  await res.text();
+  if (res.status !== 200) throw new Error(`${server.label}: GET /health answered ${res.status}`);
+  server.httpChecked = true;
+}
+
+/** Runs one workload on both servers, alternated, and returns the medians and the raw repetitions. */
+async function measureWorkload(name, servers, when) {
+  const w = WORKLOADS[name];
+  log(`Workload ${name} (${when} an HTTP request): ${w.title}`);
+  const loads = { baseline: LoadProc.start(), app: LoadProc.start() };
+  try {
+    for (const side of ['baseline', 'app']) {
+      const c = await loads[side].connect(servers[side].url, w.users());
+      if (c.failed) throw new Error(`${side}: ${c.failed} sockets failed to connect: ${JSON.stringify(c.errors)}`);
+      await loads[side].run({ ...w.run, durationMs: cfg.warmupMs });
+    }
+    const reps = { baseline: [], app: [] };
+    for (let rep = 0; rep < cfg.reps; rep++) {
+      const order = rep % 2 === 0 ? ['baseline', 'app'] : ['app', 'baseline'];
+      for (const side of order) {
+        await sleep(300);
+        const s0 = await servers[side].probe('stats');
+        const r = await loads[side].run({ ...w.run, durationMs: cfg.durationMs });
+        const s1 = await servers[side].probe('stats');
+        const m = repMetrics(r, s0, s1);
+        reps[side].push(m);
+        log(
+          `  rep ${rep + 1}/${cfg.reps} ${side.padEnd(8)} ${m.runsPerSec.toFixed(0).padStart(6)} runs/s  p50 ${m.runLatP50.toFixed(2)} ms  p99 ${m.runLatP99.toFixed(2)} ms  ${m.serverCpuUsPerRun.toFixed(0)} µs CPU/run  errors ${m.errors}`,
+        );
+      }
+    }
+    const med = (side) => Object.fromEntries(METRICS.map(([k]) => [k, median(reps[side].map((m) => m[k]))]));
+    // Ratios per repetition pair as well: on a shared machine they hold up better than ratios of medians.
+    const pairRatios = Object.fromEntries(
+      ['runsPerSec', 'serverCpuUsPerRun', 'runLatP99'].map((k) => [k, median(reps.app.map((m, i) => ratio(m[k], reps.baseline[i]?.[k])))]),
+    );
+    return { title: w.title, baseline: med('baseline'), app: med('app'), pairRatios, reps, loadavg: loadavg() };
+  } finally {
+    await Promise.all([loads.baseline.close(), loads.app.close()]);
+  }
+}
+
 async function throughputPhase(appDir, names, results) {
   log(`Throughput: starting baseline and app (load average ${loadavg().join(' ')}) ...`);
   const [baseline, app] = await Promise.all([ServerProc.start('baseline'), ServerProc.start('app', { appDir })]);
+  const servers = { baseline, app };
   try {
-    for (const name of names) {
-      const w = WORKLOADS[name];
-      log(`Workload ${name}: ${w.title}`);
-      const loads = { baseline: LoadProc.start(), app: LoadProc.start() };
-      const servers = { baseline, app };
-      for (const side of ['baseline', 'app']) {
-        const c = await loads[side].connect(servers[side].url, w.users());
-        if (c.failed) throw new Error(`${side}: ${c.failed} sockets failed to connect: ${JSON.stringify(c.errors)}`);
-        await loads[side].run({ ...w.run, durationMs: cfg.warmupMs });
-      }
-      const reps = { baseline: [], app: [] };
-      for (let rep = 0; rep < cfg.reps; rep++) {
-        const order = rep % 2 === 0 ? ['baseline', 'app'] : ['app', 'baseline'];
-        for (const side of order) {
-          await sleep(300);
-          const s0 = await servers[side].probe('stats');
-          const r = await loads[side].run({ ...w.run, durationMs: cfg.durationMs });
-          const s1 = await servers[side].probe('stats');
-          const m = repMetrics(r, s0, s1);
-          reps[side].push(m);
-          log(
-            `  rep ${rep + 1}/${cfg.reps} ${side.padEnd(8)} ${m.runsPerSec.toFixed(0).padStart(6)} runs/s  p50 ${m.runLatP50.toFixed(2)} ms  p99 ${m.runLatP99.toFixed(2)} ms  ${m.serverCpuUsPerRun.toFixed(0)} µs CPU/run  errors ${m.errors}`,
-          );
-        }
-      }
-      await Promise.all([loads.baseline.close(), loads.app.close()]);
-      const med = (side) => Object.fromEntries(METRICS.map(([k]) => [k, median(reps[side].map((m) => m[k]))]));
-      results.workloads[name] = { title: w.title, baseline: med('baseline'), app: med('app'), reps, loadavg: loadavg() };
+    // First the workloads that are also measured as the servers start (no HTTP request yet) ...
+    for (const name of names.filter((n) => cfg.beforeHttp.has(n))) {
+      results.workloadsBeforeHttp[name] = await measureWorkload(name, servers, 'before');
     }
+    // ... then one HTTP request to each, and every workload again: the headline figures.
+    await Promise.all([httpCheck(baseline), httpCheck(app)]);
+    for (const name of names) results.workloads[name] = await measureWorkload(name, servers, 'after');
   } finally {
     await Promise.all([baseline.stop(), app.stop()]);
   }
@@ -375,6 +408,7 @@ async function heapPhase(appDir, results) {
   ]);
   const out = {};
   try {
+    await Promise.all([httpCheck(baseline), httpCheck(app)]);
     for (const [side, server] of [
       ['baseline', baseline],
       ['app', app],
@@ -433,6 +467,7 @@ async function socketsPhase(appDir, results) {
   for (const side of ['baseline', 'app']) {
     const server = await started[side];
     try {
+      await httpCheck(server);
       await sleep(1000);
       const m0 = await server.probe('gc');
       const loads = Array.from({ length: cfg.socketProcs }, () => LoadProc.start());
@@ -511,6 +546,7 @@ async function profileOne(kind, appDir, dir) {
   const load = LoadProc.start();
   let window;
   try {
+    await httpCheck(server);
     await load.connect(server.url, workload.users());
     await load.run({ ...workload.run, durationMs: cfg.warmupMs });
     const s0 = await server.probe('stats');
@@ -568,9 +604,13 @@ function targets(results) {
   const echo = results.workloads.echo;
   if (echo) {
     const r1 = ratio(echo.app.runsPerSec, echo.baseline.runsPerSec);
-    t.push({ target: 'echo runs/s ≥ 0.8× baseline', value: `${fmt(r1, 2)}×`, met: r1 !== null && r1 >= 0.8 });
+    t.push({ target: 'echo runs/s ≥ 0.9× baseline (after an HTTP request)', value: `${fmt(r1, 2)}×`, met: r1 !== null && r1 >= 0.9 });
     const r2 = ratio(echo.app.serverCpuUsPerRun, echo.baseline.serverCpuUsPerRun);
-    t.push({ target: 'echo server CPU/run ≤ 1.5× baseline', value: `${fmt(r2, 2)}×`, met: r2 !== null && r2 <= 1.5 });
+    t.push({
+      target: 'echo server CPU/run ≤ 1.3× baseline (after an HTTP request)',
+      value: `${fmt(r2, 2)}×`,
+      met: r2 !== null && r2 <= 1.3,
+    });
     const r3 = ratio(echo.app.runLatP99, echo.baseline.runLatP99);
     t.push({
       target: 'echo p99 run latency ≤ 2× baseline (back to back, saturated)',
@@ -617,12 +657,36 @@ function render(results) {
       `### Phases that FAILED (their figures are missing below)\n\n${results.failures.map((f) => `- ${f.phase}: ${f.message}`).join('\n')}`,
     );
   }
-  for (const [name, w] of Object.entries(results.workloads)) {
+  const workloadTable = (name, w, when) => {
     const rows = METRICS.filter(
       ([k]) => !(name !== 'fanout' && k === 'deliveriesPerSec') && !(name !== 'paced' && k === 'skippedStarts'),
     ).map(([k, label, d]) => [label, fmt(w.baseline[k], d), fmt(w.app[k], d), `${fmt(ratio(w.app[k], w.baseline[k]), 2)}×`]);
+    const pairs = w.pairRatios
+      ? ` Median of the per-repetition ratios (app/baseline): runs/s ${fmt(w.pairRatios.runsPerSec, 2)}×, CPU/run ${fmt(w.pairRatios.serverCpuUsPerRun, 2)}×, run p99 ${fmt(w.pairRatios.runLatP99, 2)}×.`
+      : '';
+    return `### ${name} (${when}): ${w.title}\n\nMedians of ${cfg.reps} alternated repetitions of ${cfg.durationMs / 1000} s.${pairs}\n\n${table(['metric', 'baseline', 'app', 'app/baseline'], rows)}`;
+  };
+  const before = results.workloadsBeforeHttp ?? {};
+  for (const [name, w] of Object.entries(before)) parts.push(workloadTable(name, w, 'before any HTTP request'));
+  for (const [name, w] of Object.entries(results.workloads)) parts.push(workloadTable(name, w, 'after an HTTP request'));
+  const both = Object.keys(before).filter((n) => results.workloads[n]);
+  if (both.length) {
+    const rows = [];
+    for (const n of both) {
+      for (const side of ['baseline', 'app']) {
+        const b = before[n][side];
+        const a = results.workloads[n][side];
+        rows.push([
+          `${n}, ${side}`,
+          `${fmt(b.runsPerSec, 0)} → ${fmt(a.runsPerSec, 0)}`,
+          `${fmt(ratio(a.runsPerSec, b.runsPerSec), 2)}×`,
+          `${fmt(b.serverCpuUsPerRun, 0)} → ${fmt(a.serverCpuUsPerRun, 0)}`,
+          `${fmt(ratio(a.serverCpuUsPerRun, b.serverCpuUsPerRun), 2)}×`,
+        ]);
+      }
+    }
     parts.push(
-      `### ${name}: ${w.title}\n\nMedians of ${cfg.reps} alternated repetitions of ${cfg.durationMs / 1000} s.\n\n${table(['metric', 'baseline', 'app', 'app/baseline'], rows)}`,
+      `### What one HTTP request changes (before → after \`GET /health\`)\n\n${table(['workload, server', 'runs/s', 'after/before', 'CPU µs/run', 'after/before'], rows)}`,
     );
   }
   if (results.heap?.app) {
@@ -689,7 +753,7 @@ function render(results) {
   const t = targets(results);
   if (t.length)
     parts.push(
-      `### Targets (issue 7)\n\n${table(
+      `### Targets\n\n${table(
         ['target', 'measured', 'met'],
         t.map((x) => [x.target, x.value, x.met ? 'yes' : 'NO']),
       )}`,
@@ -730,13 +794,14 @@ async function main() {
         srcChangesUncommitted: (git(['status', '--porcelain', 'src']) || '').split('\n').filter(Boolean).length,
       },
       server: {
-        env: 'RATE_LIMIT_RUNS_PER_MINUTE=0 MAX_CONCURRENT_RUNS_PER_USER=16 DATABASE_URL=sqlite:<fresh file> SOCKET_RECOVERY_MS=<default 120000>',
+        env: 'RATE_LIMIT_RUNS_PER_MINUTE=0 MAX_CONCURRENT_RUNS_PER_USER=16 DATABASE_URL=sqlite:<fresh file> SOCKET_RECOVERY_MS=<default>',
         appEnv: cfg.appEnv,
         nodeArgs: '--expose-gc -r bench/server-probe.js',
       },
       loadavgStart: loadavg(),
     },
     workloads: {},
+    workloadsBeforeHttp: {},
   };
   log(`${results.meta.mode} bench on ${cpuModel}, ${os.cpus().length} cores, Node ${process.version}, load average ${loadavg().join(' ')}`);
   if (loadavg()[0] > os.cpus().length * 0.5) {

@@ -15,7 +15,8 @@
  *   than that are dropped, exactly as the adapter's timer would drop them once the window passed.
  *
  * - `stats` also carries `store`: batches, runs, events, CPU µs and wall µs the app's SQLite writer
- *   spent (null for the baseline). The probe wraps `SqliteBatchWriter.prototype.write` of the
+ *   spent, and the runs whose row was written in the batch of their terminal event (inserted
+ *   finished, written once) (null for the baseline). The probe wraps `SqliteBatchWriter.prototype.write` of the
  *   app it preloads (found next to the server's main file), so the store's own cost is measured
  *   inside the server, per run, instead of being estimated from a profile.
  *
@@ -69,7 +70,8 @@ try {
   if (isApp && fs.existsSync(file)) {
     const { SqliteBatchWriter } = require(file);
     const write = SqliteBatchWriter.prototype.write;
-    store = { batches: 0, runs: 0, events: 0, cpuUs: 0, wallUs: 0, maxWallUs: 0 };
+    store = { batches: 0, runs: 0, runsWrittenOnce: 0, events: 0, cpuUs: 0, wallUs: 0, maxWallUs: 0 };
+    const TERMINAL = new Set(['agent_completed', 'agent_error', 'agent_cancelled']);
     SqliteBatchWriter.prototype.write = function benchProbeWrite(batch) {
       const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
@@ -80,6 +82,13 @@ try {
         const cpu = process.cpuUsage(cpu0);
         store.batches++;
         store.runs += batch.runs.length;
+        // Runs whose row is inserted in the batch of their terminal event: written once, finished
+        // (the others are inserted running and updated by a later batch). Counted after the timing.
+        if (batch.runs.length > 0) {
+          const ended = new Set();
+          for (const e of batch.events) if (TERMINAL.has(e.type)) ended.add(e.runId);
+          for (const r of batch.runs) if (ended.has(r.runId)) store.runsWrittenOnce++;
+        }
         store.events += batch.events.length;
         store.cpuUs += cpu.user + cpu.system;
         store.wallUs += wallUs;

@@ -1,10 +1,10 @@
-import { Module, RequestMethod } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import { AppConfig } from '../config/app.config';
 import { HealthController } from '../http/health.controller';
 import { MetricsController } from '../http/metrics.controller';
-import { pinoHttpOptions } from './logging/pino-http.options';
+import { HttpLoggingModule } from './logging/http-logging.module';
+import { HttpRequestLogger } from './logging/http-request.logger';
 import { RunLogObserver } from './logging/run-log.observer';
 
 /**
@@ -14,17 +14,24 @@ import { RunLogObserver } from './logging/run-log.observer';
  */
 @Module({
   imports: [
+    HttpLoggingModule,
+    // Nest's log lines through the request logger's pino; nestjs-pino's own middleware (which
+    // runs each request inside AsyncLocalStorage) on no route: see HttpRequestLogger.
     LoggerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        pinoHttp: pinoHttpOptions(config.logLevel),
-        // Nest 11 route syntax for "every path" (nestjs-pino's default '*' draws a deprecation warning).
-        forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-      }),
+      imports: [HttpLoggingModule],
+      inject: [HttpRequestLogger],
+      useFactory: (http: HttpRequestLogger) => ({ pinoHttp: { logger: http.logger }, forRoutes: [] }),
     }),
     TerminusModule.forRoot({ errorLogStyle: 'json' }),
   ],
   controllers: [HealthController, MetricsController],
   providers: [RunLogObserver],
 })
-export class ObservabilityModule {}
+export class ObservabilityModule implements NestModule {
+  constructor(private readonly http: HttpRequestLogger) {}
+
+  configure(consumer: MiddlewareConsumer): void {
+    // Nest 11 route syntax for "every path".
+    consumer.apply(this.http.middleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+}

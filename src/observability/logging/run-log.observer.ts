@@ -1,16 +1,28 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { Logger as PinoInstance } from 'pino';
 import { RunLifecycleHooks, type RunEnding, type RunLifecycleInfo, type RunLifecycleObserver } from '@agent-pipeline/nestjs';
+import { HttpRequestLogger } from './http-request.logger';
 
 /**
  * One log line when a run starts (debug) and one when it ends (info, warn when it failed), each
  * with the run id and user id as fields, so a run's lines can be found by either.
+ *
+ * Written straight to a pino child made once (context `Runs`), not through Nest's logger: these
+ * are the only log lines of every run, and the start line is not even built unless debug is on.
  */
 @Injectable()
 export class RunLogObserver implements RunLifecycleObserver, OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger('Runs');
+  private readonly log: PinoInstance;
+  private readonly logsStarts: boolean;
   private stopObserving?: () => void;
 
-  constructor(private readonly lifecycle: RunLifecycleHooks) {}
+  constructor(
+    private readonly lifecycle: RunLifecycleHooks,
+    logging: HttpRequestLogger,
+  ) {
+    this.log = logging.logger.child({ context: 'Runs' });
+    this.logsStarts = this.log.isLevelEnabled('debug');
+  }
 
   onModuleInit(): void {
     this.stopObserving = this.lifecycle.observe(this);
@@ -21,15 +33,20 @@ export class RunLogObserver implements RunLifecycleObserver, OnModuleInit, OnMod
   }
 
   runStarted(run: RunLifecycleInfo): void {
-    this.logger.debug({ msg: `Run started (${run.agent})`, ...fields(run) });
+    if (this.logsStarts) this.log.debug({ msg: `Run started (${run.agent})`, ...fields(run) });
   }
 
   runEnded(run: RunLifecycleInfo, { outcome, durationMs }: RunEnding): void {
-    const line = { ...fields(run), outcome: outcome.kind, durationMs };
     if (outcome.kind === 'error') {
-      this.logger.warn({ msg: `Run failed (${run.agent}): ${outcome.code}: ${outcome.message}`, ...line, code: outcome.code });
+      this.log.warn({
+        msg: `Run failed (${run.agent}): ${outcome.code}: ${outcome.message}`,
+        ...fields(run),
+        outcome: outcome.kind,
+        durationMs,
+        code: outcome.code,
+      });
     } else {
-      this.logger.log({ msg: `Run ${outcome.kind} (${run.agent})`, ...line });
+      this.log.info({ msg: `Run ${outcome.kind} (${run.agent})`, ...fields(run), outcome: outcome.kind, durationMs });
     }
   }
 }

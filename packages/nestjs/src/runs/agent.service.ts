@@ -122,8 +122,11 @@ export class AgentService {
       );
     }
     const agent = this.agents.require(request.agent);
-    this.admission.checkInputSize(request.input);
-    const input = this.inputs.validate(agent, request.input);
+    // One walk of the input: a clean copy (depth-limited, so measuring it is safe), then its size
+    // and the agent's input class.
+    const clean = this.inputs.sanitize(request.input);
+    this.admission.checkInputSize(clean);
+    const input = this.inputs.validate(agent, clean);
     this.admission.checkStoreBacklog();
     // A named thread may have runs in flight: its multitask policy decides. A new thread cannot.
     if (request.threadId !== undefined) return this.startOnThread(userId, request, input);

@@ -311,7 +311,8 @@ describe('EventWriteBuffer', () => {
 });
 
 describe('EventWriteBuffer: runs and group commit', () => {
-  it('writes queued runs before their events, in one write per turn for every flushSoon caller', async () => {
+  /** A migrated store that records a copy of every batch it is given. */
+  async function recordingStore(): Promise<{ store: ScriptedStore; writes: WriteBatch[] }> {
     const store = new ScriptedStore();
     await store.migrate();
     const writes: WriteBatch[] = [];
@@ -320,7 +321,13 @@ describe('EventWriteBuffer: runs and group commit', () => {
       writes.push({ runs: [...batch.runs], events: [...batch.events] });
       return write(batch);
     };
-    const buffer = new EventWriteBuffer(store, { ...TEST_OPTIONS, storeFlushIntervalMs: 60_000 });
+    return { store, writes };
+  }
+
+  it('writes queued runs before their events, in one write per turn for every flushSoon caller (nodes sharing a store)', async () => {
+    const { store, writes } = await recordingStore();
+    // Shared: other nodes count this node's runs from the store, so every queued run is written at once.
+    const buffer = new EventWriteBuffer(store, { ...TEST_OPTIONS, storeFlushIntervalMs: 60_000, redisUrl: 'redis://127.0.0.1:1' });
     const [r1, r2] = [newRun(), newRun()];
     buffer.appendRun(r1);
     buffer.append(thinking(r1, 1));
@@ -332,6 +339,49 @@ describe('EventWriteBuffer: runs and group commit', () => {
     expect(writes).toHaveLength(1);
     expect(writes[0].runs.map((r) => r.runId)).toEqual([r1.runId, r2.runId]);
     expect(await store.getRun(r1.runId)).toMatchObject({ status: 'running', lastSeq: 1 });
+  });
+
+  it('alone, writes a run once: held back from a group commit until its first events, then inserted finished', async () => {
+    const { store, writes } = await recordingStore();
+    const buffer = new EventWriteBuffer(store, { ...TEST_OPTIONS, storeFlushIntervalMs: 60_000 });
+    const [ending, fresh] = [newRun(), newRun()];
+    buffer.appendRun(ending);
+    buffer.append(thinking(ending, 1));
+    const endingStored = buffer.flushSoon();
+    // A start in the same turn: its run executes (and emits) on the next macrotask, after this commit.
+    buffer.appendRun(fresh);
+    await endingStored;
+    expect(writes.map((w) => w.runs.map((r) => r.runId))).toEqual([[ending.runId]]);
+    expect(buffer.hasPendingRuns).toBe(true);
+    expect(await store.getRun(fresh.runId)).toBeUndefined();
+    // Its events arrive; the terminal one's group commit stores the row and them together.
+    buffer.append(thinking(fresh, 1));
+    buffer.append(completed(fresh, 2));
+    await buffer.flushSoon();
+    expect(writes[1].runs.map((r) => r.runId)).toEqual([fresh.runId]);
+    expect(await store.getRun(fresh.runId)).toMatchObject({ status: 'completed', lastSeq: 2 });
+    expect(buffer.hasPendingRuns).toBe(false);
+    expect(writes).toHaveLength(2);
+  });
+
+  it('alone, a held-back run is still written by a plain flush (reads) and by the flush timer', async () => {
+    const { store } = await recordingStore();
+    const buffer = new EventWriteBuffer(store, { ...TEST_OPTIONS, storeFlushIntervalMs: 30 });
+    const [ending, read, timed] = [newRun(), newRun(), newRun()];
+    buffer.appendRun(ending);
+    buffer.append(completed(ending, 1));
+    buffer.appendRun(read);
+    await buffer.flushSoon();
+    expect(await store.getRun(read.runId)).toBeUndefined();
+    await buffer.flush();
+    expect(await store.getRun(read.runId)).toMatchObject({ status: 'running', lastSeq: 0 });
+
+    buffer.append(completed(read, 1));
+    buffer.appendRun(timed);
+    await buffer.flushSoon();
+    expect(await store.getRun(timed.runId)).toBeUndefined();
+    await waitFor(async () => (await store.getRun(timed.runId)) !== undefined);
+    expect(buffer.hasPendingRuns).toBe(false);
   });
 
   it('withdraws a run that was refused before it was written', async () => {

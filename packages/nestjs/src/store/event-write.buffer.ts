@@ -53,13 +53,17 @@ export class EventWriteBuffer {
     return this.pendingRuns.length < before;
   }
 
-  /** Writes every event appended so far; resolves once they are stored. */
+  /** Writes every run and event appended so far; resolves once they are stored. */
   flush(): Promise<void> {
+    return this.flushPending(false);
+  }
+
+  private flushPending(groupCommit: boolean): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const next = this.chain.then(() => this.writePending());
+    const next = this.chain.then(() => this.writePending(groupCommit));
     this.chain = next.catch(() => undefined);
     return next;
   }
@@ -74,7 +78,7 @@ export class EventWriteBuffer {
       this.soon = new Promise<void>((resolve, reject) => {
         const go = () => {
           this.soon = undefined;
-          this.flush().then(resolve, reject);
+          this.flushPending(true).then(resolve, reject);
         };
         if (this.options.groupCommitMs > 0) setTimeout(go, this.options.groupCommitMs);
         else setImmediate(go);
@@ -93,12 +97,32 @@ export class EventWriteBuffer {
     return this.pending.length;
   }
 
-  private async writePending(): Promise<void> {
+  /**
+   * A node alone holds back, from a group commit, the runs that have no event in it yet: a run
+   * started in this turn gets its first events in the next one (it executes on the next
+   * macrotask), so its row rides with them, inserted once (finished, for a short run) instead of
+   * inserted running now and updated later. Nothing reads those rows before a plain
+   * {@link flush} (every read of runs flushes first) or the flush timer writes them. Nodes that
+   * share a store count each other's runs from it, so there every run is written at once.
+   */
+  private holdBack(runs: NewRun[], events: AgentEventEnvelope[]): { now: NewRun[]; later: NewRun[] } {
+    if (this.options.redisUrl !== undefined || runs.length === 0) return { now: runs, later: [] };
+    const withEvents = new Set<string>();
+    for (const e of events) withEvents.add(e.runId);
+    const now: NewRun[] = [];
+    const later: NewRun[] = [];
+    for (const run of runs) (withEvents.has(run.runId) ? now : later).push(run);
+    return { now, later };
+  }
+
+  private async writePending(groupCommit: boolean): Promise<void> {
     if (this.pending.length === 0 && this.pendingRuns.length === 0) return;
     const batch = this.pending;
-    const runs = this.pendingRuns;
+    const { now: runs, later } = groupCommit ? this.holdBack(this.pendingRuns, batch) : { now: this.pendingRuns, later: [] };
     this.pending = [];
-    this.pendingRuns = [];
+    this.pendingRuns = later;
+    if (later.length > 0) this.schedule();
+    if (batch.length === 0 && runs.length === 0) return;
     try {
       await this.store.write({ runs, events: batch });
     } catch (err) {

@@ -16,16 +16,45 @@ export interface FieldError {
  *
  * @param what How the payload is called in messages, e.g. `run:start payload`.
  * @param field The field name reported when the payload itself is not an object.
+ * @param passThrough Top-level keys whose values are left as they came (neither copied,
+ *   sanitized nor transformed) for their consumer to sanitize once: `run:start`'s `input`, which
+ *   the agent's input validation walks anyway.
  */
-export function validatePayload<T extends object>(cls: Type<T>, payload: unknown, what: string, field = '(payload)'): T {
+export function validatePayload<T extends object>(
+  cls: Type<T>,
+  payload: unknown,
+  what: string,
+  field = '(payload)',
+  passThrough?: ReadonlySet<string>,
+): T {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     const got = payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload;
     throw new PipelineError('VALIDATION_FAILED', `The ${what} must be a JSON object; got ${got}.`, {
       fields: [{ field, errors: ['must be an object'] }],
     });
   }
-  const clean = sanitizeJson(payload, field === '(payload)' ? 'payload' : field) as Record<string, unknown>;
-  const instance = plainToInstance(cls, clean);
+  const path = field === '(payload)' ? 'payload' : field;
+  if (!passThrough) return validateSanitized(cls, sanitizeJson(payload, path), what);
+  const kept: Record<string, unknown> = {};
+  // No prototype: a `__proto__` key stays a key (and is dropped by the sanitizer).
+  const rest: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(payload)) {
+    const value = (payload as Record<string, unknown>)[key];
+    if (passThrough.has(key)) kept[key] = value;
+    else rest[key] = value;
+  }
+  return validateSanitized(cls, sanitizeJson(rest, path), what, kept);
+}
+
+/**
+ * {@link validatePayload} for a value that is already a sanitized JSON object
+ * ({@link sanitizeJson}'s result): transformed and validated without another copy.
+ *
+ * @param kept Values set on the instance as they are (not transformed) before it is validated.
+ */
+export function validateSanitized<T extends object>(cls: Type<T>, clean: unknown, what: string, kept?: Record<string, unknown>): T {
+  const instance = plainToInstance(cls, clean as Record<string, unknown>);
+  if (kept) Object.assign(instance, kept);
   const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: false });
   if (errors.length > 0) throw validationFailed(errors, what);
   return instance;

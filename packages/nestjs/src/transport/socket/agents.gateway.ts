@@ -20,6 +20,9 @@ import { RunStartDto } from './dto/run-start.dto';
 import { AckResponse, toAck } from './socket-ack';
 import { SocketAckFilter } from './socket-ack.filter';
 
+/** `run:start` keys handed to the agent service as they came: it sanitizes the input once. */
+const START_PASS_THROUGH: ReadonlySet<string> = new Set(['input']);
+
 /**
  * The Socket.IO protocol, namespace `/agents` (DESIGN.md). A singleton: it injects no
  * request-scoped provider and asks `AgentService` for everything about runs. Every command is
@@ -58,7 +61,8 @@ export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
   @SubscribeMessage('run:start')
   start(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<AckResponse> {
     return toAck('run:start', async () => {
-      const dto = validatePayload(RunStartDto, payload, 'run:start payload');
+      // The input is sanitized and validated once, by the agent service: not walked here.
+      const dto = validatePayload(RunStartDto, payload, 'run:start payload', undefined, START_PASS_THROUGH);
       const run = await this.agents.start(userOf(socket), dto);
       return { runId: run.runId, threadId: run.threadId, status: run.status };
     });
