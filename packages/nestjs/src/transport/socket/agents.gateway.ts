@@ -60,7 +60,7 @@ export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
     return toAck('run:start', async () => {
       const dto = validatePayload(RunStartDto, payload, 'run:start payload');
       const run = await this.agents.start(userOf(socket), dto);
-      return { runId: run.runId, threadId: run.threadId, status: run.status };
+      return { runId: run.runId, threadId: run.threadId, status: run.status, ...(run.replayed ? { replayed: true } : {}) };
     });
   }
 
