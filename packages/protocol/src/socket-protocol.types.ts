@@ -63,7 +63,8 @@ export type StartedRunStatus = Extract<RunStatus, 'queued' | 'running'>;
  * run, `replayed: true` and the run's current status (which may be any status by then).
  */
 export type RunStartAck = Ack<
-  { runId: string; threadId: string; status: StartedRunStatus; replayed?: undefined } | { runId: string; threadId: string; status: RunStatus; replayed: true }
+  | { runId: string; threadId: string; status: StartedRunStatus; replayed?: undefined }
+  | { runId: string; threadId: string; status: RunStatus; replayed: true }
 >;
 /** The ack of `run:cancel`. */
 export type RunCancelAck = Ack<{ runId: string }>;

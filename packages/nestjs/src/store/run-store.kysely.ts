@@ -391,7 +391,10 @@ export class KyselyRunStore implements RunStore {
    * Runs `work` in one transaction that no other of the same user overlaps, on any node (see
    * {@link withThread}): thread admissions and idempotency-key claims of a user come out in one order.
    */
-  private inUserTransaction<T>(userId: string, work: (db: Kysely<PipelineDatabase> | Transaction<PipelineDatabase>) => Promise<T>): Promise<T> {
+  private inUserTransaction<T>(
+    userId: string,
+    work: (db: Kysely<PipelineDatabase> | Transaction<PipelineDatabase>) => Promise<T>,
+  ): Promise<T> {
     if (this.options.dialect !== 'postgres') {
       // Kysely holds its one SQLite connection for the whole callback, so nothing else of this
       // process (the batch writer included) runs in between; BEGIN IMMEDIATE takes the write lock

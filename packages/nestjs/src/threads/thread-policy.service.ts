@@ -81,7 +81,8 @@ export class ThreadPolicy {
     const decision = await this.store
       .withThread(userId, threadId, async (tx) => {
         // Under the user's lock: a start with this key that got here first, on any node, wins.
-        const holder = request.idempotency && (await tx.idempotentRun(request.idempotency.key, idempotencyFreshAfter(this.options.idempotencyTtlMs)));
+        const holder =
+          request.idempotency && (await tx.idempotentRun(request.idempotency.key, idempotencyFreshAfter(this.options.idempotencyTtlMs)));
         if (holder) throw new IdempotencyKeyTaken(holder);
         const inFlight = await tx.inFlight();
         const createdAt = new Date();

@@ -45,7 +45,12 @@ export class IdempotentStarts {
    * Starts `request` once per user and `key`: `begin` starts it for real (storing its run with the
    * claim it is given) unless the key already names a run, which answers instead.
    */
-  start<T>(userId: string, key: string, request: FingerprintedRequest, begin: (claim: IdempotencyClaim) => Promise<T>): Promise<T | ReplayedStart> {
+  start<T>(
+    userId: string,
+    key: string,
+    request: FingerprintedRequest,
+    begin: (claim: IdempotencyClaim) => Promise<T>,
+  ): Promise<T | ReplayedStart> {
     const fingerprint = requestFingerprint(request);
     return this.gate.serialize(userId, key, async () => {
       const holder = await this.store.findIdempotentRun(userId, key, this.freshAfter());

@@ -25,7 +25,9 @@ const FIELDS: readonly FingerprintField[] = ['agent', 'input', 'threadId', 'mult
 export function requestFingerprint(request: FingerprintedRequest): string {
   const fingerprint: Fingerprint = {
     agent: request.agent,
-    input: createHash('sha256').update(canonicalJson(request.input ?? null)).digest('base64url'),
+    input: createHash('sha256')
+      .update(canonicalJson(request.input ?? null))
+      .digest('base64url'),
     threadId: request.threadId ?? null,
     multitask: request.multitask ?? null,
   };

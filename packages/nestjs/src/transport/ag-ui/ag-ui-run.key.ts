@@ -8,5 +8,7 @@ import { createHash } from 'node:crypto';
  * user's own `run:start` and `POST /runs` calls choose.
  */
 export function agUiRunKey(threadId: string, runId: string): string {
-  return `ag-ui:${createHash('sha256').update(JSON.stringify([threadId, runId])).digest('base64url')}`;
+  return `ag-ui:${createHash('sha256')
+    .update(JSON.stringify([threadId, runId]))
+    .digest('base64url')}`;
 }

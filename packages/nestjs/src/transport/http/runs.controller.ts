@@ -37,7 +37,7 @@ export class RunsController {
       "thread (`status: queued`, see `multitask`); its events go to the caller's sockets, `GET /runs/{runId}/stream` and " +
       '`GET /runs/{runId}/events`. With `?wait=true` it answers 200 with the finished run instead. A client that goes ' +
       'away does not cancel the run: use `POST /runs/{runId}/cancel`. With an `Idempotency-Key`, the same request sent again ' +
-      '(after a timeout, say) starts nothing: it is answered as the first one was, with the run\'s status now and ' +
+      "(after a timeout, say) starts nothing: it is answered as the first one was, with the run's status now and " +
       '`Idempotent-Replayed: true`; the same key with another request is 422 `IDEMPOTENCY_CONFLICT`.',
   })
   @ApiHeader({

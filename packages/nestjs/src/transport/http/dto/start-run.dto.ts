@@ -69,7 +69,7 @@ export class StartedRunDto {
     enum: RUN_STATUSES,
     description:
       '`running`, or `queued` when the run waits for the runs before it on its thread (it starts on its own once they end). ' +
-      'A replay (`Idempotent-Replayed: true`) tells the run\'s status now, which may be any.',
+      "A replay (`Idempotent-Replayed: true`) tells the run's status now, which may be any.",
   })
   status: RunStatus;
 }
