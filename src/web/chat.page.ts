@@ -386,7 +386,8 @@ class ChatPage {
     run.started.then(
       ({ runId, status }) => {
         this.shown.add(runId);
-        view.started(runId, status);
+        // A start sent again after a drop may find its run further along: its events tell the rest.
+        view.started(runId, status === 'queued' ? 'queued' : 'running');
         this.rememberRun({ runId, agent, createdAt: new Date().toISOString() });
         // The open conversation now exists on the server: a reload reopens it, the list shows it.
         sessionStorage.setItem(this.threadKey(), threadId);
