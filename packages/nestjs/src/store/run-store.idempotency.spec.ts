@@ -30,12 +30,17 @@ function sqliteFile(): Backend {
   };
 }
 
+/**
+ * Schemas named after the Jest run (TEST_SCHEMA_RUN, set by the global setup) are dropped by the
+ * global teardown, once no other file's store may be listing the schemas of the database.
+ */
 function postgres(baseUrl: string): Backend {
   const schemas: string[] = [];
+  const run = process.env.TEST_SCHEMA_RUN;
   return {
     name: 'PostgreSQL',
     async url() {
-      const schema = `idem_${randomBytes(5).toString('hex')}`;
+      const schema = `idem_${run ? `${run}_` : ''}${randomBytes(5).toString('hex')}`;
       const admin = new Client({ connectionString: baseUrl });
       await admin.connect();
       await admin.query(`CREATE SCHEMA ${schema}`);
@@ -44,6 +49,7 @@ function postgres(baseUrl: string): Backend {
       return `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     },
     async cleanup() {
+      if (run) return;
       const admin = new Client({ connectionString: baseUrl });
       await admin.connect();
       for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
