@@ -1,21 +1,12 @@
-import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { AgentService, type StartRunRequest } from '@agent-pipeline/nestjs';
+import { CHROMIUM, CHROMIUM_ARGS, HAS_CHROMIUM } from './support/chromium';
 import { HttpClient } from './support/http-client';
+import { interceptStarts, type StartInterceptor } from './support/start-interceptor';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import { startTestApp, type TestApp } from './support/test-app';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-];
-const describeInBrowser = existsSync(CHROMIUM) ? describe : (describe.skip as typeof describe);
-if (!existsSync(CHROMIUM)) console.warn(`chat-page-retry: SKIPPED, ${CHROMIUM} is not installed`);
+const describeInBrowser = HAS_CHROMIUM ? describe : (describe.skip as typeof describe);
+if (!HAS_CHROMIUM) console.warn(`chat-page-retry: SKIPPED, ${CHROMIUM} is not installed`);
 
 /**
  * The chat page sends its starts through the typed client: a message whose start is cut off
@@ -27,24 +18,12 @@ describeInBrowser('chat page: a message sent while the connection breaks runs on
   let proxy: TcpProxy;
   let browser: Browser;
   let page: Page;
-  const starts: StartRunRequest[] = [];
-  let cutNextStart = false;
+  let interceptor: StartInterceptor;
 
   beforeAll(async () => {
     t = await startTestApp({ JWT_SECRET: '' });
     proxy = await startTcpProxy('127.0.0.1', Number(new URL(t.url).port));
-    const service = t.app.get(AgentService, { strict: false });
-    const start = service.start.bind(service);
-    service.start = async (userId, request) => {
-      starts.push(request);
-      const run = await start(userId, request);
-      if (cutNextStart) {
-        cutNextStart = false;
-        await proxy.cut();
-        setTimeout(() => void proxy.restore(), 500);
-      }
-      return run;
-    };
+    interceptor = interceptStarts(t.app, proxy);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await (await browser.newContext()).newPage();
   }, 60_000);
@@ -60,7 +39,7 @@ describeInBrowser('chat page: a message sent while the connection breaks runs on
     await page.getByTestId('connect').click();
     await page.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
 
-    cutNextStart = true;
+    interceptor.cutNextStart(500);
     await page.getByTestId('agent-select').selectOption('echo');
     await page.getByTestId('message-input').fill('typed as the network dropped');
     await page.getByTestId('send').click();
@@ -69,8 +48,8 @@ describeInBrowser('chat page: a message sent while the connection breaks runs on
     await page.locator('#conversation [data-testid="run"][data-status="completed"]').waitFor({ timeout: 15_000 });
     const runId = await view.getAttribute('data-run-id');
 
-    expect(starts).toHaveLength(2);
-    expect(starts[1].idempotencyKey).toBe(starts[0].idempotencyKey);
+    expect(interceptor.starts).toHaveLength(2);
+    expect(interceptor.starts[1].idempotencyKey).toBe(interceptor.starts[0].idempotencyKey);
     expect(await page.locator('#conversation [data-testid="run"]').count()).toBe(1);
     const types = await view.locator('[data-testid="event"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-type')));
     expect(types).toEqual(['agent_started', 'agent_thinking', 'agent_message_delta', 'agent_completed']);

@@ -6,20 +6,9 @@ import { SocketRoomPublisher } from '../packages/nestjs/src/emitter/socket-room.
 import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
 import * as jwt from 'jsonwebtoken';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
+import { CHROMIUM, CHROMIUM_ARGS } from './support/chromium';
 import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
 
-/** Debian's Chromium (`.ci/run` installs it); the tests say they were skipped when it is absent. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const OUTPUT_DIR = join(__dirname, '..', 'test-output');
 
 const describeInBrowser = existsSync(CHROMIUM) ? describe : (describe.skip as typeof describe);

@@ -1,6 +1,6 @@
 import { AgentPipelineClient, type AnyAgentEvent } from '@agent-pipeline/client';
-import { AgentService, type StartRunRequest } from '@agent-pipeline/nestjs';
 import { HttpClient } from './support/http-client';
+import { interceptStarts, type StartInterceptor } from './support/start-interceptor';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import { expectWellFormedRun, startTestApp, waitFor, type TestApp } from './support/test-app';
 
@@ -12,27 +12,14 @@ import { expectWellFormedRun, startTestApp, waitFor, type TestApp } from './supp
 describe('AgentPipelineClient: a start cut off before its answer', () => {
   let t: TestApp;
   let proxy: TcpProxy;
-  let service: AgentService;
   let http: HttpClient;
-  /** Every start the server was asked for (userId, request), in order. */
-  const starts: StartRunRequest[] = [];
-  /** Called after the server started a run and before the gateway acks it; cuts once when set. */
-  let afterStart: (() => Promise<void>) | undefined;
+  let interceptor: StartInterceptor;
 
   beforeAll(async () => {
     t = await startTestApp({ RATE_LIMIT_RUNS_PER_MINUTE: '0' });
     proxy = await startTcpProxy('127.0.0.1', Number(new URL(t.url).port));
     http = new HttpClient(t.url, t.token('erin'));
-    service = t.app.get(AgentService, { strict: false });
-    const start = service.start.bind(service);
-    service.start = async (userId, request) => {
-      starts.push(request);
-      const run = await start(userId, request);
-      const hook = afterStart;
-      afterStart = undefined;
-      if (hook) await hook();
-      return run;
-    };
+    interceptor = interceptStarts(t.app, proxy);
   });
   afterAll(async () => {
     await proxy?.close();
@@ -50,19 +37,11 @@ describe('AgentPipelineClient: a start cut off before its answer', () => {
     });
   }
 
-  /** Cuts the proxy now and gives it back after `ms`. */
-  function cutFor(ms: number): () => Promise<void> {
-    return async () => {
-      await proxy.cut();
-      setTimeout(() => void proxy.restore(), ms);
-    };
-  }
-
   it('client.run() completes with the one run: the start is sent again with its key, every event comes once', async () => {
     const client = await connect();
     try {
-      starts.length = 0;
-      afterStart = cutFor(300);
+      interceptor.starts.length = 0;
+      interceptor.cutNextStart(300);
       const statuses: string[] = [];
       client.onStatus((change) => statuses.push(change.status));
       const run = client.run('countdown', { steps: 8, intervalMs: 60 });
@@ -72,9 +51,9 @@ describe('AgentPipelineClient: a start cut off before its answer', () => {
 
       // The connection really broke, and the start really went twice, with one key.
       expect(statuses).toEqual(expect.arrayContaining(['reconnecting', 'connected']));
-      expect(starts).toHaveLength(2);
-      expect(starts[0].idempotencyKey).toEqual(expect.any(String));
-      expect(starts[1]).toEqual(starts[0]);
+      expect(interceptor.starts).toHaveLength(2);
+      expect(interceptor.starts[0].idempotencyKey).toEqual(expect.any(String));
+      expect(interceptor.starts[1]).toEqual(interceptor.starts[0]);
       expect(info.replayed).toBe(true);
 
       expect(expectWellFormedRun(events, { runId: info.runId, threadId: info.threadId, agent: 'countdown' })).toEqual([
@@ -92,11 +71,11 @@ describe('AgentPipelineClient: a start cut off before its answer', () => {
   it('startRun() resolves once when the drop outlasts several reconnect attempts; the run starts once', async () => {
     const client = await connect();
     try {
-      starts.length = 0;
-      afterStart = cutFor(900);
+      interceptor.starts.length = 0;
+      interceptor.cutNextStart(900);
       const info = await client.startRun('echo', { text: 'typed during the drop' });
-      expect(starts.length).toBeGreaterThanOrEqual(2);
-      expect(new Set(starts.map((s) => s.idempotencyKey)).size).toBe(1);
+      expect(interceptor.starts.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(interceptor.starts.map((s) => s.idempotencyKey)).size).toBe(1);
       const runs = (await http.get('/runs?limit=100')).body.runs as { runId: string; input: { text?: string } }[];
       expect(runs.filter((r) => r.input?.text === 'typed during the drop').map((r) => r.runId)).toEqual([info.runId]);
     } finally {
@@ -107,17 +86,17 @@ describe('AgentPipelineClient: a start cut off before its answer', () => {
   it('a start made while the connection is down goes out once it is back', async () => {
     const client = await connect();
     try {
-      starts.length = 0;
+      interceptor.starts.length = 0;
       await proxy.cut();
       await waitFor(() => client.status === 'reconnecting', 'the client to notice the drop');
       const run = client.run('echo', { text: 'sent while offline' });
       await new Promise((r) => setTimeout(r, 200));
-      expect(starts).toHaveLength(0);
+      expect(interceptor.starts).toHaveLength(0);
       await proxy.restore();
       const events: AnyAgentEvent[] = [];
       for await (const event of run) events.push(event);
       const info = await run.started;
-      expect(starts).toHaveLength(1);
+      expect(interceptor.starts).toHaveLength(1);
       expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
       expect(events.every((e) => e.runId === info.runId)).toBe(true);
     } finally {
