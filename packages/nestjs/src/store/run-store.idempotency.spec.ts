@@ -164,6 +164,26 @@ describe.each(backends)('$name: idempotency keys', (backend) => {
     expect(await store.findIdempotentRun('alice', 'thread-key', new Date(T0 - 1))).toBeUndefined();
   });
 
+  it('frees the key of a run that retention deletes', async () => {
+    const store = await open();
+    const run = newRun();
+    await store.createIdempotentRun({ ...run, idempotency: claim('pruned') }, new Date(T0 - 1));
+    await store.appendEvents([
+      {
+        runId: run.runId,
+        threadId: run.threadId,
+        seq: 1,
+        type: 'agent_cancelled',
+        agent: 'echo',
+        ts: new Date(T0).toISOString(),
+        data: { reason: 'user' },
+      },
+    ]);
+    expect(await store.pruneFinishedRuns(new Date(T0 + 1000), 10)).toMatchObject({ deleted: 1 });
+    expect(await store.findIdempotentRun('alice', 'pruned', new Date(T0 - 1))).toBeUndefined();
+    expect(await store.createIdempotentRun({ ...newRun(), idempotency: claim('pruned') }, new Date(T0 - 1))).toBeUndefined();
+  });
+
   it('refuses a second run holding a key (the unique index), even one written around the claim', async () => {
     const store = await open();
     await store.createRun({ ...newRun(), idempotency: claim('u') });
