@@ -50,6 +50,7 @@ export class AppModule {
             runRetentionDays: config.runRetentionDays,
             queueSweepMs: config.threadQueueSweepMs,
             interruptTimeoutMs: config.interruptTimeoutMs,
+            idempotencyTtlMs: config.idempotencyTtlMs,
             corsOrigins: config.corsOrigins,
             maxSocketsPerUser: config.maxSocketsPerUser,
             socketMaxBufferedBytes: config.socketMaxBufferedBytes,

@@ -6,6 +6,7 @@ import { SocketRoomPublisher } from '../packages/nestjs/src/emitter/socket-room.
 import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
 import * as jwt from 'jsonwebtoken';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
+import { CHROMIUM, CHROMIUM_ARGS } from './support/chromium';
 import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
 import { CHROMIUM, CHROMIUM_ARGS, describeInBrowser, eventTypes, expectConnected, run, send } from './support/chat-browser';
 

@@ -109,7 +109,12 @@ describe('OpenAPI document, health and metrics', () => {
       expect(schemas.ResumedRunDto.required).toEqual(['runId', 'interruptId', 'resolution']);
       expect(schemas.ErrorBodyDto.properties.code.enum).toEqual(expect.arrayContaining(['INTERRUPT_NOT_FOUND', 'INTERRUPT_RESOLVED']));
       expect(schemas.StartRunDto.properties.multitask.enum).toEqual(['reject', 'enqueue', 'interrupt']);
-      expect(schemas.StartedRunDto.properties.status.enum).toEqual(['running', 'queued']);
+      // `running` or `queued` when started; a replayed start (Idempotency-Key) tells its run's status now.
+      expect(schemas.StartedRunDto.properties.status.enum).toEqual(['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled']);
+      const startRun = doc.paths['/runs'].post;
+      expect(startRun.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false }));
+      expect(startRun.responses['422'].description).toContain('IDEMPOTENCY_CONFLICT');
+      expect(startRun.responses['202'].headers).toHaveProperty('Idempotent-Replayed');
       expect(schemas.ErrorBodyDto.properties.code.enum).toContain('THREAD_BUSY');
       expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
       const listParams = doc.paths['/runs'].get.parameters.map((p: any) => p.name);

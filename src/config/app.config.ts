@@ -30,6 +30,8 @@ export class AppConfig {
   readonly threadMultitask: 'reject' | 'enqueue' | 'interrupt';
   /** `INTERRUPT_TIMEOUT_MS`. */
   readonly interruptTimeoutMs: number;
+  /** `IDEMPOTENCY_TTL_MS`. */
+  readonly idempotencyTtlMs: number;
   readonly maxQueuedRunsPerThread: number;
   /** Days finished runs are kept; 0 = forever. */
   readonly runRetentionDays: number;
@@ -70,6 +72,7 @@ export class AppConfig {
     this.runLeaseMs = env.RUN_LEASE_MS;
     this.threadMultitask = env.THREAD_MULTITASK;
     this.interruptTimeoutMs = env.INTERRUPT_TIMEOUT_MS;
+    this.idempotencyTtlMs = env.IDEMPOTENCY_TTL_MS;
     this.maxQueuedRunsPerThread = env.MAX_QUEUED_RUNS_PER_THREAD;
     this.runRetentionDays = env.RUN_RETENTION_DAYS;
     this.threadQueueSweepMs = env.THREAD_QUEUE_SWEEP_MS;

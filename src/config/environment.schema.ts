@@ -197,6 +197,13 @@ export class EnvironmentVariables {
   @Max(2_147_483_647)
   INTERRUPT_TIMEOUT_MS = 86_400_000;
 
+  /** How long an idempotency key names the run it started, in ms. @default 86400000 */
+  @Transform(toInt)
+  @IsInt({ message: 'IDEMPOTENCY_TTL_MS must be a positive integer' })
+  @Min(1, { message: 'IDEMPOTENCY_TTL_MS must be a positive integer' })
+  @Max(2_147_483_647)
+  IDEMPOTENCY_TTL_MS = 86_400_000;
+
   /** Queued runs one thread may hold; one more is refused with THREAD_BUSY. @default 10 */
   @Transform(toInt)
   @IsInt({ message: 'MAX_QUEUED_RUNS_PER_THREAD must be an integer between 1 and 10000' })

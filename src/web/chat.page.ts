@@ -437,6 +437,7 @@ class ChatPage {
       ({ runId, status }) => {
         this.discovery.startSettled(runId);
         this.shown.add(runId);
+        // A start sent again after a drop may find its run further along: its events tell the rest.
         view.started(runId, status);
         this.composer.reset();
         // The open conversation now exists on the server: a reload reopens it, the list shows it.

@@ -26,6 +26,7 @@ import {
 } from './threads.http';
 import { AgentPipelineError, isAgentPipelineError } from './agent-pipeline.error';
 import { AsyncEventQueue } from './async-event.queue';
+import { newIdempotencyKey } from './idempotency-key';
 import { isAgentEvent, RunEventSequencer } from './run-event.sequencer';
 
 /** Where the connection stands; see {@link AgentPipelineClient.onStatus}. */
@@ -87,14 +88,27 @@ export interface StartRunOptions {
    * `superseded`). The server's `THREAD_MULTITASK` when absent.
    */
   multitask?: MultitaskPolicy;
+  /**
+   * Names this start (1–255 printable ASCII characters; a random UUID when absent). The client
+   * sends the start again with it after a dropped connection, and the server starts one run
+   * whatever the number of copies. Pass your own to make retries of your own safe as well (after
+   * an `ACK_TIMEOUT`, a page reload, or from another process): the same request with the same key
+   * is answered with the run it started (`replayed: true`) within the server's `IDEMPOTENCY_TTL_MS`.
+   */
+  idempotencyKey?: string;
 }
 
 /** The ids of a started run. */
 export interface StartedRunInfo {
   runId: string;
   threadId: string;
-  /** `queued` while the run waits for the runs before it on its thread; its events come once it starts. */
-  status: StartedRunStatus;
+  /**
+   * `queued` while the run waits for the runs before it on its thread (its events come once it
+   * starts), else `running`; for a replayed start, the run's status now, which may be any.
+   */
+  status: StartedRunStatus | RunStatus;
+  /** Set when the idempotency key already named this run: the server started nothing new. */
+  replayed?: true;
 }
 
 /** The answer of {@link AgentPipelineClient.replay}. */
@@ -211,6 +225,8 @@ export class AgentPipelineClient {
   private readonly earlyEvents = new Map<string, AnyAgentEvent[]>();
   private earlyEventCount = 0;
   private startsInFlight = 0;
+  /** Starts waiting for the connection to come back, to be sent (again). */
+  private readonly connectionWaiters = new Set<{ resolve(): void; reject(error: AgentPipelineError): void }>();
 
   /** Creates a client and connects it; see {@link AgentPipelineClient.connect}. */
   static async connect(options: AgentPipelineConnectOptions): Promise<AgentPipelineClient> {
@@ -275,6 +291,8 @@ export class AgentPipelineClient {
         }
         // Every run still open asks for what it missed (recovered sessions too: copies are dropped).
         for (const tracker of this.trackers) this.requestReplay(tracker);
+        // Starts that were cut off go out again.
+        for (const waiter of [...this.connectionWaiters]) waiter.resolve();
       });
       socket.on('connect_error', (err: Error) => {
         const unauthorized = err.message === 'unauthorized';
@@ -294,6 +312,7 @@ export class AgentPipelineClient {
                   `Could not connect to ${base || 'this origin'}${AGENTS_NAMESPACE}: ${err.message}`,
                 );
           this.setStatus('disconnected', { error });
+          this.failAll(error);
           reject(error);
           return;
         }
@@ -430,16 +449,66 @@ export class AgentPipelineClient {
   /**
    * Starts a run (`run:start`) and resolves its ids. To get its events use {@link run} instead:
    * events sent between this ack and a later {@link follow} are replayed, but `run()` needs no replay.
+   *
+   * Every start carries an idempotency key (see {@link StartRunOptions.idempotencyKey}). When the
+   * connection drops before the answer, the start waits for the connection to come back and is
+   * sent again, as often as it takes: it resolves once, with the one run the server made. It
+   * fails only with the server's refusal, `ACK_TIMEOUT`, or when the client stops (closed, token
+   * refused, reconnection given up).
    */
   async startRun(agent: string, input?: unknown, options: StartRunOptions = {}): Promise<StartedRunInfo> {
-    const ack = await this.command('run:start', {
+    return (await this.sendStart(agent, input, options)).info;
+  }
+
+  /** `run:start`, sent again after every drop until it is answered; `resent` when it was. */
+  private async sendStart(agent: string, input: unknown, options: StartRunOptions): Promise<{ info: StartedRunInfo; resent: boolean }> {
+    const payload = {
       agent,
       input,
       ...(options.threadId !== undefined ? { threadId: options.threadId } : {}),
       ...(options.multitask !== undefined ? { multitask: options.multitask } : {}),
+      idempotencyKey: options.idempotencyKey ?? newIdempotencyKey(),
+    };
+    for (let resent = false; ; resent = true) {
+      await this.connected();
+      let ack: OkAck<'run:start'>;
+      try {
+        ack = await this.command('run:start', payload);
+      } catch (err) {
+        // Cut off before the answer: it may have started. The same key again finds it if it did.
+        if (isAgentPipelineError(err, 'DISCONNECTED') && this.socket && !this.closedByUser) continue;
+        throw err;
+      }
+      // A server without thread queues does not say: its runs always start at once.
+      const info: StartedRunInfo = { runId: ack.runId, threadId: ack.threadId, status: ack.status ?? 'running' };
+      if (ack.replayed === true) info.replayed = true;
+      return { info, resent };
+    }
+  }
+
+  /** Resolves once the socket is connected; rejects when the client stops for good. */
+  private connected(): Promise<void> {
+    if (!this.socket) {
+      return Promise.reject(
+        this.closedByUser
+          ? new AgentPipelineError('DISCONNECTED', 'The client was closed.')
+          : new AgentPipelineError('NOT_CONNECTED', "Cannot send 'run:start': call connect() first."),
+      );
+    }
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          this.connectionWaiters.delete(waiter);
+          resolve();
+        },
+        reject: (error: AgentPipelineError) => {
+          this.connectionWaiters.delete(waiter);
+          reject(error);
+        },
+      };
+      this.connectionWaiters.add(waiter);
     });
-    // A server without thread queues does not say: its runs always start at once.
-    return { runId: ack.runId, threadId: ack.threadId, status: ack.status ?? 'running' };
   }
 
   /** Cancels a run (`run:cancel`); `RUN_FINISHED` when it had already ended, `RUN_NOT_FOUND` when unknown. */
@@ -481,15 +550,18 @@ export class AgentPipelineClient {
     let tracker: RunTracker | undefined;
     const queue = new AsyncEventQueue<AnyAgentEvent>(() => tracker && this.trackers.delete(tracker));
     this.startsInFlight++;
-    const started = this.startRun(agent, input, options)
+    const started = this.sendStart(agent, input, options)
       .then(
-        (info) => {
+        ({ info, resent }) => {
           if (!queue.isClosed) {
             tracker = this.track(info.runId, queue, 0);
             // Events that came before the ack (e.g. in the same polling payload) are not lost.
             const early = this.earlyEvents.get(info.runId) ?? [];
             this.earlyEvents.delete(info.runId);
             for (const event of early) this.feed(tracker, event);
+            // Events sent while the start was cut off, or before this client knew the run (a
+            // replayed start), came to nobody: they are read back from the store.
+            if ((resent || info.replayed) && this.trackers.has(tracker)) this.requestReplay(tracker);
           }
           return info;
         },
@@ -595,6 +667,7 @@ export class AgentPipelineClient {
 
   private failAll(error: AgentPipelineError): void {
     for (const tracker of [...this.trackers]) this.finish(tracker, error);
+    for (const waiter of [...this.connectionWaiters]) waiter.reject(error);
   }
 
   /** Asks for the events of a followed run after the last one delivered; one request at a time per run. */

@@ -40,6 +40,8 @@ import { RunRecoveryService } from './runs/run-recovery.service';
 import { RunShutdownService } from './runs/run-shutdown.service';
 import { RunRegistry } from './runs/run.registry';
 import { RunLauncher } from './runs/run.launcher';
+import { IdempotentStartGate } from './runs/idempotency/idempotent-start.gate';
+import { IdempotentStarts } from './runs/idempotency/idempotent-starts.service';
 import { RunEndWaiter } from './threads/run-end.waiter';
 import { InterruptAnswerRouter } from './interrupts/interrupt-answer.router';
 import { ThreadPolicy } from './threads/thread-policy.service';
@@ -94,6 +96,8 @@ const providers: Provider[] = [
   ThreadCatalog,
   RunDeletionHooks,
   RunRetention,
+  IdempotentStartGate,
+  IdempotentStarts,
   AgentService,
   RunRecoveryService,
   RunShutdownService,

@@ -82,6 +82,12 @@ export interface AgentPipelineOptions {
    * @default 86400000
    */
   interruptTimeoutMs?: number;
+  /**
+   * How long an idempotency key names the run it started (`IDEMPOTENCY_TTL_MS`): within it, a
+   * start with the same key is answered with that run; after it the key is free again.
+   * @default 86400000
+   */
+  idempotencyTtlMs?: number;
   /** Browser origins allowed to open sockets (`CORS_ORIGINS`); empty = same origin only. HTTP CORS is the app's (`app.enableCors`). @default [] */
   corsOrigins?: string[];
   /** Sockets one user may hold at once, across nodes with `redisUrl`; one more is refused with `too_many_connections`. @default 32 */
@@ -137,6 +143,7 @@ export const PIPELINE_DEFAULTS: Omit<ResolvedPipelineOptions, 'auth'> = {
   retentionBatchSize: 100,
   retentionBatchPauseMs: 20,
   interruptTimeoutMs: 86_400_000,
+  idempotencyTtlMs: 86_400_000,
   corsOrigins: [],
   maxSocketsPerUser: 32,
   socketMaxBufferedBytes: 4_194_304,
@@ -155,6 +162,7 @@ const POSITIVE = new Set<string>([
   'retentionIntervalMs',
   'retentionBatchSize',
   'interruptTimeoutMs',
+  'idempotencyTtlMs',
   'maxSocketsPerUser',
   'socketMaxBufferedBytes',
   'sseKeepAliveMs',

@@ -26,6 +26,11 @@ export interface RunStartPayload {
   threadId?: string;
   /** What to do when the thread has a run in flight; the server's `THREAD_MULTITASK` when absent. */
   multitask?: MultitaskPolicy;
+  /**
+   * Names this start (1–255 printable ASCII characters, per user): sent again with the same
+   * request, it starts nothing and is answered with the run it started (`replayed: true`).
+   */
+  idempotencyKey?: string;
 }
 /** Payload of `run:cancel`. */
 export interface RunCancelPayload {
@@ -58,8 +63,14 @@ export type Ack<T> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
 
 /** `running`, or `queued` when the run waits for the runs before it on its thread. */
 export type StartedRunStatus = Extract<RunStatus, 'queued' | 'running'>;
-/** The ack of `run:start`. */
-export type RunStartAck = Ack<{ runId: string; threadId: string; status: StartedRunStatus }>;
+/**
+ * The ack of `run:start`. A start whose `idempotencyKey` already named a run is answered with that
+ * run, `replayed: true` and the run's current status (which may be any status by then).
+ */
+export type RunStartAck = Ack<
+  | { runId: string; threadId: string; status: StartedRunStatus; replayed?: undefined }
+  | { runId: string; threadId: string; status: RunStatus; replayed: true }
+>;
 /** The ack of `run:cancel`. */
 export type RunCancelAck = Ack<{ runId: string }>;
 /** The ack of `run:resume`. */
@@ -93,3 +104,11 @@ export type ServerToClientEvents = {
 } & {
   [T in ConnectionEventType]: (payload: Record<string, never>) => void;
 };
+
+/** The longest idempotency key (`run:start` `idempotencyKey`, header `Idempotency-Key`). */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+
+/** True for a valid idempotency key: 1–255 printable ASCII characters (space to `~`). */
+export function isIdempotencyKey(value: unknown): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= IDEMPOTENCY_KEY_MAX_LENGTH && /^[\x20-\x7e]+$/.test(value);
+}

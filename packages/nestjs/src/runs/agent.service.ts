@@ -9,6 +9,7 @@ import {
   type MultitaskPolicy,
   type AgentInfo,
   type InterruptAnswer,
+  type RunStatus,
   type StartedRunStatus,
 } from '@agent-pipeline/protocol';
 import { InterruptAnswerRouter } from '../interrupts/interrupt-answer.router';
@@ -19,10 +20,13 @@ import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 import { EventWriteBuffer } from '../store/event-write.buffer';
 import { decodeCursor, pageOf, type Page } from '../store/list-cursor';
-import type { ListRunsQuery, RunRecord, RunStore } from '../store/run-store.interface';
+import type { IdempotencyClaim, ListRunsQuery, NewRun, RunRecord, RunStore } from '../store/run-store.interface';
 import { RunEndWaiter } from '../threads/run-end.waiter';
 import { ThreadPolicy, type QueuePlace } from '../threads/thread-policy.service';
 import { AgentInputValidator } from './agent-input.validator';
+import { IdempotencyKeyTaken } from './idempotency/idempotency-key.taken';
+import { checkIdempotencyKey } from './idempotency/idempotency-key.validation';
+import { IdempotentStarts } from './idempotency/idempotent-starts.service';
 import { NODE_ID } from './node-id.token';
 import { RunAdmission } from './run-admission.service';
 import { RunCommandBus } from './run-command.bus';
@@ -36,14 +40,24 @@ export interface StartRunRequest {
   threadId?: string;
   /** What to do when the thread has a run in flight; `THREAD_MULTITASK` when absent. */
   multitask?: MultitaskPolicy;
+  /**
+   * Names this start for the user (1–255 printable ASCII characters): the same request with the
+   * same key within `IDEMPOTENCY_TTL_MS` starts nothing and answers with this run (`replayed`).
+   */
+  idempotencyKey?: string;
 }
 
 /** A started (or queued) run. */
 export interface StartedRun {
   runId: string;
   threadId: string;
-  /** `queued` when it waits for the runs before it on its thread. */
-  status: StartedRunStatus;
+  /**
+   * `queued` when it waits for the runs before it on its thread, else `running`; a replayed
+   * start tells the run's status now, which may be any.
+   */
+  status: StartedRunStatus | RunStatus;
+  /** Set when the idempotency key named an existing run: nothing was started. */
+  replayed?: true;
   /** Settles when the run's terminal event is stored and published, wherever it executes. */
   readonly done: Promise<RunEnding>;
 }
@@ -94,6 +108,7 @@ export class AgentService {
     private readonly threads: ThreadPolicy,
     private readonly endings: RunEndWaiter,
     private readonly interrupts: InterruptAnswerRouter,
+    private readonly idempotency: IdempotentStarts,
   ) {}
 
   listAgents(): AgentInfo[] {
@@ -121,15 +136,24 @@ export class AgentService {
         SHUTDOWN_RETRY_AFTER_SECONDS,
       );
     }
+    checkIdempotencyKey(request.idempotencyKey);
     const agent = this.agents.require(request.agent);
     // One walk of the input: a clean copy (depth-limited, so measuring it is safe), then its size
     // and the agent's input class.
     const clean = this.inputs.sanitize(request.input);
     this.admission.checkInputSize(clean);
     const input = this.inputs.validate(agent, clean);
+    const key = request.idempotencyKey;
+    // A replay is answered before any limit: it starts nothing.
+    if (key !== undefined) return this.idempotency.start(userId, key, request, (claim) => this.begin(userId, request, input, claim));
+    return this.begin(userId, request, input);
+  }
+
+  /** A start that passed validation: admitted by the limits (and its thread's policy), stored, launched. */
+  private async begin(userId: string, request: StartRunRequest, input: unknown, claim?: IdempotencyClaim): Promise<StartedRun> {
     this.admission.checkStoreBacklog();
     // A named thread may have runs in flight: its multitask policy decides. A new thread cannot.
-    if (request.threadId !== undefined) return this.startOnThread(userId, request, input);
+    if (request.threadId !== undefined) return this.startOnThread(userId, request, input, claim);
     this.admission.checkConcurrency(userId);
     const { runId, threadId } = newRunIdentity(request.threadId);
     // Registered before the first await: concurrent starts see this slot as taken.
@@ -139,9 +163,7 @@ export class AgentService {
       const run = { runId, userId, agent: request.agent, threadId, input };
       const execution = await this.launcher.prepare(run);
       const now = new Date();
-      // Stored with the next group commit (shared with other starts and endings of this turn),
-      // before any of its events: a disk round trip per start would cost more than the run.
-      this.writer.appendRun({
+      const row: NewRun = {
         runId,
         threadId,
         userId,
@@ -150,16 +172,25 @@ export class AgentService {
         createdAt: now,
         nodeId: this.nodeId,
         leaseUntil: new Date(now.getTime() + this.options.runLeaseMs),
-      });
-      // Alone, this node answers every read of its runs and flushes before reading, so the row can
-      // ride along with the run's first batch. Shared, other nodes count and read it: store it now.
-      if (this.admission.countsAcrossNodes) await this.writer.flushSoon();
+      };
+      if (claim) {
+        // A keyed run is stored at once, on its own: its key must be taken (or found taken) now.
+        const holder = await this.store.createIdempotentRun({ ...row, idempotency: claim }, this.idempotency.freshAfter());
+        if (holder) throw new IdempotencyKeyTaken(holder);
+      } else {
+        // Stored with the next group commit (shared with other starts and endings of this turn),
+        // before any of its events: a disk round trip per start would cost more than the run.
+        this.writer.appendRun(row);
+        // Alone, this node answers every read of its runs and flushes before reading, so the row can
+        // ride along with the run's first batch. Shared, other nodes count and read it: store it now.
+        if (this.admission.countsAcrossNodes) await this.writer.flushSoon();
+      }
       await this.admission.confirmSharedSlot(userId, runId);
       return { runId, threadId, status: 'running', done: this.launcher.launch(run, execution) };
     } catch (err) {
       this.registry.remove(runId);
       this.writer.withdrawRun(runId);
-      if (!(err instanceof PipelineError)) {
+      if (!(err instanceof PipelineError) && !(err instanceof IdempotencyKeyTaken)) {
         this.logger.error({ msg: `Run start failed: ${(err as Error).stack}`, runId, userId, agent: request.agent });
       }
       throw err;
@@ -167,9 +198,9 @@ export class AgentService {
   }
 
   /** A start on a thread the caller named: runs now, waits in the thread's queue, or is refused. */
-  private async startOnThread(userId: string, request: StartRunRequest, input: unknown): Promise<StartedRun> {
+  private async startOnThread(userId: string, request: StartRunRequest, input: unknown, claim?: IdempotencyClaim): Promise<StartedRun> {
     const { runId, threadId } = newRunIdentity(request.threadId);
-    const run = { runId, userId, agent: request.agent, threadId, input };
+    const run = { runId, userId, agent: request.agent, threadId, input, idempotency: claim };
     await this.admission.consumeRate(userId);
     const admitted = await this.threads.admit(run, request.multitask ?? this.options.threadMultitask);
     if (admitted === 'start') {

@@ -33,6 +33,8 @@ async function exercise(store: KyselyRunStore): Promise<void> {
     await tx.deleteAll();
   });
   await store.pruneFinishedRuns(new Date('2020-01-01T00:00:00.000Z'), 100);
+  // An idempotency key is one probe of the user's keys (runs_idempotency_key).
+  expect(await store.findIdempotentRun('heavy', 'no-such-key', new Date(0))).toBeUndefined();
 }
 
 function expectNoFullScan(plans: Plan[], fullScan: RegExp): void {

@@ -31,6 +31,23 @@ export interface NewRun {
   status?: 'queued' | 'running';
   /** Order on the thread; set by {@link ThreadTransaction.insert}. @default 0 */
   threadSeq?: number;
+  /** The idempotency key of the start, with its request's fingerprint; stored with the run. */
+  idempotency?: IdempotencyClaim;
+}
+
+/** An idempotency key a new run claims for its user, and the fingerprint of its request. */
+export interface IdempotencyClaim {
+  key: string;
+  fingerprint: string;
+}
+
+/** The run an idempotency key of a user names, and the fingerprint of the request that started it. */
+export interface IdempotentRun {
+  runId: string;
+  threadId: string;
+  /** The run's status now. */
+  status: RunStatus;
+  fingerprint: string;
 }
 
 /** A run in flight on a thread, as the thread's multitask policy sees it. */
@@ -60,6 +77,11 @@ export interface ThreadTransaction {
   inFlight(): Promise<ThreadRun[]>;
   /** The user's runs executing on any node (all threads). */
   countExecuting(): Promise<number>;
+  /**
+   * The run the user's idempotency `key` names, if it was created at or after `freshAfter`; a run
+   * holding the key from before that gives it up here (its key is cleared), so it can be claimed.
+   */
+  idempotentRun(key: string, freshAfter: Date): Promise<IdempotentRun | undefined>;
   /** Stores `run` as the last of the thread (its `threadSeq` is assigned here); returns that seq. */
   insert(run: NewRun): Promise<number>;
   /** Turns a queued run into a running one on `nodeId`; false when it is no longer queued. */
@@ -149,6 +171,14 @@ export interface RunStore {
   /** Creates the schema or brings it up to date. */
   migrate(): Promise<void>;
   createRun(run: NewRun): Promise<void>;
+  /**
+   * Stores `run`, which claims its user's idempotency key, unless the key names a run created at
+   * or after `freshAfter`: that run is returned instead and nothing is stored. An older holder
+   * gives the key up. Serialized with {@link withThread} of the same user, on one node or several.
+   */
+  createIdempotentRun(run: NewRun & { idempotency: IdempotencyClaim }, freshAfter: Date): Promise<IdempotentRun | undefined>;
+  /** The run the user's idempotency `key` names, if it was created at or after `freshAfter` (a plain read). */
+  findIdempotentRun(userId: string, key: string, freshAfter: Date): Promise<IdempotentRun | undefined>;
   /** Removes a run that never started (refused after it was stored); its events too. */
   deleteRun(runId: string): Promise<void>;
   /**

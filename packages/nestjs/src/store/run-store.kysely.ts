@@ -12,8 +12,11 @@ import { outcomeColumns, runRow, waitingTransition } from './run-store.rows';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
 import { KyselyThreadQueries, KyselyThreadTransaction, statusIn } from './run-store.threads';
+import { KyselyIdempotencyQueries } from './run-store.idempotency';
 import type {
   CancelledQueuedRun,
+  IdempotencyClaim,
+  IdempotentRun,
   InterruptedRun,
   InterruptScope,
   ListCursor,
@@ -82,6 +85,19 @@ export class KyselyRunStore implements RunStore {
 
   async createRun(run: NewRun): Promise<void> {
     await this.db.insertInto('runs').values(runRow(run)).execute();
+  }
+
+  createIdempotentRun(run: NewRun & { idempotency: IdempotencyClaim }, freshAfter: Date): Promise<IdempotentRun | undefined> {
+    return this.inUserTransaction(run.userId, async (db) => {
+      const holder = await new KyselyIdempotencyQueries(db).claimable(run.userId, run.idempotency.key, freshAfter);
+      if (holder) return holder;
+      await db.insertInto('runs').values(runRow(run)).execute();
+      return undefined;
+    });
+  }
+
+  findIdempotentRun(userId: string, key: string, freshAfter: Date): Promise<IdempotentRun | undefined> {
+    return new KyselyIdempotencyQueries(this.db).find(userId, key, freshAfter);
   }
 
   async deleteRun(runId: string): Promise<void> {
@@ -367,7 +383,18 @@ export class KyselyRunStore implements RunStore {
     return stored;
   }
 
-  async withThread<T>(userId: string, threadId: string, work: (tx: ThreadTransaction) => Promise<T>): Promise<T> {
+  withThread<T>(userId: string, threadId: string, work: (tx: ThreadTransaction) => Promise<T>): Promise<T> {
+    return this.inUserTransaction(userId, (db) => work(new KyselyThreadTransaction(db, userId, threadId)));
+  }
+
+  /**
+   * Runs `work` in one transaction that no other of the same user overlaps, on any node (see
+   * {@link withThread}): thread admissions and idempotency-key claims of a user come out in one order.
+   */
+  private inUserTransaction<T>(
+    userId: string,
+    work: (db: Kysely<PipelineDatabase> | Transaction<PipelineDatabase>) => Promise<T>,
+  ): Promise<T> {
     if (this.options.dialect !== 'postgres') {
       // Kysely holds its one SQLite connection for the whole callback, so nothing else of this
       // process (the batch writer included) runs in between; BEGIN IMMEDIATE takes the write lock
@@ -375,7 +402,7 @@ export class KyselyRunStore implements RunStore {
       return this.db.connection().execute(async (conn) => {
         await sql`begin immediate`.execute(conn);
         try {
-          const result = await work(new KyselyThreadTransaction(conn, userId, threadId));
+          const result = await work(conn);
           await sql`commit`.execute(conn);
           return result;
         } catch (err) {
@@ -389,7 +416,7 @@ export class KyselyRunStore implements RunStore {
       // user's threads are serialized across nodes (a per-user lock also keeps the user's
       // concurrency count exact when two threads start runs at once).
       await sql`select pg_advisory_xact_lock(hashtextextended(${`agent-pipeline:user:${userId}`}, 0))`.execute(trx);
-      return work(new KyselyThreadTransaction(trx, userId, threadId));
+      return work(trx);
     });
   }
 

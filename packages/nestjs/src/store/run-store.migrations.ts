@@ -110,6 +110,21 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  // Idempotent starts: a run keeps the key it was started with and its request's fingerprint.
+  // Unique per user among the runs that have one; a key past its time is cleared before reuse.
+  '2026-12-03-007-idempotency-keys': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('runs').addColumn('idempotency_key', 'varchar(255)').execute();
+      await db.schema.alterTable('runs').addColumn('idempotency_fingerprint', 'text').execute();
+      await db.schema
+        .createIndex('runs_idempotency_key')
+        .unique()
+        .on('runs')
+        .columns(['user_id', 'idempotency_key'])
+        .where(sql.ref('idempotency_key'), 'is not', null)
+        .execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

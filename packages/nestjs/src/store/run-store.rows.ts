@@ -35,6 +35,8 @@ export function runRow(run: NewRun, outcome?: RunOutcomeColumns): RunsTable {
     result: outcome?.result ?? null,
     error: outcome?.error ?? null,
     finished_at: outcome?.finished_at ?? null,
+    idempotency_key: run.idempotency?.key ?? null,
+    idempotency_fingerprint: run.idempotency?.fingerprint ?? null,
   };
 }
 

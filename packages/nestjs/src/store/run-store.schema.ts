@@ -16,6 +16,10 @@ export interface RunsTable {
   lease_until: string;
   /** Order of the run on its thread (1, 2, … per user and thread; 0 for runs that started a new thread). */
   thread_seq: number;
+  /** The idempotency key the run was started with (unique per user among runs that have one). */
+  idempotency_key: string | null;
+  /** The fingerprint of the request that started it with that key (see `IdempotentRun`). */
+  idempotency_fingerprint: string | null;
 }
 
 /** Table `events`: each envelope, serialized once, keyed by `(run_id, seq)`. */

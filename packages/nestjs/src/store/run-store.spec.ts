@@ -249,6 +249,7 @@ describe.each(backends)('$name store', (backend) => {
           const upgraded = await open(at);
           expect(await indexes()).toEqual([
             'runs_finished',
+            'runs_idempotency_key',
             'runs_queued',
             'runs_running',
             'runs_thread_user_created_run',

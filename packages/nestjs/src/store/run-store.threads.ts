@@ -1,7 +1,8 @@
 import { Kysely, sql, type Transaction } from 'kysely';
 import { type AgentEventEnvelope, type RunStatus, EXECUTING_STATUSES, IN_FLIGHT_STATUSES } from '@agent-pipeline/protocol';
 import { runRow } from './run-store.rows';
-import type { CancelledQueuedRun, NewRun, ReadyThread, ThreadRun, ThreadTransaction } from './run-store.interface';
+import type { CancelledQueuedRun, IdempotentRun, NewRun, ReadyThread, ThreadRun, ThreadTransaction } from './run-store.interface';
+import { KyselyIdempotencyQueries } from './run-store.idempotency';
 import type { PipelineDatabase } from './run-store.schema';
 
 type Db = Kysely<PipelineDatabase> | Transaction<PipelineDatabase>;
@@ -152,11 +153,15 @@ export class KyselyThreadTransaction implements ThreadTransaction {
   private readonly queries: KyselyThreadQueries;
 
   constructor(
-    trx: Db,
+    private readonly trx: Db,
     private readonly userId: string,
     private readonly threadId: string,
   ) {
     this.queries = new KyselyThreadQueries(trx);
+  }
+
+  idempotentRun(key: string, freshAfter: Date): Promise<IdempotentRun | undefined> {
+    return new KyselyIdempotencyQueries(this.trx).claimable(this.userId, key, freshAfter);
   }
 
   inFlight(): Promise<ThreadRun[]> {

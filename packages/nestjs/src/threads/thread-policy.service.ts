@@ -11,7 +11,9 @@ import { RunAdmission } from '../runs/run-admission.service';
 import { RunCommandBus } from '../runs/run-command.bus';
 import { RunRegistry } from '../runs/run.registry';
 import { EventWriteBuffer } from '../store/event-write.buffer';
-import type { CancelledQueuedRun, NewRun, RunRecord, RunStore, ThreadRun } from '../store/run-store.interface';
+import type { CancelledQueuedRun, IdempotencyClaim, NewRun, RunRecord, RunStore, ThreadRun } from '../store/run-store.interface';
+import { IdempotencyKeyTaken } from '../runs/idempotency/idempotency-key.taken';
+import { idempotencyFreshAfter } from '../runs/idempotency/idempotency-ttl';
 import { ThreadQueueScheduler } from './thread-queue.scheduler';
 
 /** A run asking for a place on a thread the caller named. */
@@ -21,6 +23,8 @@ export interface ThreadRunRequest {
   threadId: string;
   agent: string;
   input: unknown;
+  /** The start's idempotency key: stored with the run, unless it already names one (which wins). */
+  idempotency?: IdempotencyClaim;
 }
 
 /**
@@ -76,6 +80,10 @@ export class ThreadPolicy {
     let reserved = false;
     const decision = await this.store
       .withThread(userId, threadId, async (tx) => {
+        // Under the user's lock: a start with this key that got here first, on any node, wins.
+        const holder =
+          request.idempotency && (await tx.idempotentRun(request.idempotency.key, idempotencyFreshAfter(this.options.idempotencyTtlMs)));
+        if (holder) throw new IdempotencyKeyTaken(holder);
         const inFlight = await tx.inFlight();
         const createdAt = new Date();
         const run: NewRun = {
@@ -87,6 +95,7 @@ export class ThreadPolicy {
           createdAt,
           nodeId: this.nodeId,
           leaseUntil: new Date(createdAt.getTime() + this.options.runLeaseMs),
+          idempotency: request.idempotency,
         };
         if (inFlight.length === 0) {
           // Starts now: the same concurrency limit as any start (local check, then the shared count).

@@ -12,6 +12,7 @@ import { RunEventFollower } from '../http/sse/run-event.follower';
 import { parseLastEventId } from '../http/sse/run-stream.controller';
 import { SseFollowStreamer, type SseView } from '../http/sse/sse-follow.streamer';
 import { AgUiTranslator, endsAgUiRun } from './ag-ui.translator';
+import { agUiRunKey } from './ag-ui-run.key';
 import { agentInputOf, parseRunAgentInput, resumeAnswerOf, type ResumeAnswer } from './run-agent-input.parser';
 import { PipelineHttpRoutes } from '../http/pipeline-http.decorator';
 
@@ -50,7 +51,8 @@ export class AgUiController {
       "Body: an AG-UI `RunAgentInput`. The agent runs on the input's `threadId`; its input is `forwardedProps.input`, else " +
       '`{ "text": <last user message> }` (earlier messages are not replayed: memory stays on the server). Answers AG-UI ' +
       'events as Server-Sent Events, each frame with `id: <seq of the source event>`; our run id is in `X-Run-Id`. ' +
-      'Closing the stream does not cancel the run (`POST /runs/{runId}/cancel` does); see docs/ag-ui.md.',
+      'Closing the stream does not cancel the run (`POST /runs/{runId}/cancel` does). The same `runId` again on the same ' +
+      'thread (a retried request) starts nothing: it streams that run again from its first event; see docs/ag-ui.md.',
   })
   @ApiParam({ name: 'agent', description: 'An agent name from `GET /agents`.' })
   @ApiBody({
@@ -68,6 +70,7 @@ export class AgUiController {
     'VALIDATION_FAILED',
     'UNKNOWN_AGENT',
     'PAYLOAD_TOO_LARGE',
+    'IDEMPOTENCY_CONFLICT',
     'TOO_MANY_RUNS',
     'THREAD_BUSY',
     'RATE_LIMITED',
@@ -87,7 +90,9 @@ export class AgUiController {
     const input = parseRunAgentInput(body);
     const resume = resumeAnswerOf(input);
     if (resume) return this.resume(userId, input.threadId, input.runId, resume, req, res);
-    const run = await this.agents.start(userId, { agent, input: agentInputOf(input), threadId: input.threadId });
+    // A repeated POST (the same runId on the thread) starts nothing: it streams that run again, from its start.
+    const idempotencyKey = agUiRunKey(input.threadId, input.runId);
+    const run = await this.agents.start(userId, { agent, input: agentInputOf(input), threadId: input.threadId, idempotencyKey });
     const follow = await this.follower.open(userId, run.runId, 0);
     this.streamer.stream(req, res, follow, userId, this.view(input.runId, 0, { 'X-Run-Id': run.runId }));
   }

@@ -17,6 +17,7 @@ const MEANING: Record<ErrorCode, string> = {
   INTERRUPT_NOT_FOUND: 'the run has no such open question',
   INTERRUPT_RESOLVED: 'the question was already answered, or has expired',
   PAYLOAD_TOO_LARGE: 'the body or the input is over MAX_INPUT_BYTES',
+  IDEMPOTENCY_CONFLICT: 'the `Idempotency-Key` already names a run started with another request (the message names the field that differs)',
   RATE_LIMITED: 'over RATE_LIMIT_RUNS_PER_MINUTE; see the Retry-After header',
   UNAVAILABLE: 'the server is shutting down, or its store is down with a full backlog; see the Retry-After header',
   INTERNAL: 'an unexpected error; the server logged it',

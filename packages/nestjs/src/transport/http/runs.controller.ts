@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentUser } from '../../auth/current-user.decorator';
 import { AgentService } from '../../runs/agent.service';
+import { checkIdempotencyKey } from '../../runs/idempotency/idempotency-key.validation';
 import { ApiErrors } from './api-errors.decorator';
 import { CancelledRunDto } from './dto/cancel-run.dto';
 import { ListRunsQueryDto, RunListDto } from './dto/list-runs.dto';
@@ -35,23 +36,49 @@ export class RunsController {
       'Answers 202 as soon as the run is started (`status: running`) or queued behind the runs in flight on its ' +
       "thread (`status: queued`, see `multitask`); its events go to the caller's sockets, `GET /runs/{runId}/stream` and " +
       '`GET /runs/{runId}/events`. With `?wait=true` it answers 200 with the finished run instead. A client that goes ' +
-      'away does not cancel the run: use `POST /runs/{runId}/cancel`.',
+      'away does not cancel the run: use `POST /runs/{runId}/cancel`. With an `Idempotency-Key`, the same request sent again ' +
+      "(after a timeout, say) starts nothing: it is answered as the first one was, with the run's status now and " +
+      '`Idempotent-Replayed: true`; the same key with another request is 422 `IDEMPOTENCY_CONFLICT`.',
   })
-  @ApiAcceptedResponse({ type: StartedRunDto, description: 'The run is started.' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Names this start for the caller (1–255 printable ASCII characters, kept IDEMPOTENCY_TTL_MS): a repeat with the same ' +
+      'agent, input, threadId and multitask answers with the run the first one started.',
+  })
+  @ApiAcceptedResponse({
+    type: StartedRunDto,
+    description: 'The run is started (or, replayed, the run the key names).',
+    headers: { 'Idempotent-Replayed': { description: '`true` when the key named an existing run.', schema: { type: 'string' } } },
+  })
   @ApiOkResponse({ type: RunDto, description: 'With `wait=true`: the run once it has ended.' })
-  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'THREAD_BUSY', 'RATE_LIMITED', 'UNAVAILABLE')
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'UNKNOWN_AGENT',
+    'PAYLOAD_TOO_LARGE',
+    'IDEMPOTENCY_CONFLICT',
+    'TOO_MANY_RUNS',
+    'THREAD_BUSY',
+    'RATE_LIMITED',
+    'UNAVAILABLE',
+  )
   async start(
     @CurrentUser() userId: string,
     @Body() body: StartRunDto,
     @Query() query: StartRunQueryDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StartedRunDto | RunDto> {
+    checkIdempotencyKey(idempotencyKey, 'Idempotency-Key');
     const run = await this.agents.start(userId, {
       agent: body.agent,
       input: body.input,
       threadId: body.threadId,
       multitask: body.multitask,
+      idempotencyKey,
     });
+    if (run.replayed) res.setHeader('Idempotent-Replayed', 'true');
     if (!query.wait) return { runId: run.runId, threadId: run.threadId, status: run.status };
     // Deliberately not tied to the request: the run belongs to the server once started.
     await run.done;

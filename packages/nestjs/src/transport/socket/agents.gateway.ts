@@ -64,7 +64,7 @@ export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
       // The input is sanitized and validated once, by the agent service: not walked here.
       const dto = validatePayload(RunStartDto, payload, 'run:start payload', undefined, START_PASS_THROUGH);
       const run = await this.agents.start(userOf(socket), dto);
-      return { runId: run.runId, threadId: run.threadId, status: run.status };
+      return { runId: run.runId, threadId: run.threadId, status: run.status, ...(run.replayed ? { replayed: true } : {}) };
     });
   }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
-import { MULTITASK_POLICIES, type MultitaskPolicy } from '@agent-pipeline/protocol';
+import { MULTITASK_POLICIES, RUN_STATUSES, type MultitaskPolicy, type RunStatus } from '@agent-pipeline/protocol';
 import { toBoolean } from './query-transforms';
 
 /** Body of `POST /runs`. */
@@ -66,8 +66,10 @@ export class StartedRunDto {
   threadId: string;
 
   @ApiProperty({
-    enum: ['running', 'queued'],
-    description: '`queued` when the run waits for the runs before it on its thread; it starts on its own once they end.',
+    enum: RUN_STATUSES,
+    description:
+      '`running`, or `queued` when the run waits for the runs before it on its thread (it starts on its own once they end). ' +
+      "A replay (`Idempotent-Replayed: true`) tells the run's status now, which may be any.",
   })
-  status: 'running' | 'queued';
+  status: RunStatus;
 }

@@ -1,5 +1,5 @@
-import { IsDefined, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
-import { MULTITASK_POLICIES, type MultitaskPolicy } from '@agent-pipeline/protocol';
+import { IsDefined, IsIn, IsOptional, IsString, Length, Matches, ValidateBy } from 'class-validator';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, isIdempotencyKey, MULTITASK_POLICIES, type MultitaskPolicy } from '@agent-pipeline/protocol';
 
 /** Payload of `run:start` (and body of `POST /runs`). */
 export class RunStartDto {
@@ -22,4 +22,15 @@ export class RunStartDto {
   @IsOptional()
   @IsIn(MULTITASK_POLICIES, { message: `multitask must be one of ${MULTITASK_POLICIES.join(', ')}` })
   multitask?: MultitaskPolicy;
+
+  /** Names this start for the user: a repeat with the same key is answered with its run. */
+  @IsOptional()
+  @ValidateBy({
+    name: 'isIdempotencyKey',
+    validator: {
+      validate: isIdempotencyKey,
+      defaultMessage: () => `idempotencyKey must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters`,
+    },
+  })
+  idempotencyKey?: string;
 }
