@@ -42,6 +42,7 @@ export class AppModule {
             maxInputBytes: config.maxInputBytes,
             redisUrl: config.redisUrl,
             runLeaseMs: config.runLeaseMs,
+            runMaxAttempts: config.runMaxAttempts,
             storeBacklogMaxEvents: config.storeBacklogMaxEvents,
             threadMultitask: config.threadMultitask,
             maxQueuedRunsPerThread: config.maxQueuedRunsPerThread,

@@ -28,6 +28,7 @@ import { RunAdmission } from './run-admission.service';
 import { RunCommandBus } from './run-command.bus';
 import { RunLauncher } from './run.launcher';
 import { RunRegistry } from './run.registry';
+import { EndedRunAnnouncer } from './ended-run.announcer';
 
 /** What a caller asks to run. */
 export interface StartRunRequest {
@@ -94,6 +95,7 @@ export class AgentService {
     private readonly threads: ThreadPolicy,
     private readonly endings: RunEndWaiter,
     private readonly interrupts: InterruptAnswerRouter,
+    private readonly announcer: EndedRunAnnouncer,
   ) {}
 
   listAgents(): AgentInfo[] {
@@ -126,7 +128,7 @@ export class AgentService {
     const input = this.inputs.validate(agent, request.input);
     this.admission.checkStoreBacklog();
     // A named thread may have runs in flight: its multitask policy decides. A new thread cannot.
-    if (request.threadId !== undefined) return this.startOnThread(userId, request, input);
+    if (request.threadId !== undefined) return this.startOnThread(userId, request, input, agent.durable);
     this.admission.checkConcurrency(userId);
     const { runId, threadId } = newRunIdentity(request.threadId);
     // Registered before the first await: concurrent starts see this slot as taken.
@@ -147,6 +149,7 @@ export class AgentService {
         createdAt: now,
         nodeId: this.nodeId,
         leaseUntil: new Date(now.getTime() + this.options.runLeaseMs),
+        durable: agent.durable,
       });
       // Alone, this node answers every read of its runs and flushes before reading, so the row can
       // ride along with the run's first batch. Shared, other nodes count and read it: store it now.
@@ -164,9 +167,9 @@ export class AgentService {
   }
 
   /** A start on a thread the caller named: runs now, waits in the thread's queue, or is refused. */
-  private async startOnThread(userId: string, request: StartRunRequest, input: unknown): Promise<StartedRun> {
+  private async startOnThread(userId: string, request: StartRunRequest, input: unknown, durable: boolean): Promise<StartedRun> {
     const { runId, threadId } = newRunIdentity(request.threadId);
-    const run = { runId, userId, agent: request.agent, threadId, input };
+    const run = { runId, userId, agent: request.agent, threadId, input, durable };
     await this.admission.consumeRate(userId);
     const admitted = await this.threads.admit(run, request.multitask ?? this.options.threadMultitask);
     if (admitted === 'start') {
@@ -200,7 +203,11 @@ export class AgentService {
    */
   async cancel(userId: string, runId: string, reason = USER_CANCEL_REASON): Promise<{ runId: string; status: 'cancelled' }> {
     const active = this.registry.get(runId);
-    if (active && active.userId === userId && active.orchestrator) return this.cancelHere(active.orchestrator, runId, reason);
+    if (active && active.userId === userId) {
+      // Being created (or resumed) on this node: cancel it where it is about to execute.
+      const orchestrator = active.orchestrator ?? (await this.registry.orchestratorSoon(runId));
+      if (orchestrator) return this.cancelHere(orchestrator, runId, reason);
+    }
     const run = await this.getRun(userId, runId);
     if (run.status === 'queued') {
       if (await this.threads.cancelQueued(runId, reason)) return { runId, status: 'cancelled' };
@@ -213,6 +220,20 @@ export class AgentService {
     const remote = await this.commands.cancelElsewhere(runId, reason);
     if (remote === 'cancelled') return { runId, status: 'cancelled' };
     if (remote === 'finished') throw this.finished(runId);
+    // No node executes it. A durable run waits for one (its node died; a lease or a start will
+    // resume it): it ends here, in the store, and is not resumed.
+    if (this.agents.get(run.agent)?.durable && run.nodeId !== this.nodeId) {
+      const ended = await this.store.endRun(runId, run.nodeId, { type: 'agent_cancelled', data: { reason } });
+      if (ended) {
+        this.announcer.announce(ended);
+        return { runId, status: 'cancelled' };
+      }
+      // Taken over meanwhile: the node that took it cancels it.
+      const again = await this.commands.cancelElsewhere(runId, reason);
+      if (again === 'cancelled') return { runId, status: 'cancelled' };
+      const here = await this.registry.orchestratorSoon(runId);
+      if (here) return this.cancelHere(here, runId, reason);
+    }
     // Still being created on this node: it has no orchestrator yet. Anything else is an orphan
     // that lease recovery will close; to the caller it is not cancellable.
     throw new PipelineError('RUN_FINISHED', `Run '${runId}' cannot be cancelled: it is not executing on any node.`);
@@ -240,8 +261,9 @@ export class AgentService {
     }
     const active = this.registry.get(runId);
     let resolution: InterruptResolution;
-    if (active && active.userId === userId && active.orchestrator) {
-      resolution = await active.orchestrator.answerInterrupt(interruptId, answer);
+    const orchestrator = active && active.userId === userId ? (active.orchestrator ?? (await this.registry.orchestratorSoon(runId))) : undefined;
+    if (orchestrator) {
+      resolution = await orchestrator.answerInterrupt(interruptId, answer);
     } else {
       resolution = await this.interrupts.answerElsewhere(await this.getRun(userId, runId), interruptId, answer);
     }

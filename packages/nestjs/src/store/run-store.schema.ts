@@ -16,6 +16,20 @@ export interface RunsTable {
   lease_until: string;
   /** Order of the run on its thread (1, 2, … per user and thread; 0 for runs that started a new thread). */
   thread_seq: number;
+  /** 1 when the run's agent is durable (recovery resumes the run instead of failing it). */
+  durable: number;
+}
+
+/** Table `run_steps`: the journal of durable runs, one row per recorded step. */
+export interface RunStepsTable {
+  run_id: string;
+  name: string;
+  seq: number;
+  thinking_step: number;
+  /** JSON; null when the step resolved `undefined` or failed. */
+  result: string | null;
+  /** JSON `{ name, message }` of the final error. */
+  error: string | null;
 }
 
 /** Table `events`: each envelope, serialized once, keyed by `(run_id, seq)`. */
@@ -29,5 +43,6 @@ export interface EventsTable {
 export interface PipelineDatabase {
   runs: RunsTable;
   events: EventsTable;
+  run_steps: RunStepsTable;
   kysely_migration?: { name: Generated<string> };
 }

@@ -21,6 +21,8 @@ export interface ThreadRunRequest {
   threadId: string;
   agent: string;
   input: unknown;
+  /** Its agent is durable (stored with the run, for recovery). */
+  durable?: boolean;
 }
 
 /**
@@ -87,6 +89,7 @@ export class ThreadPolicy {
           createdAt,
           nodeId: this.nodeId,
           leaseUntil: new Date(createdAt.getTime() + this.options.runLeaseMs),
+          durable: request.durable === true,
         };
         if (inFlight.length === 0) {
           // Starts now: the same concurrency limit as any start (local check, then the shared count).
