@@ -1,6 +1,6 @@
 import type { AgentEventEnvelope, InterruptRequestedData } from '@agent-pipeline/nestjs';
 import type { Socket } from 'socket.io-client';
-import { startServerProcess, stopAllServerProcesses, tempDatabase, type ServerProcess } from './support/server-process';
+import { startServerProcess, stopAllServerProcesses, tempDatabase, TEST_AGENTS_MAIN, type ServerProcess } from './support/server-process';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -136,4 +136,99 @@ describe('durable runs across SIGKILL and a restart (real processes, SQLite file
     );
     await second.stop();
   }, 60_000);
+});
+
+/** The bounds of durable runs, with the test agents (test/support/fixtures/test-agents.server.js). */
+describe('durable runs: retries, the determinism check, RUN_MAX_ATTEMPTS (real processes, SQLite file)', () => {
+  const db = tempDatabase();
+  const start = (env: Record<string, string> = {}) => startServerProcess({ DATABASE_URL: db.url, ...env }, { main: TEST_AGENTS_MAIN });
+  afterAll(async () => {
+    await stopAllServerProcesses();
+    db.remove();
+  });
+
+  /** Starts `agent` and resolves once `ready` holds of its live events. */
+  async function startRun(server: ServerProcess, userId: string, agent: string, input: unknown, ready: (events: AgentEventEnvelope[]) => boolean) {
+    const socket = await server.connect(userId);
+    const live = recordEvents(socket);
+    const ack = await command(socket, 'run:start', { agent, input });
+    expect(ack.ok).toBe(true);
+    await waitFor(() => ready(ofRun(live, ack.runId)), `${agent} to get going`);
+    return { runId: ack.runId as string, live };
+  }
+
+  it('a step with retries runs until it succeeds, once per run: after a restart it is replayed, not run again', async () => {
+    const first = await start();
+    const { runId } = await startRun(first, 'carol', 'flaky', { waitMs: 60_000 }, (events) =>
+      events.some((e) => e.type === 'agent_thinking' && (e.data as { thought: string }).thought === 'try 3'),
+    );
+    await sleep(100); // the step's record is stored with the next flush
+    await killHard(first);
+
+    // Resumed at start-up, now inside its 60 s wait: cancel it, then look at what was stored.
+    const second = await start();
+    const s2 = await second.connect('carol');
+    const cancelled = await command(s2, 'run:cancel', { runId });
+    expect(cancelled).toEqual({ ok: true, runId });
+    const stored = await storedEvents(second, 'carol', runId);
+    const thoughts = stored.filter((e) => e.type === 'agent_thinking').map((e) => (e.data as { thought: string }).thought);
+    // Three tries on the first node; the second replayed the recorded result instead of trying again.
+    expect(thoughts).toEqual(['try 1', 'try 2', 'try 3']);
+    expect(stored.map((e) => e.type)).toEqual([
+      'agent_started',
+      'agent_thinking',
+      'agent_thinking',
+      'agent_thinking',
+      'agent_resumed',
+      'agent_cancelled',
+    ]);
+    await second.stop();
+  }, 60_000);
+
+  it('a resumed run that emits another event than the stored one ends AGENT_FAILED, naming the step and both types', async () => {
+    const first = await start();
+    const { runId } = await startRun(first, 'dave', 'drifting', { waitMs: 60_000 }, (events) => events.some((e) => e.type === 'agent_thinking'));
+    await sleep(100);
+    await killHard(first);
+
+    const second = await start({ DRIFT: '1' });
+    const s2 = await second.connect('dave');
+    const events = await follow(s2, runId, 0);
+    const terminal = await waitForTerminal(events, runId);
+    expect(terminal.type).toBe('agent_error');
+    expect(terminal.data).toEqual({
+      code: 'AGENT_FAILED',
+      message: expect.stringMatching(/after step 'plan'.*agent_message_delta at seq 2.*stored run has agent_thinking/),
+    });
+    const stored = await storedEvents(second, 'dave', runId);
+    // The diverging event was never stored nor sent; the run went on past its journal only to end.
+    expect(stored.map((e) => e.type)).toEqual(['agent_started', 'agent_thinking', 'agent_resumed', 'agent_error']);
+    await second.stop();
+  }, 60_000);
+
+  it('a run that lost its node RUN_MAX_ATTEMPTS times ends with agent_error INTERRUPTED instead of a further resume', async () => {
+    const env = { RUN_MAX_ATTEMPTS: '2' };
+    let server = await start(env);
+    const { runId } = await startRun(server, 'erin', 'countdown', { steps: 1000, intervalMs: 100 }, (events) => events.length >= 3);
+    await killHard(server);
+    // Attempt 2 (the last allowed) gets going, then loses its node too.
+    server = await start(env);
+    const s2 = await server.connect('erin');
+    const events = await follow(s2, runId, 0);
+    await waitFor(() => ofRun(events, runId).some((e) => e.type === 'agent_resumed'), 'the resume');
+    await waitFor(() => ofRun(events, runId).filter((e) => e.type === 'agent_thinking').length >= 4, 'more ticks');
+    await killHard(server);
+
+    server = await start(env);
+    const stored = await storedEvents(server, 'erin', runId);
+    const terminal = stored[stored.length - 1];
+    expect(terminal).toMatchObject({
+      type: 'agent_error',
+      data: { code: 'INTERRUPTED', message: expect.stringContaining('RUN_MAX_ATTEMPTS = 2') },
+    });
+    expect(stored.filter((e) => e.type === 'agent_resumed').map((e) => e.data)).toEqual([expect.objectContaining({ attempt: 2 })]);
+    expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1));
+    expect(await getRun(server, 'erin', runId)).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
+    await server.stop();
+  }, 90_000);
 });
