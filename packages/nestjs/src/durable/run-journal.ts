@@ -68,8 +68,11 @@ export class RunJournal {
       const at = Date.parse(event.ts);
       switch (event.type) {
         case 'agent_started':
-        case 'interrupt_resolved':
           segmentStart = at;
+          break;
+        case 'interrupt_resolved':
+          // Open already when a resumed run's answer came (agent_resumed just before).
+          segmentStart ??= at;
           break;
         case 'agent_resumed':
           if (segmentStart !== undefined && previous !== undefined) used += previous - segmentStart;
