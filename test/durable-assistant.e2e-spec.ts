@@ -23,20 +23,20 @@ describe('the durable assistant across SIGKILL and a restart (real processes, st
   it('resumes between a tool call and the next model call, and completes with one tool call and the same conversation', async () => {
     const env = { DATABASE_URL: db.url, LLM_BASE_URL: llm.baseUrl, LLM_API_KEY: 'test-key', LLM_MODEL: 'test-model', LLM_MAX_RETRIES: '0' };
     let held: ReceivedRequest | undefined;
-    llm.enqueue(
-      toolCallReply([{ id: 'call_1', name: 'calculate', argumentParts: ['{"expression": "6 * 7"}'] }]),
-      (req, res) => {
-        held = req;
-        return silentReply()(req, res);
-      },
-    );
+    llm.enqueue(toolCallReply([{ id: 'call_1', name: 'calculate', argumentParts: ['{"expression": "6 * 7"}'] }]), (req, res) => {
+      held = req;
+      return silentReply()(req, res);
+    });
     const first: ServerProcess = await startServerProcess(env);
     const socket = await first.connect('alice');
     const live = recordEvents(socket);
     const ack = await command(socket, 'run:start', { agent: 'assistant', input: { text: 'What is 6 * 7?' } });
     expect(ack.ok).toBe(true);
     await waitFor(() => held !== undefined, 'the second model call');
-    await waitFor(() => ofRun(live, ack.runId).some((e) => e.type === 'agent_thinking' && (e.data as { step: number }).step === 2), 'its thinking');
+    await waitFor(
+      () => ofRun(live, ack.runId).some((e) => e.type === 'agent_thinking' && (e.data as { step: number }).step === 2),
+      'its thinking',
+    );
     first.kill('SIGKILL');
     await first.exited;
 
@@ -56,7 +56,14 @@ describe('the durable assistant across SIGKILL and a restart (real processes, st
     expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1));
     const types = stored.map((e) => e.type);
     expect(types.filter((t) => t === 'tool_executing')).toHaveLength(1);
-    expect(types.slice(0, 6)).toEqual(['agent_started', 'agent_thinking', 'tool_executing', 'tool_completed', 'agent_thinking', 'agent_resumed']);
+    expect(types.slice(0, 6)).toEqual([
+      'agent_started',
+      'agent_thinking',
+      'tool_executing',
+      'tool_completed',
+      'agent_thinking',
+      'agent_resumed',
+    ]);
     // The model call in flight at the kill is made again, announced by its thinking again.
     expect(types.slice(6)).toEqual(['agent_thinking', ...types.slice(7, -1).map(() => 'agent_message_delta'), 'agent_completed']);
     expect(stored[3].data).toMatchObject({ toolCallId: 'call_1', result: 42 });

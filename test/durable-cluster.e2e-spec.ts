@@ -94,7 +94,9 @@ describeCluster('durable runs across nodes sharing PostgreSQL and Redis (SIGKILL
     const ticks = stored.filter((e) => e.type === 'agent_thinking').map((e) => (e.data as { thought: string }).thought);
     for (let n = 1; n <= 20; n++) expect(ticks).toContain(`Step ${n} of 20`);
     expect(ticks.length).toBeLessThanOrEqual(21);
-    expect(await metricValue(a.url, 'agent_pipeline_runs_resumed_total', { agent: 'countdown', reason: 'node_lost' })).toBe(resumedBefore + 1);
+    expect(await metricValue(a.url, 'agent_pipeline_runs_resumed_total', { agent: 'countdown', reason: 'node_lost' })).toBe(
+      resumedBefore + 1,
+    );
   });
 
   it('a cancel of a durable run whose node is dead ends it in the store at once, and it is not resumed', async () => {

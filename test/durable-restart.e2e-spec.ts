@@ -148,7 +148,13 @@ describe('durable runs: retries, the determinism check, RUN_MAX_ATTEMPTS (real p
   });
 
   /** Starts `agent` and resolves once `ready` holds of its live events. */
-  async function startRun(server: ServerProcess, userId: string, agent: string, input: unknown, ready: (events: AgentEventEnvelope[]) => boolean) {
+  async function startRun(
+    server: ServerProcess,
+    userId: string,
+    agent: string,
+    input: unknown,
+    ready: (events: AgentEventEnvelope[]) => boolean,
+  ) {
     const socket = await server.connect(userId);
     const live = recordEvents(socket);
     const ack = await command(socket, 'run:start', { agent, input });
@@ -187,7 +193,9 @@ describe('durable runs: retries, the determinism check, RUN_MAX_ATTEMPTS (real p
 
   it('a resumed run that emits another event than the stored one ends AGENT_FAILED, naming the step and both types', async () => {
     const first = await start();
-    const { runId } = await startRun(first, 'dave', 'drifting', { waitMs: 60_000 }, (events) => events.some((e) => e.type === 'agent_thinking'));
+    const { runId } = await startRun(first, 'dave', 'drifting', { waitMs: 60_000 }, (events) =>
+      events.some((e) => e.type === 'agent_thinking'),
+    );
     await sleep(100);
     await killHard(first);
 

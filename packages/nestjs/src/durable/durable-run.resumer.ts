@@ -109,9 +109,10 @@ export class DurableRunResumer {
     } catch (err) {
       this.registry.remove(run.runId);
       this.logger.error({ msg: `Resuming durable run ${run.runId} failed: ${(err as Error).stack}`, runId: run.runId, userId: run.userId });
-      await this.end(run, { type: 'agent_error', data: { code: 'INTERRUPTED', message: 'The run could not be resumed after losing its node.' } }).catch(
-        () => undefined,
-      );
+      await this.end(run, {
+        type: 'agent_error',
+        data: { code: 'INTERRUPTED', message: 'The run could not be resumed after losing its node.' },
+      }).catch(() => undefined);
       return undefined;
     }
   }

@@ -1,9 +1,4 @@
-import type {
-  AgentEventEnvelope,
-  InterruptRequestedData,
-  InterruptResolvedData,
-  ResumeReason,
-} from '@agent-pipeline/protocol';
+import type { AgentEventEnvelope, InterruptRequestedData, InterruptResolvedData, ResumeReason } from '@agent-pipeline/protocol';
 import type { StepRecord } from './durable-step.types';
 
 /** How a resumed attempt of a durable run begins. */

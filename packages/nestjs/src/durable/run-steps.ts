@@ -29,7 +29,9 @@ export class RunSteps {
   async run<T>(name: string, fn: () => Promise<T> | T, options: StepOptions = {}): Promise<T> {
     checkStep(name, fn, options);
     if (this.used.has(name)) {
-      throw new Error(`Step '${name}' ran twice in run ${this.runId}: step names must be unique within a run (add a counter or an id to the name).`);
+      throw new Error(
+        `Step '${name}' ran twice in run ${this.runId}: step names must be unique within a run (add a counter or an id to the name).`,
+      );
     }
     this.used.add(name);
     if (this.signal.aborted) throw abortError(this.signal);
@@ -81,6 +83,7 @@ function serialize(name: string, value: unknown): string | undefined {
     throw new TypeError(
       `Step '${name}' returned a value that cannot be recorded: ${problem} A durable step's result must be JSON ` +
         '(plain objects, arrays, strings, finite numbers, booleans, null): convert dates, maps and class instances first.',
+      { cause: err },
     );
   }
 }

@@ -261,7 +261,8 @@ export class AgentService {
     }
     const active = this.registry.get(runId);
     let resolution: InterruptResolution;
-    const orchestrator = active && active.userId === userId ? (active.orchestrator ?? (await this.registry.orchestratorSoon(runId))) : undefined;
+    const orchestrator =
+      active && active.userId === userId ? (active.orchestrator ?? (await this.registry.orchestratorSoon(runId))) : undefined;
     if (orchestrator) {
       resolution = await orchestrator.answerInterrupt(interruptId, answer);
     } else {

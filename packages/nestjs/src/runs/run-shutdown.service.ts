@@ -68,7 +68,10 @@ export class RunShutdownService implements BeforeApplicationShutdown {
       const left = this.registry.all().filter((r) => r.orchestrator && !r.orchestrator.isEnded);
       const durable = left.filter((r) => this.isDurable(r));
       this.logger.warn(`Grace period over: cancelling ${left.length - durable.length} runs, suspending ${durable.length} durable runs.`);
-      await Promise.all([...left.filter((r) => !this.isDurable(r)).map((r) => r.orchestrator!.cancel(SHUTDOWN_CANCEL_REASON)), ...durable.map(suspend)]);
+      await Promise.all([
+        ...left.filter((r) => !this.isDurable(r)).map((r) => r.orchestrator!.cancel(SHUTDOWN_CANCEL_REASON)),
+        ...durable.map(suspend),
+      ]);
     }
     if (suspended.length === 0) return;
     this.logger.log(`${suspended.length} durable runs suspended: they go on at the next start or on another node.`);

@@ -156,8 +156,7 @@ export type ResumeScope = { kind: 'all' } | { kind: 'lease-expired'; now: Date }
 
 /** A terminal event that ends a run no node executes (see {@link RunStore.endRun}). */
 export type OrphanEnding =
-  | { type: 'agent_cancelled'; data: AgentEventDataMap['agent_cancelled'] }
-  | { type: 'agent_error'; data: AgentEventDataMap['agent_error'] };
+  { type: 'agent_cancelled'; data: AgentEventDataMap['agent_cancelled'] } | { type: 'agent_error'; data: AgentEventDataMap['agent_error'] };
 
 /** The lease a node gives back when it stops without ending a durable run: any node may take the run at once. */
 export const RELEASED_LEASE = '1970-01-01T00:00:00.000Z';

@@ -13,27 +13,27 @@ import type { StepRecord } from '../durable/durable-step.types';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
 import { KyselyThreadQueries, KyselyThreadTransaction, statusIn } from './run-store.threads';
-import type {
-  CancelledQueuedRun,
-  InterruptedRun,
-  OrphanEnding,
-  ResumableRun,
-  ResumeScope,
-  InterruptScope,
-  ListCursor,
-  ListRunsQuery,
-  ListThreadsQuery,
-  PruneBatch,
-  NewRun,
-  ReadyThread,
-  RunRecord,
-  RunStore,
-  ThreadRun,
-  ThreadSummary,
-  ThreadTransaction,
-  WriteBatch,
+import {
+  RELEASED_LEASE,
+  type CancelledQueuedRun,
+  type InterruptedRun,
+  type OrphanEnding,
+  type ResumableRun,
+  type ResumeScope,
+  type InterruptScope,
+  type ListCursor,
+  type ListRunsQuery,
+  type ListThreadsQuery,
+  type PruneBatch,
+  type NewRun,
+  type ReadyThread,
+  type RunRecord,
+  type RunStore,
+  type ThreadRun,
+  type ThreadSummary,
+  type ThreadTransaction,
+  type WriteBatch,
 } from './run-store.interface';
-import { RELEASED_LEASE } from './run-store.interface';
 
 /** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
 const INSERT_CHUNK = 200;
@@ -428,11 +428,7 @@ export class KyselyRunStore implements RunStore {
         ts,
         data: ending.data,
       } as AgentEventEnvelope;
-      let update = trx
-        .updateTable('runs')
-        .set(outcomeColumns(ending.type, envelope))
-        .where('run_id', '=', row.run_id)
-        .where(executing());
+      let update = trx.updateTable('runs').set(outcomeColumns(ending.type, envelope)).where('run_id', '=', row.run_id).where(executing());
       if (nodeId !== undefined) update = update.where('node_id', '=', nodeId);
       const updated = await update.executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) return undefined;
