@@ -10,6 +10,8 @@ export interface OrphanedRun {
   input: unknown;
   /** Its stored events after `agent_started` (seq 2 on), as `[type, data]`. */
   events?: [AgentEventEnvelope['type'], unknown][];
+  /** Its recorded steps: name, the seq once it had ended, and its JSON result. */
+  steps?: { name: string; seq: number; thinkingStep?: number; result?: unknown }[];
 }
 
 /**
@@ -43,6 +45,13 @@ export async function resumeOrphanedRun(app: INestApplicationContext, run: Orpha
       envelope(1, 'agent_started', { input: run.input }),
       ...(run.events ?? []).map(([type, data], i) => envelope(i + 2, type, data)),
     ],
+    steps: (run.steps ?? []).map((step) => ({
+      runId,
+      name: step.name,
+      seq: step.seq,
+      thinkingStep: step.thinkingStep ?? 0,
+      ...(step.result === undefined ? {} : { result: JSON.stringify(step.result) }),
+    })),
   });
   await app.get(DurableRunResumer, { strict: false }).resumeAll({ kind: 'run', runId });
   return { runId, threadId };
