@@ -99,7 +99,7 @@ describeCluster('two nodes sharing Redis and PostgreSQL', () => {
     const carol = user('carol');
     const onB = await b.connect(carol);
     const live = recordEvents(onB);
-    const started = await command(onB, 'run:start', { agent: 'countdown', input: { steps: 6, intervalMs: 40 } });
+    const started = await command(onB, 'run:start', { agent: 'countdown', input: { steps: 30, intervalMs: 40 } });
     await waitFor(() => ofRun(live, started.runId).length >= 3, 'three events');
     // B writes its events every 25 ms: what A can replay from the shared store trails by that much.
     await new Promise((r) => setTimeout(r, 100));
