@@ -59,7 +59,7 @@ describeCluster('thread multitask policy on two nodes', () => {
     const [onA, onB] = [await a.connect(u), await b.connect(u)];
     const live = recordEvents(onA);
     const threadId = 'queue';
-    const quick = { agent: 'countdown', input: { steps: 3, intervalMs: 20 }, threadId };
+    const quick = { agent: 'countdown', input: { steps: 3, intervalMs: 200 }, threadId };
     const acks = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => command(i % 2 ? onB : onA, 'run:start', quick)));
     expect(acks.every((x) => x.ok)).toBe(true);
     expect(acks.filter((x) => x.status === 'running')).toHaveLength(1);
