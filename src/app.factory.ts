@@ -2,7 +2,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoLogger } from 'nestjs-pino';
-import { AppModule, type EnvironmentOverrides } from './app.module';
+import { AppModule, type EnvironmentOverrides, type ModuleImport } from './app.module';
 import { AppConfig } from './config/app.config';
 import { setupOpenApi } from './http/openapi.setup';
 
@@ -12,6 +12,8 @@ export interface CreateAppOptions {
   env?: EnvironmentOverrides;
   /** Nest logger setting; `false` silences Nest (tests). Otherwise Nest logs through pino as JSON lines at LOG_LEVEL. */
   logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
+  /** More modules for the app (agents of an embedding app or of a test), beside the demo agents. */
+  imports?: ModuleImport[];
 }
 
 /**
@@ -20,7 +22,7 @@ export interface CreateAppOptions {
  * and the end-to-end tests share it, so tests run the same server users deploy.
  */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options.env), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options.env, options.imports), {
     logger: options.logger,
     // Start-up lines wait for pino, so every line of a normal start is JSON.
     bufferLogs: options.logger !== false,

@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AgentPipelineModule, PipelineHttpErrorFilter } from '@agent-pipeline/nestjs';
 import { LlmModule } from '@agent-pipeline/llm';
@@ -12,6 +12,9 @@ import { WebModule } from './web/web.module';
 /** Settings that exist only as environment variables; see the README's Configuration table. */
 export type EnvironmentOverrides = Record<string, string | undefined>;
 
+/** A module the app imports besides its own (see {@link AppModule.forRoot}). */
+export type ModuleImport = NonNullable<ModuleMetadata['imports']>[number];
+
 /**
  * The whole server: the environment read into the pipeline's options, the pipeline (every
  * transport), logs, `/health`, `/metrics`, the chat page, and (unless `DEMO_AGENTS=false`) the demo
@@ -21,8 +24,9 @@ export type EnvironmentOverrides = Record<string, string | undefined>;
 export class AppModule {
   /**
    * @param env Variables that take precedence over `process.env` (tests start apps with their own).
+   * @param extra More modules to import (agents of a test or an embedding app).
    */
-  static forRoot(env: EnvironmentOverrides = {}): DynamicModule {
+  static forRoot(env: EnvironmentOverrides = {}, extra: ModuleImport[] = []): DynamicModule {
     const demoAgents = !/^(false|0|no|off)$/i.test((env.DEMO_AGENTS ?? process.env.DEMO_AGENTS ?? 'true').trim());
     // The assistant agent exists only with a model to talk to; AppConfig validates the other LLM_* settings.
     const llm = (env.LLM_BASE_URL ?? process.env.LLM_BASE_URL ?? '').trim() !== '';
@@ -44,6 +48,7 @@ export class AppModule {
             maxInputBytes: config.maxInputBytes,
             redisUrl: config.redisUrl,
             runLeaseMs: config.runLeaseMs,
+            runMaxAttempts: config.runMaxAttempts,
             storeBacklogMaxEvents: config.storeBacklogMaxEvents,
             threadMultitask: config.threadMultitask,
             maxQueuedRunsPerThread: config.maxQueuedRunsPerThread,
@@ -69,6 +74,7 @@ export class AppModule {
               LlmModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => config.llm! }),
             ]
           : []),
+        ...extra,
       ],
       // The contract's error bodies on the server's own routes too (unknown routes included).
       providers: [{ provide: APP_FILTER, useClass: PipelineHttpErrorFilter }],

@@ -12,6 +12,7 @@ import {
 } from '@agent-pipeline/nestjs';
 import { AgentsGateway } from '../packages/nestjs/src/transport/socket/agents.gateway';
 import { recordEvents, startTestApp, waitFor, waitForTerminal, type TestApp } from './support/test-app';
+import { resumeOrphanedRun } from './support/orphaned-run';
 
 /**
  * docs/asyncapi.yaml against the code: the same commands as the gateway, the same events as
@@ -292,6 +293,13 @@ describe('docs/asyncapi.yaml matches the code', () => {
         const ack = await send('run:start', run);
         await waitForTerminal(received, ack.runId);
       }
+      // A durable run whose node died, taken over by this one: agent_resumed.
+      const orphan = await resumeOrphanedRun(t.app, { userId: 'asyncapi', agent: 'countdown', input: { steps: 1, intervalMs: 0 } });
+      await waitForTerminal(received, orphan.runId);
+      // And a cancel, for agent_cancelled.
+      const cancelled = await send('run:start', { agent: 'countdown', input: { steps: 1000, intervalMs: 50 } });
+      await send('run:cancel', { runId: cancelled.runId });
+      await waitForTerminal(received, cancelled.runId);
       const types = new Set(received.map((e) => e.type));
       expect(sorted(types)).toEqual(sorted(AGENT_EVENT_TYPES));
       for (const event of received) {

@@ -5,6 +5,7 @@ import { FakeLlmServer, textReply } from '@agent-pipeline/llm/testing';
 import { SocketRoomPublisher } from '../packages/nestjs/src/emitter/socket-room.publisher';
 import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './support/jwks-server';
 import * as jwt from 'jsonwebtoken';
+import { resumeOrphanedRun } from './support/orphaned-run';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
 import { CHROMIUM, CHROMIUM_ARGS } from './support/chromium';
 import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
@@ -163,6 +164,31 @@ describeInBrowser('chat page (GET /) in Chromium', () => {
     await page.locator(`#conversation ${run(echoRunId)}[data-status="completed"] [data-testid="run-result"]`).waitFor();
     // A cancelled run says why (its agent_cancelled event), not a bare "Cancelled:".
     await page.locator(`${history} ${run(countdownRunId)} [data-testid="run-result"]`, { hasText: 'reason: user' }).waitFor();
+  });
+
+  it('shows a durable run that lost its server as resumed, not as an error, and its result', async () => {
+    const orphan = await resumeOrphanedRun(t.app, {
+      userId: 'alice',
+      agent: 'countdown',
+      input: { steps: 2, intervalMs: 0 },
+      events: [['agent_thinking', { thought: 'Step 1 of 2', step: 1 }]],
+      steps: [{ name: 'tick-1', seq: 2, thinkingStep: 1 }],
+    });
+    await page.reload();
+    await expectConnected(page);
+    const resumed = `[data-testid="history"] ${run(orphan.runId)}`;
+    await page.locator(`${resumed}[data-status="completed"] [data-type="agent_completed"]`).waitFor({ state: 'attached' });
+    expect(await eventTypes(page, resumed)).toEqual([
+      'agent_started',
+      'agent_thinking',
+      'agent_resumed',
+      'agent_thinking',
+      'agent_completed',
+    ]);
+    expect(await page.locator(`${resumed} [data-type="agent_resumed"]`).textContent()).toMatch(
+      /^Resumed after its server was lost \(attempt 2/,
+    );
+    expect(await page.locator(`${resumed} [data-testid="run-result"]`).textContent()).toContain('2');
   });
 
   it('is usable with the keyboard only: Enter sends, Tab reaches the cancel button, Enter cancels', async () => {

@@ -1,6 +1,6 @@
 import type { AgentEventEnvelope, InterruptRequestedData } from '@agent-pipeline/nestjs';
 import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
-import type { ServerProcess } from './support/server-process';
+import { TEST_AGENTS_MAIN, type ServerProcess } from './support/server-process';
 import { uniqueSuffix } from './support/shared-services';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
 import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
@@ -21,7 +21,7 @@ describeCluster('interrupts across two nodes sharing Redis and PostgreSQL', () =
   const user = (name: string) => `${name}-${suffix}`;
 
   beforeAll(async () => {
-    nodes = await startTwoNodes('interrupts', { RUN_LEASE_MS: String(LEASE_MS), SHUTDOWN_GRACE_MS: '200' });
+    nodes = await startTwoNodes('interrupts', { RUN_LEASE_MS: String(LEASE_MS), SHUTDOWN_GRACE_MS: '200' }, { main: TEST_AGENTS_MAIN });
     ({ a, b } = nodes);
   });
   afterAll(async () => nodes?.stop());
@@ -87,17 +87,18 @@ describeCluster('interrupts across two nodes sharing Redis and PostgreSQL', () =
     expect(ofRun(events, started.runId).filter((e) => e.type === 'interrupt_resolved')).toHaveLength(1);
   });
 
-  it('a waiting run of a node killed with SIGKILL ends INTERRUPTED, seen from the surviving node', async () => {
+  // `plain-approval` is not durable (a durable agent's waiting run survives: durable-cluster.e2e-spec.ts).
+  it('a waiting run (not durable) of a node killed with SIGKILL ends INTERRUPTED, seen from the surviving node', async () => {
     const grace = user('grace');
     const onA = await a.connect(grace);
     const events = recordEvents(onA);
     const onB = await b.connect(grace);
-    const started = await command(onB, 'run:start', { agent: 'approval', input: { action: 'wait forever' } });
+    const started = await command(onB, 'run:start', { agent: 'plain-approval', input: { action: 'wait forever' } });
     const asked = await question(events, started.runId);
     b.kill('SIGKILL');
     await b.exited;
     const terminal = await waitForTerminal(events, started.runId, LEASE_MS * 4 + 5000);
-    expect(terminal).toMatchObject({ type: 'agent_error', seq: 4, data: { code: 'INTERRUPTED' } });
+    expect(terminal).toMatchObject({ type: 'agent_error', seq: 3, data: { code: 'INTERRUPTED' } });
     const run = await http(a, grace, 'GET', `/runs/${started.runId}`);
     expect(run.body).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
     expect(run.body.interrupt).toBeUndefined();

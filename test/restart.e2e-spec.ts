@@ -1,10 +1,13 @@
 import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
-import { startServerProcess, stopAllServerProcesses, tempDatabase } from './support/server-process';
+import { startServerProcess, stopAllServerProcesses, tempDatabase, TEST_AGENTS_MAIN } from './support/server-process';
 import { command, ofRun, recordEvents, waitFor } from './support/test-app';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Crash recovery: a process killed mid-run, a new one on the same SQLite file. */
+/**
+ * Crash recovery of an agent that is not durable (`ticker`; the durable ones are resumed, see
+ * durable-restart.e2e-spec.ts): a process killed mid-run, a new one on the same SQLite file.
+ */
 describe('restart after SIGKILL (real processes)', () => {
   const db = tempDatabase();
   afterAll(async () => {
@@ -13,10 +16,10 @@ describe('restart after SIGKILL (real processes)', () => {
   });
 
   it("serves the killed run's stored events and ends it with agent_error INTERRUPTED (seq = last + 1), status failed", async () => {
-    const first = await startServerProcess({ DATABASE_URL: db.url });
+    const first = await startServerProcess({ DATABASE_URL: db.url }, { main: TEST_AGENTS_MAIN });
     const socket = await first.connect('alice');
     const live = recordEvents(socket);
-    const ack = await command(socket, 'run:start', { agent: 'countdown', input: { steps: 10_000, intervalMs: 400 } });
+    const ack = await command(socket, 'run:start', { agent: 'ticker', input: { steps: 10_000, intervalMs: 400 } });
     expect(ack.ok).toBe(true);
     // Several steps out; then, between two steps, long after the store's batch interval, the kill.
     await waitFor(() => ofRun(live, ack.runId).length >= 4, 'four events');
@@ -28,7 +31,7 @@ describe('restart after SIGKILL (real processes)', () => {
     const liveRun = ofRun(live, ack.runId);
     const lastLive = liveRun[liveRun.length - 1].seq;
 
-    const second = await startServerProcess({ DATABASE_URL: db.url });
+    const second = await startServerProcess({ DATABASE_URL: db.url }, { main: TEST_AGENTS_MAIN });
     expect(second.output()).toContain(ack.runId);
     const s2 = await second.connect('alice');
     const replayed: AgentEventEnvelope[] = recordEvents(s2);
@@ -53,7 +56,7 @@ describe('restart after SIGKILL (real processes)', () => {
       threadId: ack.threadId,
       seq: stored.length + 1,
       type: 'agent_error',
-      agent: 'countdown',
+      agent: 'ticker',
       ts: expect.any(String),
       data: { code: 'INTERRUPTED', message: expect.any(String) },
     });
@@ -73,7 +76,7 @@ describe('restart after SIGKILL (real processes)', () => {
     // A third start does not interrupt it again (one terminal event, once).
     second.kill('SIGTERM');
     expect(await second.exited).toEqual({ code: 0, signal: null });
-    const third = await startServerProcess({ DATABASE_URL: db.url });
+    const third = await startServerProcess({ DATABASE_URL: db.url }, { main: TEST_AGENTS_MAIN });
     const s3 = await third.connect('alice');
     const again = recordEvents(s3);
     const replay3 = await command(s3, 'run:replay', { runId: ack.runId, afterSeq: 0 });

@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io-client';
 import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
-import { startServerProcess, stopAllServerProcesses, type ServerProcess } from './support/server-process';
+import { startServerProcess, stopAllServerProcesses, TEST_AGENTS_MAIN, type ServerProcess } from './support/server-process';
 import { uniqueSuffix } from './support/shared-services';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
 
@@ -16,12 +16,16 @@ describeCluster('two nodes sharing Redis and PostgreSQL', () => {
   const user = (name: string) => `${name}-${suffix}`;
 
   beforeAll(async () => {
-    nodes = await startTwoNodes('scaleout', {
-      RUN_LEASE_MS: String(LEASE_MS),
-      MAX_CONCURRENT_RUNS_PER_USER: '3',
-      RATE_LIMIT_RUNS_PER_MINUTE: '120',
-      SHUTDOWN_GRACE_MS: '200',
-    });
+    nodes = await startTwoNodes(
+      'scaleout',
+      {
+        RUN_LEASE_MS: String(LEASE_MS),
+        MAX_CONCURRENT_RUNS_PER_USER: '3',
+        RATE_LIMIT_RUNS_PER_MINUTE: '120',
+        SHUTDOWN_GRACE_MS: '200',
+      },
+      { main: TEST_AGENTS_MAIN },
+    );
     ({ a, b } = nodes);
   });
   afterAll(async () => nodes?.stop());
@@ -95,7 +99,7 @@ describeCluster('two nodes sharing Redis and PostgreSQL', () => {
     const carol = user('carol');
     const onB = await b.connect(carol);
     const live = recordEvents(onB);
-    const started = await command(onB, 'run:start', { agent: 'countdown', input: { steps: 6, intervalMs: 40 } });
+    const started = await command(onB, 'run:start', { agent: 'countdown', input: { steps: 30, intervalMs: 40 } });
     await waitFor(() => ofRun(live, started.runId).length >= 3, 'three events');
     // B writes its events every 25 ms: what A can replay from the shared store trails by that much.
     await new Promise((r) => setTimeout(r, 100));
@@ -207,12 +211,13 @@ describeCluster('two nodes sharing Redis and PostgreSQL', () => {
     expect(terminal.type).toBe('agent_completed');
   });
 
+  // `ticker` is not durable (a durable run is taken over instead: durable-cluster.e2e-spec.ts).
   it('marks a run of a node killed with SIGKILL INTERRUPTED from the surviving node within the lease', async () => {
     const grace = user('grace');
     const onA = await a.connect(grace);
     const events = recordEvents(onA);
     const onB = await b.connect(grace);
-    const started = await command(onB, 'run:start', { agent: 'countdown', input: { steps: 1000, intervalMs: 300 } });
+    const started = await command(onB, 'run:start', { agent: 'ticker', input: { steps: 1000, intervalMs: 300 } });
     await waitFor(() => ofRun(events, started.runId).length >= 2, 'the run to be going');
     // Between two steps, after the write buffer's flush: a hard kill loses what was not yet
     // flushed (up to one flush interval, documented), and this test is about the lease.

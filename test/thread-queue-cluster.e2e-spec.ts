@@ -1,6 +1,6 @@
 import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { describeCluster, startTwoNodes, type TwoNodes } from './support/cluster';
-import { startServerProcess, type ServerProcess } from './support/server-process';
+import { startServerProcess, TEST_AGENTS_MAIN, type ServerProcess } from './support/server-process';
 import { uniqueSuffix } from './support/shared-services';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
 
@@ -59,7 +59,7 @@ describeCluster('thread multitask policy on two nodes', () => {
     const [onA, onB] = [await a.connect(u), await b.connect(u)];
     const live = recordEvents(onA);
     const threadId = 'queue';
-    const quick = { agent: 'countdown', input: { steps: 3, intervalMs: 20 }, threadId };
+    const quick = { agent: 'countdown', input: { steps: 3, intervalMs: 200 }, threadId };
     const acks = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => command(i % 2 ? onB : onA, 'run:start', quick)));
     expect(acks.every((x) => x.ok)).toBe(true);
     expect(acks.filter((x) => x.status === 'running')).toHaveLength(1);
@@ -128,12 +128,13 @@ describeCluster('thread multitask policy on two nodes', () => {
 
   it('starts on the surviving node a run queued behind a run of a node killed with SIGKILL, exactly once', async () => {
     const u = user('kat');
-    const c = await startServerProcess(nodes.env);
+    const c = await startServerProcess(nodes.env, { main: TEST_AGENTS_MAIN });
     const onA = await a.connect(u);
     const live = recordEvents(onA);
     const onC = await c.connect(u);
     const threadId = 'orphaned';
-    const doomed = await command(onC, 'run:start', { agent: 'countdown', input: { steps: 1000, intervalMs: 300 }, threadId });
+    // Not durable, so it ends with its node (a durable run would be resumed and hold its thread).
+    const doomed = await command(onC, 'run:start', { agent: 'ticker', input: { steps: 1000, intervalMs: 300 }, threadId });
     const waiting = await command(onC, 'run:start', { agent: 'countdown', input: { steps: 3, intervalMs: 20 }, threadId });
     expect(waiting.status).toBe('queued');
     await waitFor(() => ofRun(live, doomed.runId).length >= 2, 'the run on C to be going');

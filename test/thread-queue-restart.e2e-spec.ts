@@ -1,5 +1,5 @@
 import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
-import { startServerProcess, stopAllServerProcesses, tempDatabase, type ServerProcess } from './support/server-process';
+import { startServerProcess, stopAllServerProcesses, tempDatabase, TEST_AGENTS_MAIN, type ServerProcess } from './support/server-process';
 import { command, ofRun, recordEvents, waitFor } from './support/test-app';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -10,7 +10,10 @@ async function get<T = any>(node: ServerProcess, userId: string, path: string): 
   return (await res.json()) as T;
 }
 
-/** Queued runs are stored: a node killed with SIGKILL loses none of them (single node, SQLite file). */
+/**
+ * Queued runs are stored: a node killed with SIGKILL loses none of them (single node, SQLite file).
+ * The long runs ahead of them are `ticker`s, which are not durable: they end with their node.
+ */
 describe('queued runs across a SIGKILL and a restart (real processes)', () => {
   const db = tempDatabase();
   afterAll(async () => {
@@ -19,10 +22,10 @@ describe('queued runs across a SIGKILL and a restart (real processes)', () => {
   });
 
   it('starts the queued runs after the restart, thread order kept, one at a time under MAX_CONCURRENT_RUNS_PER_USER=1', async () => {
-    const first = await startServerProcess({ DATABASE_URL: db.url });
+    const first = await startServerProcess({ DATABASE_URL: db.url }, { main: TEST_AGENTS_MAIN });
     const socket = await first.connect('alice');
     const live = recordEvents(socket);
-    const long = { agent: 'countdown', input: { steps: 10_000, intervalMs: 200 } };
+    const long = { agent: 'ticker', input: { steps: 10_000, intervalMs: 200 } };
     const quick = (steps: number) => ({ agent: 'countdown', input: { steps, intervalMs: 20 } });
     const a1 = await command(socket, 'run:start', { ...long, threadId: 'a' });
     const a2 = await command(socket, 'run:start', { ...quick(3), threadId: 'a' });
@@ -36,7 +39,7 @@ describe('queued runs across a SIGKILL and a restart (real processes)', () => {
     await first.exited;
     for (const queued of [a2, a3, b2]) expect(ofRun(live, queued.runId)).toEqual([]);
 
-    const second = await startServerProcess({ DATABASE_URL: db.url, MAX_CONCURRENT_RUNS_PER_USER: '1' });
+    const second = await startServerProcess({ DATABASE_URL: db.url, MAX_CONCURRENT_RUNS_PER_USER: '1' }, { main: TEST_AGENTS_MAIN });
     const runs = async () => Promise.all([a1, a2, a3, b1, b2].map((a) => get(second, 'alice', `/runs/${a.runId}`)));
     const deadline = Date.now() + 20_000;
     let now = await runs();
@@ -66,10 +69,10 @@ describe('queued runs across a SIGKILL and a restart (real processes)', () => {
   }, 90_000);
 
   it('a graceful shutdown cancels the running run (shutdown) and leaves the queued one queued, untouched, for the next start', async () => {
-    const node = await startServerProcess({ DATABASE_URL: db.url, SHUTDOWN_GRACE_MS: '100' });
+    const node = await startServerProcess({ DATABASE_URL: db.url, SHUTDOWN_GRACE_MS: '100' }, { main: TEST_AGENTS_MAIN });
     const socket = await node.connect('bob');
     const live = recordEvents(socket);
-    const running = await command(socket, 'run:start', { agent: 'countdown', input: { steps: 10_000, intervalMs: 50 }, threadId: 'g' });
+    const running = await command(socket, 'run:start', { agent: 'ticker', input: { steps: 10_000, intervalMs: 50 }, threadId: 'g' });
     const queued = await command(socket, 'run:start', { agent: 'echo', input: { text: 'after the restart' }, threadId: 'g' });
     expect([running.status, queued.status]).toEqual(['running', 'queued']);
     await waitFor(() => ofRun(live, running.runId).length >= 2, 'the run to be going');
@@ -78,7 +81,7 @@ describe('queued runs across a SIGKILL and a restart (real processes)', () => {
     expect(ofRun(live, running.runId).slice(-1)[0]).toMatchObject({ type: 'agent_cancelled', data: { reason: 'shutdown' } });
     expect(ofRun(live, queued.runId)).toEqual([]);
 
-    const next = await startServerProcess({ DATABASE_URL: db.url });
+    const next = await startServerProcess({ DATABASE_URL: db.url }, { main: TEST_AGENTS_MAIN });
     const deadline = Date.now() + 10_000;
     let run = await get(next, 'bob', `/runs/${queued.runId}`);
     while (run.status !== 'completed' && Date.now() < deadline) {

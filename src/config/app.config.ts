@@ -27,6 +27,8 @@ export class AppConfig {
   readonly corsOrigins: string[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly runLeaseMs: number;
+  /** `RUN_MAX_ATTEMPTS`. */
+  readonly runMaxAttempts: number;
   readonly threadMultitask: 'reject' | 'enqueue' | 'interrupt';
   /** `INTERRUPT_TIMEOUT_MS`. */
   readonly interruptTimeoutMs: number;
@@ -70,6 +72,7 @@ export class AppConfig {
       .filter(Boolean);
     this.logLevel = env.LOG_LEVEL;
     this.runLeaseMs = env.RUN_LEASE_MS;
+    this.runMaxAttempts = env.RUN_MAX_ATTEMPTS;
     this.threadMultitask = env.THREAD_MULTITASK;
     this.interruptTimeoutMs = env.INTERRUPT_TIMEOUT_MS;
     this.idempotencyTtlMs = env.IDEMPOTENCY_TTL_MS;

@@ -150,6 +150,12 @@ export class EnvironmentVariables {
   @Min(100)
   RUN_LEASE_MS = 30_000;
 
+  /** Attempts a durable run gets: the first plus one per resume after losing its node. @default 3 */
+  @Transform(toInt)
+  @IsInt({ message: 'RUN_MAX_ATTEMPTS must be a positive integer' })
+  @Min(1, { message: 'RUN_MAX_ATTEMPTS must be a positive integer' })
+  RUN_MAX_ATTEMPTS = 3;
+
   /**
    * Socket.IO connection state recovery window (0 = off). Off by default: clients catch up from
    * the store with `run:replay`, and an in-memory recovery buffer costs event rate × window.

@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { type AgentNotifier, type AgentRunContext, type InterruptFn, type InterruptRequest } from '@agent-pipeline/nestjs';
+import { type AgentNotifier, type AgentRunContext, type InterruptFn, type InterruptRequest, type StepFn } from '@agent-pipeline/nestjs';
 import { validatePayload } from '../../packages/nestjs/src/validation/validate-payload';
 import { ApprovalAgent, ApprovalInput } from './approval.agent';
 import { CalculatorAgent, CalculatorInput } from './calculator.agent';
@@ -47,7 +47,9 @@ function runContext<T>(
   interrupt: InterruptFn = () => Promise.reject(new Error('this agent asks nothing')),
 ) {
   const notifier = new RecordingNotifier();
-  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier, interrupt };
+  // Steps of a run that is not durable: each runs once, nothing recorded.
+  const step: StepFn = async (_name, fn) => fn();
+  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier, interrupt, step };
   return { context, notifier };
 }
 

@@ -160,6 +160,14 @@ export class RunView {
         this.answered(event.data.interruptId, event.data.resolution, event.data.reason);
         if (this.status === 'waiting') this.setStatus('running');
         break;
+      case 'agent_resumed':
+        // A durable run that lost its server goes on: what came before stays as it was shown.
+        this.item(
+          event,
+          el('span', { class: 'resumed' }, `Resumed after ${event.data.reason === 'restart' ? 'a server restart' : 'its server was lost'}`),
+          ` (attempt ${event.data.attempt}, after event ${event.data.afterSeq})`,
+        );
+        break;
       case 'agent_completed':
         this.item(event, `Completed in ${ms(event.data.durationMs)}`);
         this.end('completed', 'Result', event.data.result);

@@ -1,4 +1,4 @@
-import { startServerProcess, stopAllServerProcesses, type ServerProcess } from './server-process';
+import { startServerProcess, stopAllServerProcesses, type ServerProcess, type StartServerOptions } from './server-process';
 import { createTestSchema, postgresUrl, redisUrl, type TestSchema } from './shared-services';
 
 /** Why the cluster specs cannot run here ('' when PostgreSQL and Redis are both given). */
@@ -29,11 +29,15 @@ export interface TwoNodes {
 }
 
 /** Starts {@link TwoNodes} with `settings` on top of the shared `DATABASE_URL` and `REDIS_URL`. */
-export async function startTwoNodes(schemaPrefix: string, settings: Record<string, string> = {}): Promise<TwoNodes> {
+export async function startTwoNodes(
+  schemaPrefix: string,
+  settings: Record<string, string> = {},
+  options: StartServerOptions = {},
+): Promise<TwoNodes> {
   const schema = await createTestSchema(postgresUrl()!, schemaPrefix);
   const env = { DATABASE_URL: schema.url, REDIS_URL: redisUrl()!, ...settings };
-  const a = await startServerProcess(env);
-  const b = await startServerProcess(env);
+  const a = await startServerProcess(env, options);
+  const b = await startServerProcess(env, options);
   return {
     a,
     b,

@@ -37,6 +37,7 @@ const SERVER_VARIABLES = [
   'CORS_ORIGINS',
   'LOG_LEVEL',
   'RUN_LEASE_MS',
+  'RUN_MAX_ATTEMPTS',
   'SOCKET_RECOVERY_MS',
   'SSE_KEEPALIVE_MS',
   'MAX_SOCKETS_PER_USER',
@@ -46,6 +47,7 @@ const SERVER_VARIABLES = [
   'MAX_QUEUED_RUNS_PER_THREAD',
   'THREAD_QUEUE_SWEEP_MS',
   'OPENAI_API_KEY',
+  'DRIFT',
 ];
 
 /** How a child server ended. */
@@ -73,10 +75,18 @@ export interface ServerProcess {
   stop(): Promise<ServerExit>;
 }
 
+/**
+ * The built server with a few more agents (`ticker`, `plain-approval`: long runs that are not
+ * durable; `flaky`, `drifting`: durable agents that retry a step or drift from their journal).
+ */
+export const TEST_AGENTS_MAIN = resolve(__dirname, 'fixtures', 'test-agents.server.js');
+
 /** Options of {@link startServerProcess}. */
 export interface StartServerOptions {
   /** How long to wait for the `Listening on` line. @default 20000 */
   startTimeoutMs?: number;
+  /** The script to run. @default BUILT_MAIN */
+  main?: string;
 }
 
 const running = new Set<ServerProcess>();
@@ -93,7 +103,7 @@ export async function startServerProcess(env: Record<string, string>, options: S
   const inherited = { ...process.env };
   for (const name of SERVER_VARIABLES) delete inherited[name];
   const secret = env.JWT_SECRET ?? TEST_JWT_SECRET;
-  const child: ChildProcess = spawn(process.execPath, [BUILT_MAIN], {
+  const child: ChildProcess = spawn(process.execPath, [options.main ?? BUILT_MAIN], {
     env: { ...inherited, NO_COLOR: '1', PORT: '0', HOST: '127.0.0.1', JWT_SECRET: secret, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

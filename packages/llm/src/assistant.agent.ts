@@ -37,11 +37,16 @@ export interface AssistantCompletionExtra {
  * approval asks the user first, and a refusal goes back to the model instead) and sends their
  * results back, one `agent_thinking` per model call, until the model answers without calling a
  * tool or `LLM_MAX_STEPS` calls are spent. Completes with the final answer's text and the token usage.
+ *
+ * Durable: the thread's history, each model call and each tool call are steps, so a run whose
+ * node died goes on from its last finished call (the call in flight is made again, its text in a
+ * new message) with the memory it started with, and an approval it waits on survives restarts.
  */
 @Agent({
   name: ASSISTANT_AGENT_NAME,
   description: 'Chats with a language model that can call the tools of the app; remembers the thread.',
   input: AssistantInput,
+  durable: true,
 })
 export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<string>>, OnApplicationBootstrap {
   constructor(
@@ -79,14 +84,12 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
     runId,
     threadId,
     interrupt,
+    step: runStep,
   }: AgentRunContext<AssistantInput>): Promise<AgentResult<string>> {
-    const history = await this.memory.history({
-      userId,
-      threadId,
-      runId,
-      agent: ASSISTANT_AGENT_NAME,
-      limit: this.settings.historyMessages,
-    });
+    // What the model is told of the thread is what it was told in the run's first attempt.
+    const history = await runStep('thread-history', () =>
+      this.memory.history({ userId, threadId, runId, agent: ASSISTANT_AGENT_NAME, limit: this.settings.historyMessages }),
+    );
     const messages: Message[] = [
       ...(this.settings.systemPrompt ? [{ role: 'system' as const, content: this.settings.systemPrompt }] : []),
       ...history,
@@ -103,19 +106,22 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
     let toolResults = 0;
     try {
       for (let step = 1; step <= this.settings.maxSteps; step++) {
-        notifier.thinking(
-          step === 1
-            ? `Asking ${this.llm.model}${history.length > 0 ? ` with ${plural(history.length, 'earlier message')} of this thread` : ''}`
-            : `Sending ${plural(toolResults, 'tool result')} back to ${this.llm.model}`,
-        );
-        const messageId = randomUUID();
-        const turn = await this.llm.stream({ messages, tools }, { signal, onText: (text) => deltas.push(messageId, text) });
-        await deltas.flush();
+        const turn = await runStep(`model-call-${step}`, async () => {
+          notifier.thinking(
+            step === 1
+              ? `Asking ${this.llm.model}${history.length > 0 ? ` with ${plural(history.length, 'earlier message')} of this thread` : ''}`
+              : `Sending ${plural(toolResults, 'tool result')} back to ${this.llm.model}`,
+          );
+          const messageId = randomUUID();
+          const streamed = await this.llm.stream({ messages, tools }, { signal, onText: (text) => deltas.push(messageId, text) });
+          await deltas.flush();
+          // Some local servers send calls without ids; the tool messages must answer each call by id.
+          const toolCalls = streamed.toolCalls.map((call) => ({ ...call, id: call.id || `call_${randomUUID()}` }));
+          return { content: streamed.content, toolCalls, ...(streamed.usage ? { usage: streamed.usage } : {}) };
+        });
         usage = addUsage(usage, turn.usage);
         if (turn.toolCalls.length === 0) return new AgentResult(turn.content, usage ? { usage } : {});
-
-        // Some local servers send calls without ids; the tool messages must answer each call by id.
-        const calls = turn.toolCalls.map((call) => ({ ...call, id: call.id || `call_${randomUUID()}` }));
+        const calls = turn.toolCalls;
         messages.push({
           role: 'assistant',
           content: turn.content || null,
@@ -127,10 +133,11 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
         });
         for (const call of calls) {
           // Event ids must be unique per run; some servers number their calls afresh in every step.
-          const eventId = toolCallIds.has(call.id) ? randomUUID() : call.id;
+          // Made from the call's place (not at random), so that a resumed run names its steps alike.
+          const eventId = toolCallIds.has(call.id) ? `${call.id}-${step}-${calls.indexOf(call) + 1}` : call.id;
           toolCallIds.add(eventId);
           const askUser = this.needsApproval(call.name) ? interrupt : undefined;
-          const outcome = await this.toolCalls.run(call, notifier, { signal, userId, runId, threadId }, eventId, askUser);
+          const outcome = await this.toolCalls.run(call, notifier, { signal, userId, runId, threadId }, eventId, askUser, runStep);
           messages.push({ role: 'tool', tool_call_id: call.id, content: toolMessageContent(outcome) });
         }
         toolResults = calls.length;

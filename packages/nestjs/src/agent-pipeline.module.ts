@@ -52,6 +52,8 @@ import { RunRetention } from './retention/run-retention.service';
 import { EventWriteBuffer } from './store/event-write.buffer';
 import { openRunStore } from './store/run-store.factory';
 import { RunStoreLifecycle } from './store/run-store.lifecycle';
+import { DurableRunResumer } from './durable/durable-run.resumer';
+import { EndedRunAnnouncer } from './runs/ended-run.announcer';
 
 const providers: Provider[] = [
   {
@@ -99,6 +101,8 @@ const providers: Provider[] = [
   IdempotentStartGate,
   IdempotentStarts,
   AgentService,
+  EndedRunAnnouncer,
+  DurableRunResumer,
   RunRecoveryService,
   RunShutdownService,
   TokenService,

@@ -39,6 +39,7 @@ export type {
   InterruptOutcome,
   InterruptRequest,
 } from './interrupts/interrupt.types';
+export type { StepFn, StepOptions } from './durable/durable-step.types';
 
 // Runs: the consumer's entry point, and the per-run DI it is built on.
 export { AgentService } from './runs/agent.service';

@@ -47,8 +47,17 @@ export interface AgentPipelineOptions {
    * @default 100000
    */
   storeBacklogMaxEvents?: number;
-  /** Lease on a node's runs: a run whose node stopped renewing it for this long is marked `INTERRUPTED`. @default 30000 */
+  /**
+   * Lease on a node's runs: a run whose node stopped renewing it for this long is taken over by
+   * another node (durable agents) or marked `INTERRUPTED`. @default 30000
+   */
   runLeaseMs?: number;
+  /**
+   * Attempts a durable run gets (`RUN_MAX_ATTEMPTS`): the first, plus one per resume after losing
+   * its node; a run that loses its node on its last attempt ends with `agent_error` `INTERRUPTED`.
+   * @default 3
+   */
+  runMaxAttempts?: number;
   /**
    * What a start on a thread that has a run in flight does when the start does not say
    * (`THREAD_MULTITASK`): refuse it (`reject`), queue it (`enqueue`) or cancel the runs in flight (`interrupt`).
@@ -134,6 +143,7 @@ export const PIPELINE_DEFAULTS: Omit<ResolvedPipelineOptions, 'auth'> = {
   storeFlushIntervalMs: 25,
   groupCommitMs: 0,
   runLeaseMs: 30_000,
+  runMaxAttempts: 3,
   storeBacklogMaxEvents: 100_000,
   threadMultitask: 'enqueue',
   maxQueuedRunsPerThread: 10,
@@ -158,6 +168,7 @@ const POSITIVE = new Set<string>([
   'maxInputBytes',
   'storeFlushIntervalMs',
   'runLeaseMs',
+  'runMaxAttempts',
   'queueSweepMs',
   'retentionIntervalMs',
   'retentionBatchSize',

@@ -41,6 +41,18 @@ export interface InterruptResolvedData {
   reason?: string;
 }
 
+/** Why a durable run was resumed: its node died or lost its lease (`node_lost`), or restarted (`restart`). */
+export type ResumeReason = 'node_lost' | 'restart';
+
+/** The `data` of `agent_resumed`: a durable run goes on after losing its node. */
+export interface AgentResumedData {
+  /** 2 for the first resume, then 3, … */
+  attempt: number;
+  /** Seq of the last stored event of the earlier attempt; `agent_resumed` itself is `afterSeq + 1`. */
+  afterSeq: number;
+  reason: ResumeReason;
+}
+
 /** The `data` of each event type. */
 export interface AgentEventDataMap {
   agent_started: { input: unknown };
@@ -53,6 +65,7 @@ export interface AgentEventDataMap {
   agent_cancelled: { reason: string };
   interrupt_requested: InterruptRequestedData;
   interrupt_resolved: InterruptResolvedData;
+  agent_resumed: AgentResumedData;
 }
 
 /** Every event type, in the order a run can produce them. */
@@ -70,6 +83,7 @@ export const AGENT_EVENT_TYPES: readonly AgentEventType[] = [
   'agent_cancelled',
   'interrupt_requested',
   'interrupt_resolved',
+  'agent_resumed',
 ];
 
 /** Types that end a run; exactly one of them is the last event of every run. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { throwIfAborted, validateJson, type AgentNotifier, type InterruptFn } from '@agent-pipeline/nestjs';
+import { throwIfAborted, validateJson, type AgentNotifier, type InterruptFn, type StepFn } from '@agent-pipeline/nestjs';
 import type { ToolContext } from './tool.interface';
 import { ToolCatalog } from './tool.catalog';
 
@@ -29,6 +29,8 @@ export class ToolCallRunner {
    * @param eventId The `toolCallId` of the events; defaults to the model's id.
    * @param askUser When given, the user is asked (an `approval` interrupt) before the tool runs;
    *   a denial or an expiry becomes the call's outcome, and the tool never runs.
+   * @param step When given, the call itself (after the approval) runs as this step of a durable
+   *   run, named after `eventId`: a resumed run replays its outcome instead of calling the tool again.
    */
   async run(
     call: ToolCallRequest,
@@ -36,6 +38,7 @@ export class ToolCallRunner {
     context: ToolContext,
     eventId = call.id,
     askUser?: InterruptFn,
+    step?: StepFn,
   ): Promise<ToolCallOutcome> {
     const parsed = parseArguments(call.arguments);
     // Calls that cannot run anyway (unknown tool, bad JSON) fail below without bothering the user.
@@ -49,13 +52,16 @@ export class ToolCallRunner {
       });
       if (answer.resolution !== 'approved') return { error: declined(call.name, answer.resolution, answer.reason) };
     }
-    // The model's raw text is reported when it is not JSON: it is what the model actually sent.
-    notifier.toolExecuting(call.name, 'value' in parsed ? parsed.value : call.arguments, eventId);
-    const started = performance.now();
-    const outcome = 'value' in parsed ? await this.execute(call.name, parsed.value, context) : { error: parsed.error };
-    throwIfAborted(context.signal);
-    notifier.toolCompleted(eventId, call.name, outcome, performance.now() - started);
-    return outcome;
+    const execute = async (): Promise<ToolCallOutcome> => {
+      // The model's raw text is reported when it is not JSON: it is what the model actually sent.
+      notifier.toolExecuting(call.name, 'value' in parsed ? parsed.value : call.arguments, eventId);
+      const started = performance.now();
+      const outcome = 'value' in parsed ? await this.execute(call.name, parsed.value, context) : { error: parsed.error };
+      throwIfAborted(context.signal);
+      notifier.toolCompleted(eventId, call.name, outcome, performance.now() - started);
+      return outcome;
+    };
+    return step ? step(`tool-call-${eventId}`, execute) : execute();
   }
 
   private async execute(name: string, args: unknown, context: ToolContext): Promise<ToolCallOutcome> {

@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
 import type { AgentNotifier } from '../execution/websocket.notifier';
 import type { InterruptFn } from '../interrupts/interrupt.types';
+import type { StepFn } from '../durable/durable-step.types';
 
 /** What an agent receives for one run. */
 export interface AgentRunContext<TInput = unknown> {
@@ -26,6 +27,17 @@ export interface AgentRunContext<TInput = unknown> {
    * if (answer.resolution !== 'approved') return 'not sent';
    */
   readonly interrupt: InterruptFn;
+  /**
+   * Runs `fn` once per run and records its JSON result (or its final error) with the run. In a
+   * durable agent's resumed run, a recorded step returns its recorded result at once, without
+   * calling `fn`; a step that was in flight when the node died runs again (at least once). A
+   * result that is not JSON fails the step at record time, naming it. Step names are unique
+   * within a run. In an agent that is not durable, the step only runs `fn` (with its retries).
+   *
+   * @example
+   * const weather = await context.step('fetch-weather', () => weatherApi.get(city), { retries: 2 });
+   */
+  readonly step: StepFn;
 }
 
 /**
@@ -49,6 +61,13 @@ export interface AgentOptions {
    * stripped) before the run starts, and a bad input is refused with `VALIDATION_FAILED`.
    */
   input?: Type<object>;
-  /** Whether the agent's runs survive the loss of their node (see "Durable runs"). @default false */
+  /**
+   * Runs of this agent outlive their node (see "Durable agents" in the README): the results of
+   * `context.step()` and the answers to `context.interrupt()` are recorded with the run, and a run
+   * whose node died or restarted is resumed (on that node at its next start, or on another node
+   * once its lease ran out) by calling `run()` again, which replays what was recorded. Put side
+   * effects and anything non-deterministic (model calls, clocks, random ids) in steps.
+   * @default false
+   */
   durable?: boolean;
 }

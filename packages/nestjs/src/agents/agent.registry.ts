@@ -15,6 +15,8 @@ export interface RegisteredAgent {
   readonly token: unknown;
   /** The singleton instance, when the agent's dependency tree is static. */
   readonly instance?: AgentHandler;
+  /** Its runs outlive their node (`@Agent({ durable: true })`). */
+  readonly durable: boolean;
 }
 
 const AGENT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -79,6 +81,7 @@ export class AgentRegistry implements OnModuleInit {
       options,
       token: wrapper.token,
       instance: isStatic ? (wrapper.instance as AgentHandler) : undefined,
+      durable: options.durable === true,
     });
   }
 }

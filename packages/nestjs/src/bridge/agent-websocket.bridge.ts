@@ -8,6 +8,7 @@ import { RequestScopedOrchestrator } from '../execution/request-scoped.orchestra
 import { RunExecutionContext } from '../execution/run-execution.context';
 import { newRunIdentity } from '../execution/run-identity';
 import type { UserExecutionContext } from '../execution/user-execution.context';
+import { RunJournal, type ResumePoint } from '../durable/run-journal';
 
 /** What a run is created with besides its user and agent. */
 export interface RunInit {
@@ -16,6 +17,10 @@ export interface RunInit {
   /** The caller's thread; a new one when absent. */
   threadId?: string;
   input?: unknown;
+  /** A durable run resumed after losing its node: what its earlier attempts stored. */
+  resume?: ResumePoint;
+  /** When the run was created (ms since epoch); now for a new run. */
+  createdAt?: number;
 }
 
 /** A run's orchestrator together with the agent instance resolved in the same DI context. */
@@ -54,7 +59,8 @@ export class AgentWebSocketBridge {
     const { runId, threadId } = init.runId
       ? { runId: init.runId, threadId: init.threadId ?? newRunIdentity().threadId }
       : newRunIdentity(init.threadId);
-    const context = new RunExecutionContext(userId, runId, threadId, agentType, init.input ?? null);
+    const journal = new RunJournal(registered.durable, init.resume);
+    const context = new RunExecutionContext(userId, runId, threadId, agentType, init.input ?? null, journal, init.createdAt);
     const contextId = ContextIdFactory.create();
     this.moduleRef.registerRequestByContextId(context, contextId);
     const orchestrator = await this.moduleRef.resolve(RequestScopedOrchestrator, contextId);

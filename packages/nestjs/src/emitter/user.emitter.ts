@@ -29,6 +29,21 @@ export class UserEmitter {
   }
 
   /**
+   * An event of a durable run: published only once it is stored, so what anyone sees of the run
+   * is what a resumed run finds in the store (it never reuses a seq with other content). Returns
+   * a promise that settles once the event is out.
+   */
+  emitDurable(event: AgentEventEnvelope): Promise<void> {
+    return new Promise<void>((resolve) =>
+      this.writer.appendThen(event, () => {
+        this.publisher.publish(this.room, event);
+        this.bus.publish(event);
+        resolve();
+      }),
+    );
+  }
+
+  /**
    * A terminal event: stored together with every earlier event of the run before anyone sees it,
    * so a client that receives it can always replay the whole run.
    */

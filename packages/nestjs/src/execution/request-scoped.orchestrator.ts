@@ -3,7 +3,9 @@ import { REQUEST } from '@nestjs/core';
 import { AgentResult } from '../agents/agent-result';
 import { PipelineError } from '../errors/pipeline.error';
 import type { AgentHandler, AgentRunContext } from '../agents/agent.interface';
-import type { InterruptResolution, InterruptRequestedData, InterruptAnswer } from '@agent-pipeline/protocol';
+import type { AgentResumedData, InterruptResolution, InterruptRequestedData, InterruptAnswer } from '@agent-pipeline/protocol';
+import { RunSteps } from '../durable/run-steps';
+import { EventWriteBuffer } from '../store/event-write.buffer';
 import { RunInterruptGate } from '../interrupts/run-interrupt.gate';
 import { PIPELINE_OPTIONS } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
@@ -16,6 +18,11 @@ import { WebSocketNotifier } from './websocket.notifier';
 export interface RunEnding {
   outcome: RunOutcome;
   durationMs: number;
+  /**
+   * The run did not end: its node stopped it to shut down, and it goes on at the next start or on
+   * another node (a durable run). It has no terminal event; `outcome` is what stopped it here.
+   */
+  suspended?: boolean;
 }
 
 /**
@@ -33,7 +40,10 @@ export class RequestScopedOrchestrator {
   private timeLeftMs?: number;
   private deadline = 0;
   private interrupts?: RunInterruptGate;
+  private readonly askedListeners = new Set<(data: InterruptRequestedData) => void>();
   private resolveDone!: (ending: RunEnding) => void;
+  /** Called once a resumed run emits something new (its `agent_resumed` is out). */
+  onResumed?: (data: AgentResumedData) => void;
   /** Settles once the terminal event is stored and published. */
   readonly done: Promise<RunEnding> = new Promise((resolve) => (this.resolveDone = resolve));
 
@@ -41,6 +51,7 @@ export class RequestScopedOrchestrator {
     @Inject(REQUEST) private readonly context: RunExecutionContext,
     private readonly notifier: WebSocketNotifier,
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
+    private readonly writer: EventWriteBuffer,
   ) {}
 
   /** The run's context and the notifier that reports its events. */
@@ -62,8 +73,18 @@ export class RequestScopedOrchestrator {
     // its terminal event is out; the agent never runs and no timer is left behind.
     if (this.ending) return this.done;
     const { context, notifier } = this.createExecutionContext();
+    const journal = this.context.journal;
+    if (journal.resume) {
+      notifier.replayObserver = {
+        live: (data) => this.onResumed?.(data),
+        diverged: (message) => void this.completeExecution(this.context, { kind: 'error', code: 'AGENT_FAILED', message }),
+      };
+    }
+    // Replayed on resume: already stored, so not sent again.
     notifier.sendAgentStarted(context.input);
-    this.startClock(this.options.runTimeoutMs);
+    // RUN_TIMEOUT_MS counts the running time of every attempt.
+    this.startClock(Math.max(1, this.options.runTimeoutMs - (journal.resume ? journal.usedRunningMs() : 0)));
+    const steps = new RunSteps(context.runId, journal, notifier, this.writer, context.signal);
     const runContext: AgentRunContext = {
       input: context.input,
       signal: context.signal,
@@ -72,6 +93,7 @@ export class RequestScopedOrchestrator {
       threadId: context.threadId,
       notifier,
       interrupt: (request) => this.interruptGate().ask(request),
+      step: (name, fn, options) => steps.run(name, fn, options),
     };
     void this.invoke(agent, runContext);
     return this.done;
@@ -80,6 +102,48 @@ export class RequestScopedOrchestrator {
   /** The question the run waits on (`interrupt_requested` data), if any. */
   get pendingInterrupt(): InterruptRequestedData | undefined {
     return this.ending ? undefined : this.interrupts?.pending;
+  }
+
+  /**
+   * Resolves with the question the run asks next (or asks now), or undefined once the run has
+   * ended or after `timeoutMs`: an answer that resumes a run must wait for its replay to ask again.
+   */
+  whenAsking(timeoutMs: number): Promise<InterruptRequestedData | undefined> {
+    const open = this.pendingInterrupt;
+    if (open || this.ending) return Promise.resolve(open);
+    return new Promise((resolve) => {
+      const finish = (data?: InterruptRequestedData) => {
+        clearTimeout(timer);
+        this.askedListeners.delete(finish);
+        resolve(data);
+      };
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      this.askedListeners.add(finish);
+      void this.done.then(() => finish(undefined));
+    });
+  }
+
+  /**
+   * Stops a durable run on this node without ending it (shutdown): its agent is aborted, nothing
+   * more of it is sent, and what it emitted is stored; it goes on at the next start or on
+   * another node. Resolves once its events are stored.
+   */
+  async suspend(reason: string): Promise<void> {
+    if (this.ending) return;
+    const outcome: RunOutcome = { kind: 'cancelled', reason };
+    this.endingOutcome = outcome;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.notifier.silence();
+    this.interrupts?.end();
+    this.context.abort(reason);
+    const ending: RunEnding = { outcome, durationMs: Date.now() - this.context.startedAt, suspended: true };
+    this.ending = this.writer.flush().then(
+      () => ending,
+      () => ending,
+    );
+    void this.ending.then(this.resolveDone);
+    await this.ending;
   }
 
   /**
@@ -140,7 +204,11 @@ export class RequestScopedOrchestrator {
   private interruptGate(): RunInterruptGate {
     this.interrupts ??= new RunInterruptGate(
       {
-        requested: (data) => this.notifier.sendInterruptRequested(data),
+        requested: (data) => {
+          for (const listener of [...this.askedListeners]) listener(data);
+          return this.notifier.sendInterruptRequested(data);
+        },
+        recall: () => this.notifier.recallInterrupt(),
         resolved: (data) => this.notifier.sendInterruptResolved(data),
         paused: () => this.stopClock(),
         resumed: () => {

@@ -1,3 +1,4 @@
+import { RunJournal } from '../durable/run-journal';
 import type { UserExecutionContext } from './user-execution.context';
 
 /**
@@ -7,7 +8,7 @@ import type { UserExecutionContext } from './user-execution.context';
 export class RunExecutionContext implements UserExecutionContext {
   private readonly controller = new AbortController();
   readonly signal: AbortSignal = this.controller.signal;
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
 
   constructor(
     readonly userId: string,
@@ -15,7 +16,13 @@ export class RunExecutionContext implements UserExecutionContext {
     readonly threadId: string,
     readonly agent: string,
     readonly input: unknown,
-  ) {}
+    /** @internal The run's durability: whether it is durable, and what its earlier attempts recorded. */
+    readonly journal: RunJournal = new RunJournal(false),
+    /** When the run was created; for a resumed run, its first attempt's start. */
+    startedAt: number = Date.now(),
+  ) {
+    this.startedAt = startedAt;
+  }
 
   /** @internal Aborts the run's signal; used by the orchestrator on cancel, timeout and shutdown. */
   abort(reason: string): void {

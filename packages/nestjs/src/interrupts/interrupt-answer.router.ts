@@ -5,12 +5,18 @@ import { RUN_STORE } from '../pipeline.tokens';
 import { RunCommandBus } from '../runs/run-command.bus';
 import { EventWriteBuffer } from '../store/event-write.buffer';
 import type { RunRecord, RunStore } from '../store/run-store.interface';
+import { AgentRegistry } from '../agents/agent.registry';
+import { DurableRunResumer } from '../durable/durable-run.resumer';
+
+/** How long a resumed run's replay may take to reach the question an answer is for. */
+const RESUME_ASK_TIMEOUT_MS = 10_000;
 
 /**
  * Answers interrupts of runs this node does not execute, and reads a waiting run's open question
  * from the store. The node executing a run is the only one that can resolve its question (the
  * agent waits in its memory), so an answer given elsewhere travels there over the command bus;
- * when no node holds it, the stored events tell `INTERRUPT_RESOLVED` from `INTERRUPT_NOT_FOUND`.
+ * when no node holds it, a durable run is resumed here to take the answer, and otherwise the
+ * stored events tell `INTERRUPT_RESOLVED` from `INTERRUPT_NOT_FOUND`.
  */
 @Injectable()
 export class InterruptAnswerRouter {
@@ -18,6 +24,8 @@ export class InterruptAnswerRouter {
     private readonly commands: RunCommandBus,
     private readonly writer: EventWriteBuffer,
     @Inject(RUN_STORE) private readonly store: RunStore,
+    private readonly agents: AgentRegistry,
+    private readonly resumer: DurableRunResumer,
   ) {}
 
   /** Answers `interruptId` of `run` (a run of the caller, checked) on the node that executes it. */
@@ -28,6 +36,9 @@ export class InterruptAnswerRouter {
       const reply = await this.commands.resumeElsewhere({ userId: run.userId, runId: run.runId, interruptId, answer });
       if (reply.kind === 'resolved') return reply.resolution;
       if (reply.kind === 'refused') throw new PipelineError(reply.error.code, reply.error.message, reply.error.details);
+      // No live node holds it: a durable run's answer resumes it here.
+      const orchestrator = this.agents.get(run.agent)?.durable ? await this.resumer.takeOver(run.runId) : undefined;
+      if (orchestrator && (await orchestrator.whenAsking(RESUME_ASK_TIMEOUT_MS))) return orchestrator.answerInterrupt(interruptId, answer);
     }
     // No open question anywhere (answered, expired, the run ended or its node died): was it ever one of the run's?
     await this.writer.flush();

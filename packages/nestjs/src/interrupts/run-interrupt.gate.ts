@@ -15,6 +15,11 @@ export interface InterruptGateHost {
   paused(): void;
   /** The question closed: the run's timeout counts again. */
   resumed(): void;
+  /**
+   * In a resumed durable run, the question the earlier attempt asked at this point (asked again
+   * with its id and expiry, and not sent again) and its answer, if it had one.
+   */
+  recall?(): { requested: InterruptRequestedData; resolved?: InterruptResolvedData } | undefined;
 }
 
 interface OpenInterrupt {
@@ -60,7 +65,10 @@ export class RunInterruptGate {
     if (this.open) {
       throw new Error(`Run already waits on interrupt ${this.open.data.interruptId}: await context.interrupt() before asking again.`);
     }
-    const { data, check } = describe(request, this.maxTimeoutMs);
+    const described = describe(request, this.maxTimeoutMs);
+    const recalled = this.host.recall?.();
+    const data = recalled ? recalled.requested : described.data;
+    const check = described.check;
     const outcome = new Promise<InterruptOutcome<T>>((resolve, reject) => {
       const onAbort = () => {
         if (this.open?.data.interruptId !== data.interruptId) return;
@@ -78,6 +86,11 @@ export class RunInterruptGate {
     outcome.catch(() => undefined);
     this.host.paused();
     await this.host.requested(data);
+    // Answered before the node was lost: the replay takes the recorded answer at once.
+    if (recalled?.resolved) {
+      const { resolution, response, reason } = recalled.resolved;
+      await this.settle(data.interruptId, resolution, response, reason);
+    }
     return outcome;
   }
 

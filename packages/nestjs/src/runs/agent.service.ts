@@ -32,6 +32,7 @@ import { RunAdmission } from './run-admission.service';
 import { RunCommandBus } from './run-command.bus';
 import { RunLauncher } from './run.launcher';
 import { RunRegistry } from './run.registry';
+import { EndedRunAnnouncer } from './ended-run.announcer';
 
 /** What a caller asks to run. */
 export interface StartRunRequest {
@@ -109,6 +110,7 @@ export class AgentService {
     private readonly endings: RunEndWaiter,
     private readonly interrupts: InterruptAnswerRouter,
     private readonly idempotency: IdempotentStarts,
+    private readonly announcer: EndedRunAnnouncer,
   ) {}
 
   listAgents(): AgentInfo[] {
@@ -145,15 +147,15 @@ export class AgentService {
     const input = this.inputs.validate(agent, clean);
     const key = request.idempotencyKey;
     // A replay is answered before any limit: it starts nothing.
-    if (key !== undefined) return this.idempotency.start(userId, key, request, (claim) => this.begin(userId, request, input, claim));
-    return this.begin(userId, request, input);
+    if (key !== undefined) return this.idempotency.start(userId, key, request, (claim) => this.begin(userId, request, input, agent.durable, claim));
+    return this.begin(userId, request, input, agent.durable);
   }
 
   /** A start that passed validation: admitted by the limits (and its thread's policy), stored, launched. */
-  private async begin(userId: string, request: StartRunRequest, input: unknown, claim?: IdempotencyClaim): Promise<StartedRun> {
+  private async begin(userId: string, request: StartRunRequest, input: unknown, durable: boolean, claim?: IdempotencyClaim): Promise<StartedRun> {
     this.admission.checkStoreBacklog();
     // A named thread may have runs in flight: its multitask policy decides. A new thread cannot.
-    if (request.threadId !== undefined) return this.startOnThread(userId, request, input, claim);
+    if (request.threadId !== undefined) return this.startOnThread(userId, request, input, durable, claim);
     this.admission.checkConcurrency(userId);
     const { runId, threadId } = newRunIdentity(request.threadId);
     // Registered before the first await: concurrent starts see this slot as taken.
@@ -172,6 +174,7 @@ export class AgentService {
         createdAt: now,
         nodeId: this.nodeId,
         leaseUntil: new Date(now.getTime() + this.options.runLeaseMs),
+        durable,
       };
       if (claim) {
         // A keyed run is stored at once, on its own: its key must be taken (or found taken) now.
@@ -198,9 +201,15 @@ export class AgentService {
   }
 
   /** A start on a thread the caller named: runs now, waits in the thread's queue, or is refused. */
-  private async startOnThread(userId: string, request: StartRunRequest, input: unknown, claim?: IdempotencyClaim): Promise<StartedRun> {
+  private async startOnThread(
+    userId: string,
+    request: StartRunRequest,
+    input: unknown,
+    durable: boolean,
+    claim?: IdempotencyClaim,
+  ): Promise<StartedRun> {
     const { runId, threadId } = newRunIdentity(request.threadId);
-    const run = { runId, userId, agent: request.agent, threadId, input, idempotency: claim };
+    const run = { runId, userId, agent: request.agent, threadId, input, durable, idempotency: claim };
     await this.admission.consumeRate(userId);
     const admitted = await this.threads.admit(run, request.multitask ?? this.options.threadMultitask);
     if (admitted === 'start') {
@@ -234,7 +243,11 @@ export class AgentService {
    */
   async cancel(userId: string, runId: string, reason = USER_CANCEL_REASON): Promise<{ runId: string; status: 'cancelled' }> {
     const active = this.registry.get(runId);
-    if (active && active.userId === userId && active.orchestrator) return this.cancelHere(active.orchestrator, runId, reason);
+    if (active && active.userId === userId) {
+      // Being created (or resumed) on this node: cancel it where it is about to execute.
+      const orchestrator = active.orchestrator ?? (await this.registry.orchestratorSoon(runId));
+      if (orchestrator) return this.cancelHere(orchestrator, runId, reason);
+    }
     const run = await this.getRun(userId, runId);
     if (run.status === 'queued') {
       if (await this.threads.cancelQueued(runId, reason)) return { runId, status: 'cancelled' };
@@ -247,6 +260,20 @@ export class AgentService {
     const remote = await this.commands.cancelElsewhere(runId, reason);
     if (remote === 'cancelled') return { runId, status: 'cancelled' };
     if (remote === 'finished') throw this.finished(runId);
+    // No node executes it. A durable run waits for one (its node died; a lease or a start will
+    // resume it): it ends here, in the store, and is not resumed.
+    if (this.agents.get(run.agent)?.durable && run.nodeId !== this.nodeId) {
+      const ended = await this.store.endRun(runId, run.nodeId, { type: 'agent_cancelled', data: { reason } });
+      if (ended) {
+        this.announcer.announce(ended);
+        return { runId, status: 'cancelled' };
+      }
+      // Taken over meanwhile: the node that took it cancels it.
+      const again = await this.commands.cancelElsewhere(runId, reason);
+      if (again === 'cancelled') return { runId, status: 'cancelled' };
+      const here = await this.registry.orchestratorSoon(runId);
+      if (here) return this.cancelHere(here, runId, reason);
+    }
     // Still being created on this node: it has no orchestrator yet. Anything else is an orphan
     // that lease recovery will close; to the caller it is not cancellable.
     throw new PipelineError('RUN_FINISHED', `Run '${runId}' cannot be cancelled: it is not executing on any node.`);
@@ -274,8 +301,10 @@ export class AgentService {
     }
     const active = this.registry.get(runId);
     let resolution: InterruptResolution;
-    if (active && active.userId === userId && active.orchestrator) {
-      resolution = await active.orchestrator.answerInterrupt(interruptId, answer);
+    const orchestrator =
+      active && active.userId === userId ? (active.orchestrator ?? (await this.registry.orchestratorSoon(runId))) : undefined;
+    if (orchestrator) {
+      resolution = await orchestrator.answerInterrupt(interruptId, answer);
     } else {
       resolution = await this.interrupts.answerElsewhere(await this.getRun(userId, runId), interruptId, answer);
     }

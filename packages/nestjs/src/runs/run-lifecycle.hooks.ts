@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { AgentResumedData } from '@agent-pipeline/protocol';
 import type { RunEnding } from '../execution/request-scoped.orchestrator';
 
 /** The identity of a run, as lifecycle observers see it. */
@@ -20,6 +21,8 @@ export interface RunLifecycleObserver {
   runEnded?(run: RunLifecycleInfo, ending: RunEnding): void;
   /** A queued run left its thread's queue to start on this node, after waiting `waitedMs`. */
   runDequeued?(run: RunLifecycleInfo, waitedMs: number): void;
+  /** A durable run that lost its node goes on here: its `agent_resumed` is out. */
+  runResumed?(run: RunLifecycleInfo, resumed: AgentResumedData): void;
 }
 
 /**
@@ -51,6 +54,11 @@ export class RunLifecycleHooks {
   /** @internal Called by the thread queue when this node starts a queued run. */
   dequeued(run: RunLifecycleInfo, waitedMs: number): void {
     for (const observer of this.observers) this.call(run, () => observer.runDequeued?.(run, waitedMs));
+  }
+
+  /** @internal Called by the resumer when a resumed run goes on. */
+  resumed(run: RunLifecycleInfo, data: AgentResumedData): void {
+    for (const observer of this.observers) this.call(run, () => observer.runResumed?.(run, data));
   }
 
   private call(run: RunLifecycleInfo, notify: () => void): void {

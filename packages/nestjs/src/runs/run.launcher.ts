@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AgentWebSocketBridge, type ExecutionHandle } from '../bridge/agent-websocket.bridge';
+import { AgentWebSocketBridge, type ExecutionHandle, type RunInit } from '../bridge/agent-websocket.bridge';
 import type { RunEnding } from '../execution/request-scoped.orchestrator';
 import { RunLifecycleHooks, type RunLifecycleInfo } from './run-lifecycle.hooks';
 import { RunRegistry } from './run.registry';
@@ -23,22 +23,25 @@ export class RunLauncher {
     private readonly lifecycle: RunLifecycleHooks,
   ) {}
 
-  /** Creates the run's orchestrator and agent in a fresh DI context. */
-  prepare(run: LaunchableRun): Promise<ExecutionHandle> {
-    return this.bridge.createExecution(run.userId, run.agent, { runId: run.runId, threadId: run.threadId, input: run.input });
+  /** Creates the run's orchestrator and agent in a fresh DI context (for a resumed run, with what its earlier attempts stored). */
+  prepare(run: LaunchableRun, resumed?: Pick<RunInit, 'resume' | 'createdAt'>): Promise<ExecutionHandle> {
+    return this.bridge.createExecution(run.userId, run.agent, { runId: run.runId, threadId: run.threadId, input: run.input, ...resumed });
   }
 
-  /** Executes a prepared run; resolves when its terminal event is stored and published. */
-  launch(run: RunLifecycleInfo, { orchestrator, agent }: ExecutionHandle): Promise<RunEnding> {
+  /**
+   * Executes a prepared run; resolves when its terminal event is stored and published (or, for a
+   * durable run, when its node suspends it at shutdown). A resumed run is not reported as started again.
+   */
+  launch(run: RunLifecycleInfo, { orchestrator, agent }: ExecutionHandle, options: { resumed?: boolean } = {}): Promise<RunEnding> {
     const active = this.registry.get(run.runId);
     if (active) active.orchestrator = orchestrator;
     const done = orchestrator.done;
     const info: RunLifecycleInfo = { runId: run.runId, userId: run.userId, agent: run.agent, threadId: run.threadId };
     void done.then((ending) => {
       this.registry.remove(run.runId);
-      this.lifecycle.ended(info, ending);
+      if (!ending.suspended) this.lifecycle.ended(info, ending);
     });
-    this.lifecycle.started(info);
+    if (!options.resumed) this.lifecycle.started(info);
     // Next macrotask: the caller's ack is written to the socket before agent_started.
     setImmediate(() => void orchestrator.execute(agent));
     return done;

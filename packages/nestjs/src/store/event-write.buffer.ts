@@ -3,6 +3,7 @@ import type { AgentEventEnvelope } from '@agent-pipeline/protocol';
 import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 import type { NewRun, RunStore } from './run-store.interface';
+import type { StepRecord } from '../durable/durable-step.types';
 
 /**
  * Batches event writes so that no event waits for the disk: events are appended in memory and
@@ -15,6 +16,9 @@ export class EventWriteBuffer {
   private readonly logger = new Logger(EventWriteBuffer.name);
   private pending: AgentEventEnvelope[] = [];
   private pendingRuns: NewRun[] = [];
+  private pendingSteps: StepRecord[] = [];
+  /** Called, in order, once the batch that holds what was appended before them is stored. */
+  private pendingStored: (() => void)[] = [];
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private soon?: Promise<void>;
@@ -36,6 +40,23 @@ export class EventWriteBuffer {
     }
   }
 
+  /**
+   * An event that nobody may see before it is stored (a durable run's): `stored` is called once
+   * it is, in the order of these calls, after retries if the store fails meanwhile. Flushed soon
+   * (see {@link flushSoon}) rather than at the next interval: the event waits for the disk.
+   */
+  appendThen(event: AgentEventEnvelope, stored: () => void): void {
+    this.pending.push(event);
+    this.pendingStored.push(stored);
+    void this.flushSoon().catch(() => undefined);
+  }
+
+  /** Records a durable run's step with the next flush, after the events appended before it. */
+  appendStep(step: StepRecord): void {
+    this.pendingSteps.push(step);
+    void this.flushSoon().catch(() => undefined);
+  }
+
   /** Queues a new run; it is written before any event, in the next flush (see {@link flushSoon}). */
   appendRun(run: NewRun): void {
     this.pendingRuns.push(run);
@@ -50,6 +71,7 @@ export class EventWriteBuffer {
     const before = this.pendingRuns.length;
     this.pendingRuns = this.pendingRuns.filter((r) => r.runId !== runId);
     this.pending = this.pending.filter((e) => e.runId !== runId);
+    this.pendingSteps = this.pendingSteps.filter((s) => s.runId !== runId);
     return this.pendingRuns.length < before;
   }
 
@@ -116,19 +138,25 @@ export class EventWriteBuffer {
   }
 
   private async writePending(groupCommit: boolean): Promise<void> {
-    if (this.pending.length === 0 && this.pendingRuns.length === 0) return;
+    if (this.pending.length === 0 && this.pendingRuns.length === 0 && this.pendingSteps.length === 0) return;
     const batch = this.pending;
     const { now: runs, later } = groupCommit ? this.holdBack(this.pendingRuns, batch) : { now: this.pendingRuns, later: [] };
+    const steps = this.pendingSteps;
+    const stored = this.pendingStored;
     this.pending = [];
     this.pendingRuns = later;
+    this.pendingSteps = [];
+    this.pendingStored = [];
     if (later.length > 0) this.schedule();
-    if (batch.length === 0 && runs.length === 0) return;
+    if (batch.length === 0 && runs.length === 0 && steps.length === 0) return;
     try {
-      await this.store.write({ runs, events: batch });
+      await this.store.write(steps.length > 0 ? { runs, events: batch, steps } : { runs, events: batch });
     } catch (err) {
       // Keep the batch, in order, ahead of anything appended meanwhile; the next flush retries it.
       this.pending = batch.concat(this.pending);
       this.pendingRuns = runs.concat(this.pendingRuns);
+      this.pendingSteps = steps.concat(this.pendingSteps);
+      this.pendingStored = stored.concat(this.pendingStored);
       const what = runs.length > 0 ? `${runs.length} runs and ${batch.length} events` : `${batch.length} events`;
       this.logger.error(`Storing ${what} failed, will retry: ${(err as Error).message}`);
       if (!this.timer) {
@@ -137,5 +165,6 @@ export class EventWriteBuffer {
       }
       throw err;
     }
+    for (const callback of stored) callback();
   }
 }

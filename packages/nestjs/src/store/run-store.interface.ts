@@ -1,4 +1,5 @@
-import type { AgentEventEnvelope, RunStatus } from '@agent-pipeline/protocol';
+import type { AgentEventDataMap, AgentEventEnvelope, RunStatus } from '@agent-pipeline/protocol';
+import type { StepRecord } from '../durable/durable-step.types';
 
 /** A run as stored and served. */
 export interface RunRecord {
@@ -33,6 +34,8 @@ export interface NewRun {
   threadSeq?: number;
   /** The idempotency key of the start, with its request's fingerprint; stored with the run. */
   idempotency?: IdempotencyClaim;
+  /** Its agent is durable: recovery resumes the run instead of failing it. @default false */
+  durable?: boolean;
 }
 
 /** An idempotency key a new run claims for its user, and the fingerprint of its request. */
@@ -152,7 +155,33 @@ export interface PruneBatch {
 export interface WriteBatch {
   runs: readonly NewRun[];
   events: readonly AgentEventEnvelope[];
+  /** Steps of durable runs, recorded with the events (a step already recorded is kept as it was). */
+  steps?: readonly StepRecord[];
 }
+
+/** A durable run still executing in the store (`running` or `waiting`), which recovery may resume. */
+export interface ResumableRun {
+  runId: string;
+  threadId: string;
+  userId: string;
+  agent: string;
+  status: 'running' | 'waiting';
+  input: unknown;
+  createdAt: string;
+  /** The node that held it, and its lease as read: a claim succeeds only if both are unchanged. */
+  nodeId: string;
+  leaseUntil: string;
+}
+
+/** Which durable runs to list for resuming. */
+export type ResumeScope = { kind: 'all' } | { kind: 'lease-expired'; now: Date } | { kind: 'run'; runId: string };
+
+/** A terminal event that ends a run no node executes (see {@link RunStore.endRun}). */
+export type OrphanEnding =
+  { type: 'agent_cancelled'; data: AgentEventDataMap['agent_cancelled'] } | { type: 'agent_error'; data: AgentEventDataMap['agent_error'] };
+
+/** The lease a node gives back when it stops without ending a durable run: any node may take the run at once. */
+export const RELEASED_LEASE = '1970-01-01T00:00:00.000Z';
 
 /** A run marked `INTERRUPTED`, and the terminal event stored for it. */
 export interface InterruptedRun {
@@ -217,10 +246,27 @@ export interface RunStore {
   /** Renews the lease of a node's executing runs (`running` or `waiting`). */
   renewLeases(nodeId: string, leaseUntil: Date): Promise<void>;
   /**
-   * Marks executing runs (`running` or `waiting`) `failed` and stores their terminal `agent_error` code `INTERRUPTED`.
-   * Returns the terminal events it stored, with the user each run belongs to.
+   * Marks executing runs (`running` or `waiting`) of agents that are not durable `failed` and stores their terminal
+   * `agent_error` code `INTERRUPTED`. Returns the terminal events it stored, with the user each run belongs to.
    */
   interruptRuns(scope: InterruptScope): Promise<InterruptedRun[]>;
+  /** Durable runs still executing (`running` or `waiting`) in the scope, oldest first. */
+  resumableRuns(scope: ResumeScope): Promise<ResumableRun[]>;
+  /**
+   * Takes a durable run for `nodeId` with a fresh lease, if its node and lease are still those of
+   * `run` (so of nodes racing for it exactly one wins) and it still executes. True when taken.
+   */
+  claimRun(run: Pick<ResumableRun, 'runId' | 'nodeId' | 'leaseUntil'>, nodeId: string, leaseUntil: Date): Promise<boolean>;
+  /** Gives back the leases of these runs of `nodeId` ({@link RELEASED_LEASE}): another node may take them at once. */
+  releaseLeases(nodeId: string, runIds: readonly string[]): Promise<void>;
+  /**
+   * Ends an executing run held by `nodeId` (a node that is gone, or this node before it resumes
+   * the run) with `ending` stored after its last event; undefined when it no longer executes
+   * there (it ended, or another node took it).
+   */
+  endRun(runId: string, nodeId: string, ending: OrphanEnding): Promise<InterruptedRun | undefined>;
+  /** The recorded steps of a run. */
+  getSteps(runId: string): Promise<StepRecord[]>;
   /**
    * Runs `work` in one transaction over the thread `(userId, threadId)`. Transactions of the same
    * user never overlap, on one node or several (PostgreSQL: an advisory lock per user; SQLite: its

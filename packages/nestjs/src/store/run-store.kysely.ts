@@ -8,29 +8,34 @@ import {
   isTerminalEventType,
 } from '@agent-pipeline/protocol';
 import { InCodeMigrationProvider } from './run-store.migrations';
-import { outcomeColumns, runRow, waitingTransition } from './run-store.rows';
+import { outcomeColumns, runRow, stepFromRow, stepRow, waitingTransition } from './run-store.rows';
+import type { StepRecord } from '../durable/durable-step.types';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
 import { KyselyThreadQueries, KyselyThreadTransaction, statusIn } from './run-store.threads';
 import { KyselyIdempotencyQueries } from './run-store.idempotency';
-import type {
-  CancelledQueuedRun,
-  IdempotencyClaim,
-  IdempotentRun,
-  InterruptedRun,
-  InterruptScope,
-  ListCursor,
-  ListRunsQuery,
-  ListThreadsQuery,
-  PruneBatch,
-  NewRun,
-  ReadyThread,
-  RunRecord,
-  RunStore,
-  ThreadRun,
-  ThreadSummary,
-  ThreadTransaction,
-  WriteBatch,
+import {
+  RELEASED_LEASE,
+  type CancelledQueuedRun,
+  type IdempotencyClaim,
+  type IdempotentRun,
+  type InterruptScope,
+  type InterruptedRun,
+  type ListCursor,
+  type ListRunsQuery,
+  type ListThreadsQuery,
+  type NewRun,
+  type OrphanEnding,
+  type PruneBatch,
+  type ReadyThread,
+  type ResumableRun,
+  type ResumeScope,
+  type RunRecord,
+  type RunStore,
+  type ThreadRun,
+  type ThreadSummary,
+  type ThreadTransaction,
+  type WriteBatch,
 } from './run-store.interface';
 
 /** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
@@ -103,6 +108,7 @@ export class KyselyRunStore implements RunStore {
   async deleteRun(runId: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('events').where('run_id', '=', runId).execute();
+      await trx.deleteFrom('run_steps').where('run_id', '=', runId).execute();
       await trx.deleteFrom('runs').where('run_id', '=', runId).execute();
     });
   }
@@ -112,7 +118,7 @@ export class KyselyRunStore implements RunStore {
   }
 
   async write(batch: WriteBatch): Promise<void> {
-    if (batch.runs.length === 0 && batch.events.length === 0) return;
+    if (batch.runs.length === 0 && batch.events.length === 0 && !batch.steps?.length) return;
     const sqlite = this.options.sqlite;
     if (sqlite) {
       // Holding Kysely's connection keeps this transaction from landing inside one of Kysely's
@@ -123,8 +129,15 @@ export class KyselyRunStore implements RunStore {
       });
       return;
     }
-    const { runs, events } = batch;
+    const { runs, events, steps = [] } = batch;
     await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < steps.length; i += INSERT_CHUNK) {
+        await trx
+          .insertInto('run_steps')
+          .values(steps.slice(i, i + INSERT_CHUNK).map(stepRow))
+          .onConflict((oc) => oc.columns(['run_id', 'name']).doNothing())
+          .execute();
+      }
       for (let i = 0; i < runs.length; i += INSERT_CHUNK) {
         await trx
           .insertInto('runs')
@@ -252,6 +265,7 @@ export class KyselyRunStore implements RunStore {
       if (victims.length === 0) return 0;
       const ids = victims.map((v) => v.run_id);
       await db.deleteFrom('events').where('run_id', 'in', ids).execute();
+      await db.deleteFrom('run_steps').where('run_id', 'in', ids).execute();
       await db.deleteFrom('runs').where('run_id', 'in', ids).execute();
       return ids.length;
     };
@@ -338,49 +352,108 @@ export class KyselyRunStore implements RunStore {
   }
 
   async interruptRuns(scope: InterruptScope): Promise<InterruptedRun[]> {
-    let q = this.selectRuns().where(executing());
+    let q = this.selectRuns().where(executing()).where('durable', '=', 0);
     if (scope.kind === 'lease-expired') q = q.where('lease_until', '<', scope.now.toISOString());
     if (scope.kind === 'node') q = q.where('node_id', '=', scope.nodeId);
     const candidates = await q.execute();
     const stored: InterruptedRun[] = [];
     for (const row of candidates) {
-      const event = await this.db.transaction().execute(async (trx) => {
-        const now = new Date().toISOString();
-        // Only the first node to flip the status writes the terminal event.
-        const updated = await trx
-          .updateTable('runs')
-          .set({
-            status: 'failed',
-            error: JSON.stringify({ code: 'INTERRUPTED', message: INTERRUPTED_MESSAGE }),
-            finished_at: now,
-          })
-          .where('run_id', '=', row.run_id)
-          .where(executing())
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) === 0) return undefined;
-        const last = await trx
-          .selectFrom('events')
-          .select((eb) => eb.fn.max<number | null>('seq').as('seq'))
-          .where('run_id', '=', row.run_id)
-          .executeTakeFirst();
-        const envelope: AgentEventEnvelope<'agent_error'> = {
-          runId: row.run_id,
-          threadId: row.thread_id,
-          seq: Number(last?.seq ?? 0) + 1,
-          type: 'agent_error',
-          agent: row.agent,
-          ts: now,
-          data: { code: 'INTERRUPTED', message: INTERRUPTED_MESSAGE },
-        };
-        await trx
-          .insertInto('events')
-          .values({ run_id: row.run_id, seq: envelope.seq, type: envelope.type, envelope: JSON.stringify(envelope) })
-          .execute();
-        return envelope;
-      });
+      const ending: OrphanEnding = { type: 'agent_error', data: { code: 'INTERRUPTED', message: INTERRUPTED_MESSAGE } };
+      const event = await this.finishExecuting(row, ending);
       if (event) stored.push({ userId: row.user_id, event });
     }
     return stored;
+  }
+
+  async resumableRuns(scope: ResumeScope): Promise<ResumableRun[]> {
+    let q = this.db.selectFrom('runs').selectAll().where(executing()).where('durable', '=', 1);
+    if (scope.kind === 'lease-expired') q = q.where('lease_until', '<', scope.now.toISOString());
+    if (scope.kind === 'run') q = q.where('run_id', '=', scope.runId);
+    const rows = await q.orderBy('created_at', 'asc').execute();
+    return rows.map((row) => ({
+      runId: row.run_id,
+      threadId: row.thread_id,
+      userId: row.user_id,
+      agent: row.agent,
+      status: row.status as ResumableRun['status'],
+      input: JSON.parse(row.input),
+      createdAt: row.created_at,
+      nodeId: row.node_id,
+      leaseUntil: row.lease_until,
+    }));
+  }
+
+  async claimRun(run: Pick<ResumableRun, 'runId' | 'nodeId' | 'leaseUntil'>, nodeId: string, leaseUntil: Date): Promise<boolean> {
+    const updated = await this.db
+      .updateTable('runs')
+      .set({ node_id: nodeId, lease_until: leaseUntil.toISOString() })
+      .where('run_id', '=', run.runId)
+      .where('node_id', '=', run.nodeId)
+      .where('lease_until', '=', run.leaseUntil)
+      .where(executing())
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) > 0;
+  }
+
+  async releaseLeases(nodeId: string, runIds: readonly string[]): Promise<void> {
+    for (let i = 0; i < runIds.length; i += INSERT_CHUNK) {
+      await this.db
+        .updateTable('runs')
+        .set({ lease_until: RELEASED_LEASE })
+        .where('run_id', 'in', runIds.slice(i, i + INSERT_CHUNK))
+        .where('node_id', '=', nodeId)
+        .where(executing())
+        .execute();
+    }
+  }
+
+  async endRun(runId: string, nodeId: string, ending: OrphanEnding): Promise<InterruptedRun | undefined> {
+    const row = await this.db.selectFrom('runs').selectAll().where('run_id', '=', runId).where('node_id', '=', nodeId).executeTakeFirst();
+    if (!row) return undefined;
+    const event = await this.finishExecuting(row, ending, nodeId);
+    return event ? { userId: row.user_id, event } : undefined;
+  }
+
+  async getSteps(runId: string): Promise<StepRecord[]> {
+    const rows = await this.db.selectFrom('run_steps').selectAll().where('run_id', '=', runId).orderBy('seq', 'asc').execute();
+    return rows.map(stepFromRow);
+  }
+
+  /**
+   * Ends an executing run with `ending`, stored after its last event, in one transaction; only
+   * the first caller to flip its status (on any node) writes the event.
+   */
+  private finishExecuting(
+    row: Pick<RunsTable, 'run_id' | 'thread_id' | 'agent'>,
+    ending: OrphanEnding,
+    nodeId?: string,
+  ): Promise<AgentEventEnvelope | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const ts = new Date().toISOString();
+      const last = await trx
+        .selectFrom('events')
+        .select((eb) => eb.fn.max<number | null>('seq').as('seq'))
+        .where('run_id', '=', row.run_id)
+        .executeTakeFirst();
+      const envelope = {
+        runId: row.run_id,
+        threadId: row.thread_id,
+        seq: Number(last?.seq ?? 0) + 1,
+        type: ending.type,
+        agent: row.agent,
+        ts,
+        data: ending.data,
+      } as AgentEventEnvelope;
+      let update = trx.updateTable('runs').set(outcomeColumns(ending.type, envelope)).where('run_id', '=', row.run_id).where(executing());
+      if (nodeId !== undefined) update = update.where('node_id', '=', nodeId);
+      const updated = await update.executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return undefined;
+      await trx
+        .insertInto('events')
+        .values({ run_id: row.run_id, seq: envelope.seq, type: envelope.type, envelope: JSON.stringify(envelope) })
+        .execute();
+      return envelope;
+    });
   }
 
   withThread<T>(userId: string, threadId: string, work: (tx: ThreadTransaction) => Promise<T>): Promise<T> {

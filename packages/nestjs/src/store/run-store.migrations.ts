@@ -110,6 +110,27 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  // Durable runs: the run says whether its agent is durable (recovery resumes it instead of
+  // failing it), and the journal keeps each step's outcome for the replay of a resumed run.
+  '2026-12-03-006-durable-journal': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .alterTable('runs')
+        .addColumn('durable', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('run_steps')
+        .ifNotExists()
+        .addColumn('run_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('name', 'varchar(256)', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('thinking_step', 'integer', (c) => c.notNull())
+        .addColumn('result', 'text')
+        .addColumn('error', 'text')
+        .addPrimaryKeyConstraint('run_steps_pk', ['run_id', 'name'])
+        .execute();
+    },
+  },
   // Idempotent starts: a run keeps the key it was started with and its request's fingerprint.
   // Unique per user among the runs that have one; a key past its time is cleared before reuse.
   '2026-12-03-007-idempotency-keys': {

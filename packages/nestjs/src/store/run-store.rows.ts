@@ -1,6 +1,7 @@
 import { type AgentEventEnvelope, statusForTerminal, type TerminalEventType } from '@agent-pipeline/protocol';
 import type { NewRun } from './run-store.interface';
-import type { RunsTable } from './run-store.schema';
+import type { RunStepsTable, RunsTable } from './run-store.schema';
+import type { StepRecord } from '../durable/durable-step.types';
 
 /** The columns a terminal event writes into its run's row. */
 export type RunOutcomeColumns = Pick<RunsTable, 'status' | 'result' | 'error' | 'finished_at'>;
@@ -31,6 +32,7 @@ export function runRow(run: NewRun, outcome?: RunOutcomeColumns): RunsTable {
     node_id: run.nodeId,
     lease_until: run.leaseUntil.toISOString(),
     thread_seq: run.threadSeq ?? 0,
+    durable: run.durable ? 1 : 0,
     status: outcome?.status ?? run.status ?? 'running',
     result: outcome?.result ?? null,
     error: outcome?.error ?? null,
@@ -48,4 +50,24 @@ export function waitingTransition(type: string): { from: 'running' | 'waiting'; 
   if (type === 'interrupt_requested') return { from: 'running', to: 'waiting' };
   if (type === 'interrupt_resolved') return { from: 'waiting', to: 'running' };
   return undefined;
+}
+
+/** A recorded step's row. */
+export function stepRow(step: StepRecord): RunStepsTable {
+  return {
+    run_id: step.runId,
+    name: step.name,
+    seq: step.seq,
+    thinking_step: step.thinkingStep,
+    result: step.result ?? null,
+    error: step.error ? JSON.stringify(step.error) : null,
+  };
+}
+
+/** A recorded step from its row. */
+export function stepFromRow(row: RunStepsTable): StepRecord {
+  const step: StepRecord = { runId: row.run_id, name: row.name, seq: Number(row.seq), thinkingStep: Number(row.thinking_step) };
+  if (row.result !== null) step.result = row.result;
+  if (row.error !== null) step.error = JSON.parse(row.error) as StepRecord['error'];
+  return step;
 }

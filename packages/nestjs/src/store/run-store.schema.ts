@@ -20,6 +20,20 @@ export interface RunsTable {
   idempotency_key: string | null;
   /** The fingerprint of the request that started it with that key (see `IdempotentRun`). */
   idempotency_fingerprint: string | null;
+  /** 1 when the run's agent is durable (recovery resumes the run instead of failing it). */
+  durable: number;
+}
+
+/** Table `run_steps`: the journal of durable runs, one row per recorded step. */
+export interface RunStepsTable {
+  run_id: string;
+  name: string;
+  seq: number;
+  thinking_step: number;
+  /** JSON; null when the step resolved `undefined` or failed. */
+  result: string | null;
+  /** JSON `{ name, message }` of the final error. */
+  error: string | null;
 }
 
 /** Table `events`: each envelope, serialized once, keyed by `(run_id, seq)`. */
@@ -33,5 +47,6 @@ export interface EventsTable {
 export interface PipelineDatabase {
   runs: RunsTable;
   events: EventsTable;
+  run_steps: RunStepsTable;
   kysely_migration?: { name: Generated<string> };
 }

@@ -110,6 +110,7 @@ export class KyselyThreadQueries {
   async deleteThread(userId: string, threadId: string): Promise<number> {
     const runs = this.db.selectFrom('runs').select('run_id').where('thread_id', '=', threadId).where('user_id', '=', userId);
     await this.db.deleteFrom('events').where('run_id', 'in', runs).execute();
+    await this.db.deleteFrom('run_steps').where('run_id', 'in', runs).execute();
     const deleted = await this.db.deleteFrom('runs').where('thread_id', '=', threadId).where('user_id', '=', userId).executeTakeFirst();
     return Number(deleted.numDeletedRows);
   }

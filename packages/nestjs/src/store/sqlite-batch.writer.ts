@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { isTerminalEventType } from '@agent-pipeline/protocol';
 import type { WriteBatch } from './run-store.interface';
-import { outcomeColumns, runRow, waitingTransition, type RunOutcomeColumns } from './run-store.rows';
+import { outcomeColumns, runRow, stepRow, waitingTransition, type RunOutcomeColumns } from './run-store.rows';
 
 /**
  * The SQLite write path of the run store: every batch in one transaction of statements prepared
@@ -20,13 +20,14 @@ export class SqliteBatchWriter {
   private readonly insertEvent: Statement;
   private readonly finishRun: Statement;
   private readonly moveRun: Statement;
+  private readonly insertStep: Statement;
   private readonly writeAll: (batch: WriteBatch) => void;
 
   constructor(database: Database) {
     // `do nothing` on conflict: a retried batch may carry rows already written (RunStore.write).
     this.insertRun = database.prepare(
-      `insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until, thread_seq)
-       values (@run_id, @thread_id, @user_id, @agent, @status, @input, @result, @error, @created_at, @finished_at, @node_id, @lease_until, @thread_seq)
+      `insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until, thread_seq, durable)
+       values (@run_id, @thread_id, @user_id, @agent, @status, @input, @result, @error, @created_at, @finished_at, @node_id, @lease_until, @thread_seq, @durable)
        on conflict (run_id) do nothing`,
     );
     this.insertEvent = database.prepare(
@@ -37,6 +38,10 @@ export class SqliteBatchWriter {
        where run_id = @run_id and status in ('running', 'waiting')`,
     );
     this.moveRun = database.prepare('update runs set status = @to where run_id = @run_id and status = @from');
+    this.insertStep = database.prepare(
+      `insert into run_steps (run_id, name, seq, thinking_step, result, error)
+       values (@run_id, @name, @seq, @thinking_step, @result, @error) on conflict (run_id, name) do nothing`,
+    );
     this.writeAll = database.transaction((batch: WriteBatch) => this.writeBatch(batch));
   }
 
@@ -45,7 +50,8 @@ export class SqliteBatchWriter {
     this.writeAll(batch);
   }
 
-  private writeBatch({ runs, events }: WriteBatch): void {
+  private writeBatch({ runs, events, steps }: WriteBatch): void {
+    if (steps) for (const step of steps) this.insertStep.run(stepRow(step));
     // The first terminal event of each run of this batch: that run is inserted finished.
     let endings: Map<string, RunOutcomeColumns> | undefined;
     if (runs.length > 0) {

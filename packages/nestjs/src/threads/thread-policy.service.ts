@@ -25,6 +25,8 @@ export interface ThreadRunRequest {
   input: unknown;
   /** The start's idempotency key: stored with the run, unless it already names one (which wins). */
   idempotency?: IdempotencyClaim;
+  /** Its agent is durable (stored with the run, for recovery). */
+  durable?: boolean;
 }
 
 /**
@@ -96,6 +98,7 @@ export class ThreadPolicy {
           nodeId: this.nodeId,
           leaseUntil: new Date(createdAt.getTime() + this.options.runLeaseMs),
           idempotency: request.idempotency,
+          durable: request.durable === true,
         };
         if (inFlight.length === 0) {
           // Starts now: the same concurrency limit as any start (local check, then the shared count).

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { AGENT_EVENT_TYPES, type AgentEventEnvelope } from '@agent-pipeline/protocol';
+import { AGENT_EVENT_TYPES, type AgentEventEnvelope, type AgentResumedData } from '@agent-pipeline/protocol';
 import { EventWriteBuffer } from '../../store/event-write.buffer';
 import { RUN_STORE } from '../../pipeline.tokens';
 import { RunDeletionHooks } from '../../store/run-deletion.hooks';
@@ -26,6 +26,7 @@ export const METRIC_NAMES = {
   queuedRuns: 'agent_pipeline_queued_runs',
   queueWait: 'agent_pipeline_queue_wait_seconds',
   runsDeleted: 'agent_pipeline_runs_deleted_total',
+  runsResumed: 'agent_pipeline_runs_resumed_total',
 } as const;
 
 /** Why the server closed a socket on its own. */
@@ -55,6 +56,7 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
   private readonly eventsByType = new Map<string, { inc(): void }>();
   private readonly unsubscribe: Array<() => void> = [];
   private readonly socketDisconnects: Counter<'reason'>;
+  private readonly runsResumed: Counter<'agent' | 'reason'>;
   private readonly socketRefusals: Counter<'reason'>;
   private readonly runsDeleted: Counter<'reason'>;
 
@@ -134,6 +136,12 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
         this.set(await store.countQueued().catch(() => NaN));
       },
     });
+    this.runsResumed = new Counter({
+      name: METRIC_NAMES.runsResumed,
+      help: 'Durable runs this node resumed after they lost their node, by agent and reason (node_lost, restart).',
+      labelNames: ['agent', 'reason'],
+      registers,
+    });
     this.socketDisconnects = new Counter({
       name: METRIC_NAMES.socketDisconnects,
       help: 'Sockets this node closed on its own, by reason (slow_consumer: SOCKET_MAX_BUFFERED_BYTES unsent; session_expired: the token expired).',
@@ -181,6 +189,10 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
     const label = OUTCOME_LABEL[outcome.kind];
     this.runsEnded.inc({ agent: run.agent, outcome: label, code: outcome.kind === 'error' ? outcome.code : '' });
     this.runDuration.observe({ agent: run.agent, outcome: label }, durationMs / 1000);
+  }
+
+  runResumed(run: RunLifecycleInfo, resumed: AgentResumedData): void {
+    this.runsResumed.inc({ agent: run.agent, reason: resumed.reason });
   }
 
   runDequeued(run: RunLifecycleInfo, waitedMs: number): void {

@@ -156,6 +156,32 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
     }
   });
 
+  it('maps agent_resumed to CUSTOM agent_resumed (its data as value), ending the message the lost attempt left open', () => {
+    const resumed = { attempt: 2, afterSeq: 2, reason: 'node_lost' as const };
+    const out = translateAll(
+      run(
+        started,
+        ['agent_message_delta', { messageId: 'm1', delta: 'half' }],
+        ['agent_resumed', resumed],
+        ['agent_message_delta', { messageId: 'm2', delta: 'whole' }],
+        ['agent_completed', { result: 'whole', durationMs: 1 }],
+      ),
+    );
+    expect(out.map((e) => e.type)).toEqual([
+      'RUN_STARTED',
+      'TEXT_MESSAGE_START',
+      'TEXT_MESSAGE_CONTENT',
+      'TEXT_MESSAGE_END',
+      'CUSTOM',
+      'TEXT_MESSAGE_START',
+      'TEXT_MESSAGE_CONTENT',
+      'TEXT_MESSAGE_END',
+      'RUN_FINISHED',
+    ]);
+    expect(out[4]).toEqual({ type: 'CUSTOM', name: 'agent_resumed', value: resumed });
+    for (const event of out) expect(EventSchema.safeParse(event).error).toBeUndefined();
+  });
+
   it('produces only events that the official AG-UI schemas accept', () => {
     const out = translateAll(
       run(

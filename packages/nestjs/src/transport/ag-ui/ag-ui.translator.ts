@@ -18,6 +18,7 @@ import type { AgentEventEnvelope, AgentEventType } from '@agent-pipeline/protoco
  * | `agent_cancelled`     | `TEXT_MESSAGE_END` (open message), `RUN_FINISHED` (`outcome: { type: "cancelled" }`) |
  * | `interrupt_requested` | `TEXT_MESSAGE_END` (open message), `RUN_FINISHED` (`outcome: { type: "interrupt", interrupts: [{ id, reason: kind, message, toolCallId?, responseSchema?, expiresAt, metadata: { tool?, args? } }] }`): the AG-UI run ends here ({@link endsAgUiRun}) |
  * | `interrupt_resolved`  | `RUN_STARTED` (the next AG-UI run: the one whose `resume` answered the question; `rawEvent` = the envelope) |
+ * | `agent_resumed`       | `TEXT_MESSAGE_END` (open message: the resumed attempt writes new messages), `CUSTOM` (`name: "agent_resumed"`, `value` = its data) |
  */
 /** The run ids AG-UI events carry: the thread is ours (the client named it), the run id is the AG-UI one. */
 interface AgUiRunIds {
@@ -128,6 +129,8 @@ const MAPPING: { [T in AgentEventType]: Row<T> } = {
 
   // The answer opens the next AG-UI run: the request that carried `resume` streams from here.
   interrupt_resolved: (event, ids) => [{ type: EventType.RUN_STARTED, threadId: ids.threadId, runId: ids.runId, rawEvent: event }],
+
+  agent_resumed: (event, _ids, state) => [...endOpenMessage(state), { type: EventType.CUSTOM, name: 'agent_resumed', value: event.data }],
 };
 
 /** True when the AG-UI run ends at this source event although ours goes on (it waits for its user). */

@@ -123,6 +123,24 @@ describe('UiMessageStreamTranslator', () => {
     ]);
   });
 
+  it('maps agent_resumed to a data-agent-resumed part, closing the text the lost attempt left open', async () => {
+    const resumed = { attempt: 2, afterSeq: 2, reason: 'restart' as const };
+    const parts = translateAll(
+      run(
+        STARTED,
+        ['agent_message_delta', { messageId: 'm1', delta: 'half' }],
+        ['agent_resumed', resumed],
+        ['agent_message_delta', { messageId: 'm2', delta: 'whole' }],
+        ['agent_completed', { result: 'whole', durationMs: 1 }],
+      ),
+    );
+    const at = parts.findIndex((p) => p.type === 'data-agent-resumed');
+    expect(parts[at - 1]).toEqual({ type: 'text-end', id: 'm1' });
+    expect(parts[at]).toEqual({ type: 'data-agent-resumed', id: 'resumed-3', data: resumed });
+    const message = await messageOf(parts);
+    expect(message.parts).toContainEqual(expect.objectContaining({ type: 'data-agent-resumed', data: resumed }));
+  });
+
   it('ends a cancelled run with abort (the reason) and finish with status cancelled', () => {
     const parts = translateAll(run(STARTED, ['agent_thinking', { thought: 't', step: 1 }], ['agent_cancelled', { reason: 'user' }]));
     expect(parts.slice(-3)).toEqual([

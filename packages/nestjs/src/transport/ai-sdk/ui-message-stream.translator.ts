@@ -36,6 +36,7 @@ export type RunMessageChunk = UIMessageChunk<RunMessageMetadata>;
  * | `agent_cancelled`     | `finish-step`, `abort` (the reason), `finish` (`other`, `status: cancelled`) |
  * | `interrupt_requested` | an approval of a tool call: `tool-input-available` (the call, unless already announced), `tool-approval-request` (`approvalId` = interruptId); any other question: `data-interrupt` (`id` = interruptId, `data` = the question, `status: "pending"`) |
  * | `interrupt_resolved`  | a tool approval denied or expired: `tool-output-denied`; approved: nothing (the call's output follows); any other question: `data-interrupt` again (same `id`, so it replaces the first) with `status` = the resolution, `response?`, `reason?` |
+ * | `agent_resumed`       | `text-end` (open text: the resumed attempt writes new messages), `data-agent-resumed` (`id` = `resumed-<seq>`, `data` = `{ attempt, afterSeq, reason }`) |
  *
  * A tool approval pauses the message ({@link UiMessageStreamTranslator.pause}); the SDK's
  * `addToolApprovalResponse` answers it with the next chat request, whose stream continues the
@@ -151,6 +152,10 @@ export class UiMessageStreamTranslator {
           { type: 'abort', reason: event.data.reason },
           { type: 'finish', finishReason: 'other', messageMetadata: { ...this.run, status: 'cancelled', reason: event.data.reason } },
         );
+        break;
+      case 'agent_resumed':
+        this.closeText(parts);
+        parts.push({ type: 'data-agent-resumed', id: `resumed-${event.seq}`, data: event.data });
         break;
       default:
         // An event type this translator does not know yet: the client is told nothing of it.
