@@ -50,6 +50,10 @@ import { RunRetention } from './retention/run-retention.service';
 import { EventWriteBuffer } from './store/event-write.buffer';
 import { openRunStore } from './store/run-store.factory';
 import { RunStoreLifecycle } from './store/run-store.lifecycle';
+import { RunTracer } from './observability/tracing/run-tracer';
+import { RunBudget } from './usage/run-budget.service';
+import { UsageReports } from './usage/usage-report.service';
+import { UsageRecorder } from './usage/usage.recorder';
 
 const providers: Provider[] = [
   {
@@ -101,6 +105,10 @@ const providers: Provider[] = [
   BearerAuthGuard,
   AgentPipelineMetrics,
   AgentPipelineHealthIndicator,
+  UsageRecorder,
+  RunTracer,
+  RunBudget,
+  UsageReports,
 ];
 
 /** Adds what the extras (`socket`, `http`) ask for to the module the builder made. */
@@ -154,6 +162,7 @@ function withTransports(definition: DynamicModule, extras: AgentPipelineModuleEx
     BearerAuthGuard,
     AgentPipelineMetrics,
     AgentPipelineHealthIndicator,
+    UsageReports,
   ],
 })
 export class AgentPipelineModule extends AgentPipelineConfigurableModule {

@@ -10,3 +10,4 @@ export * from './agent-event.types';
 export * from './error-codes';
 export * from './socket-protocol.types';
 export type { ThreadInfo } from './thread-info.types';
+export type { UsageBudget, UsageDay, UsageReport } from './usage.types';

@@ -21,6 +21,11 @@ export interface RunStartPayload {
   threadId?: string;
   /** What to do when the thread has a run in flight; the server's `THREAD_MULTITASK` when absent. */
   multitask?: MultitaskPolicy;
+  /**
+   * W3C trace context of the caller (`00-<trace-id>-<span-id>-<flags>`): the run's spans continue
+   * that trace, even when the run starts later (queued) or on another node.
+   */
+  traceparent?: string;
 }
 /** Payload of `run:cancel`. */
 export interface RunCancelPayload {

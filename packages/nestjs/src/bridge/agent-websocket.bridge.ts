@@ -16,6 +16,8 @@ export interface RunInit {
   /** The caller's thread; a new one when absent. */
   threadId?: string;
   input?: unknown;
+  /** The W3C trace context the run continues. */
+  traceparent?: string;
 }
 
 /** A run's orchestrator together with the agent instance resolved in the same DI context. */
@@ -54,7 +56,7 @@ export class AgentWebSocketBridge {
     const { runId, threadId } = init.runId
       ? { runId: init.runId, threadId: init.threadId ?? newRunIdentity().threadId }
       : newRunIdentity(init.threadId);
-    const context = new RunExecutionContext(userId, runId, threadId, agentType, init.input ?? null);
+    const context = new RunExecutionContext(userId, runId, threadId, agentType, init.input ?? null, init.traceparent);
     const contextId = ContextIdFactory.create();
     this.moduleRef.registerRequestByContextId(context, contextId);
     const orchestrator = await this.moduleRef.resolve(RequestScopedOrchestrator, contextId);

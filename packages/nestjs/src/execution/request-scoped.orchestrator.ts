@@ -5,6 +5,9 @@ import { PipelineError } from '../errors/pipeline.error';
 import type { AgentHandler, AgentRunContext } from '../agents/agent.interface';
 import type { InterruptResolution, InterruptRequestedData, InterruptAnswer } from '@agent-pipeline/protocol';
 import { RunInterruptGate } from '../interrupts/run-interrupt.gate';
+import { PIPELINE_ATTRIBUTES } from '../observability/tracing/gen-ai.attributes';
+import type { RunObservation, RunTraceIds } from '../observability/tracing/run-observation';
+import { RunTracer } from '../observability/tracing/run-tracer';
 import { PIPELINE_OPTIONS } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 import type { RunExecutionContext } from './run-execution.context';
@@ -34,6 +37,8 @@ export class RequestScopedOrchestrator {
   private deadline = 0;
   private interrupts?: RunInterruptGate;
   private resolveDone!: (ending: RunEnding) => void;
+  /** The run's span (when tracing is on) and the tokens of its model calls. */
+  private readonly observation: RunObservation;
   /** Settles once the terminal event is stored and published. */
   readonly done: Promise<RunEnding> = new Promise((resolve) => (this.resolveDone = resolve));
 
@@ -41,11 +46,19 @@ export class RequestScopedOrchestrator {
     @Inject(REQUEST) private readonly context: RunExecutionContext,
     private readonly notifier: WebSocketNotifier,
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
-  ) {}
+    tracer: RunTracer,
+  ) {
+    this.observation = tracer.observe(context);
+  }
 
   /** The run's context and the notifier that reports its events. */
   createExecutionContext(): { context: UserExecutionContext; notifier: WebSocketNotifier } {
     return { context: this.context, notifier: this.notifier };
+  }
+
+  /** Opens the run's span (once; `execute` does if nobody did); its ids, undefined when tracing is off. */
+  beginTrace(): RunTraceIds | undefined {
+    return this.observation.begin();
   }
 
   /** True once the run has an outcome (its terminal event may still be on its way). */
@@ -62,6 +75,7 @@ export class RequestScopedOrchestrator {
     // its terminal event is out; the agent never runs and no timer is left behind.
     if (this.ending) return this.done;
     const { context, notifier } = this.createExecutionContext();
+    this.observation.begin();
     notifier.sendAgentStarted(context.input);
     this.startClock(this.options.runTimeoutMs);
     const runContext: AgentRunContext = {
@@ -72,8 +86,9 @@ export class RequestScopedOrchestrator {
       threadId: context.threadId,
       notifier,
       interrupt: (request) => this.interruptGate().ask(request),
+      telemetry: this.observation,
     };
-    void this.invoke(agent, runContext);
+    void this.observation.within(() => this.invoke(agent, runContext));
     return this.done;
   }
 
@@ -108,6 +123,7 @@ export class RequestScopedOrchestrator {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.interrupts?.end();
+    this.observation.end(outcome);
     // Abort first, synchronously, so that an agent waiting on the signal stops before anything else happens.
     if (outcome.kind !== 'completed') this.context.abort(outcome.kind === 'cancelled' ? outcome.reason : outcome.code);
     const durationMs = Date.now() - this.context.startedAt;
@@ -140,8 +156,21 @@ export class RequestScopedOrchestrator {
   private interruptGate(): RunInterruptGate {
     this.interrupts ??= new RunInterruptGate(
       {
-        requested: (data) => this.notifier.sendInterruptRequested(data),
-        resolved: (data) => this.notifier.sendInterruptResolved(data),
+        requested: (data) => {
+          this.observation.event('interrupt_requested', {
+            [PIPELINE_ATTRIBUTES.interruptId]: data.interruptId,
+            [PIPELINE_ATTRIBUTES.interruptKind]: data.kind,
+            ...(data.tool !== undefined && { 'gen_ai.tool.name': data.tool }),
+          });
+          return this.notifier.sendInterruptRequested(data);
+        },
+        resolved: (data) => {
+          this.observation.event('interrupt_resolved', {
+            [PIPELINE_ATTRIBUTES.interruptId]: data.interruptId,
+            [PIPELINE_ATTRIBUTES.interruptResolution]: data.resolution,
+          });
+          return this.notifier.sendInterruptResolved(data);
+        },
         paused: () => this.stopClock(),
         resumed: () => {
           if (!this.ending && this.timeLeftMs !== undefined) this.startClock(this.timeLeftMs);
@@ -195,8 +224,11 @@ export class RequestScopedOrchestrator {
 
   private emitTerminal(outcome: RunOutcome, durationMs: number): Promise<boolean> {
     switch (outcome.kind) {
-      case 'completed':
-        return this.notifier.sendAgentCompleted(outcome.result, durationMs, outcome.extra);
+      case 'completed': {
+        // A run that called a model says how many tokens it used (the pipeline's count wins over the agent's own).
+        const usage = this.observation.usage;
+        return this.notifier.sendAgentCompleted(outcome.result, durationMs, usage ? { ...outcome.extra, usage } : outcome.extra);
+      }
       case 'error':
         return this.notifier.sendAgentError(outcome.code, outcome.message);
       case 'cancelled':

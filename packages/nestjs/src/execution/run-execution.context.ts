@@ -15,6 +15,8 @@ export class RunExecutionContext implements UserExecutionContext {
     readonly threadId: string,
     readonly agent: string,
     readonly input: unknown,
+    /** The W3C trace context the run continues (stored with it), when it has one. */
+    readonly traceparent?: string,
   ) {}
 
   /** @internal Aborts the run's signal; used by the orchestrator on cancel, timeout and shutdown. */

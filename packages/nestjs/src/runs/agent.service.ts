@@ -22,6 +22,8 @@ import { decodeCursor, pageOf, type Page } from '../store/list-cursor';
 import type { ListRunsQuery, RunRecord, RunStore } from '../store/run-store.interface';
 import { RunEndWaiter } from '../threads/run-end.waiter';
 import { ThreadPolicy, type QueuePlace } from '../threads/thread-policy.service';
+import { RunTracer } from '../observability/tracing/run-tracer';
+import { RunBudget } from '../usage/run-budget.service';
 import { AgentInputValidator } from './agent-input.validator';
 import { NODE_ID } from './node-id.token';
 import { RunAdmission } from './run-admission.service';
@@ -36,6 +38,11 @@ export interface StartRunRequest {
   threadId?: string;
   /** What to do when the thread has a run in flight; `THREAD_MULTITASK` when absent. */
   multitask?: MultitaskPolicy;
+  /**
+   * The caller's W3C trace context (`traceparent` header or `run:start` field): with tracing on,
+   * the run's spans continue that trace (else the span active here, else a new trace).
+   */
+  traceparent?: string;
 }
 
 /** A started (or queued) run. */
@@ -94,6 +101,8 @@ export class AgentService {
     private readonly threads: ThreadPolicy,
     private readonly endings: RunEndWaiter,
     private readonly interrupts: InterruptAnswerRouter,
+    private readonly tracer: RunTracer,
+    private readonly budget: RunBudget,
   ) {}
 
   listAgents(): AgentInfo[] {
@@ -125,15 +134,18 @@ export class AgentService {
     this.admission.checkInputSize(request.input);
     const input = this.inputs.validate(agent, request.input);
     this.admission.checkStoreBacklog();
+    const spent = this.budget.check(userId, agent);
+    if (spent) await spent;
+    const traceparent = this.tracer.capture(request.traceparent);
     // A named thread may have runs in flight: its multitask policy decides. A new thread cannot.
-    if (request.threadId !== undefined) return this.startOnThread(userId, request, input);
+    if (request.threadId !== undefined) return this.startOnThread(userId, request, input, traceparent);
     this.admission.checkConcurrency(userId);
     const { runId, threadId } = newRunIdentity(request.threadId);
     // Registered before the first await: concurrent starts see this slot as taken.
     this.registry.add({ runId, userId, agent: request.agent, threadId });
     try {
       await this.admission.consumeRate(userId);
-      const run = { runId, userId, agent: request.agent, threadId, input };
+      const run = { runId, userId, agent: request.agent, threadId, input, traceparent };
       const execution = await this.launcher.prepare(run);
       const now = new Date();
       // Stored with the next group commit (shared with other starts and endings of this turn),
@@ -147,6 +159,7 @@ export class AgentService {
         createdAt: now,
         nodeId: this.nodeId,
         leaseUntil: new Date(now.getTime() + this.options.runLeaseMs),
+        traceparent,
       });
       // Alone, this node answers every read of its runs and flushes before reading, so the row can
       // ride along with the run's first batch. Shared, other nodes count and read it: store it now.
@@ -164,9 +177,9 @@ export class AgentService {
   }
 
   /** A start on a thread the caller named: runs now, waits in the thread's queue, or is refused. */
-  private async startOnThread(userId: string, request: StartRunRequest, input: unknown): Promise<StartedRun> {
+  private async startOnThread(userId: string, request: StartRunRequest, input: unknown, traceparent?: string): Promise<StartedRun> {
     const { runId, threadId } = newRunIdentity(request.threadId);
-    const run = { runId, userId, agent: request.agent, threadId, input };
+    const run = { runId, userId, agent: request.agent, threadId, input, traceparent };
     await this.admission.consumeRate(userId);
     const admitted = await this.threads.admit(run, request.multitask ?? this.options.threadMultitask);
     if (admitted === 'start') {

@@ -12,6 +12,7 @@ import { outcomeColumns, runRow, waitingTransition } from './run-store.rows';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
 import { KyselyThreadQueries, KyselyThreadTransaction, statusIn } from './run-store.threads';
+import { KyselyUsageQueries } from './run-store.usage';
 import type {
   CancelledQueuedRun,
   InterruptedRun,
@@ -27,8 +28,10 @@ import type {
   ThreadRun,
   ThreadSummary,
   ThreadTransaction,
+  UsageEntry,
   WriteBatch,
 } from './run-store.interface';
+import type { UsageDay } from '@agent-pipeline/protocol';
 
 /** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
 const INSERT_CHUNK = 200;
@@ -418,6 +421,18 @@ export class KyselyRunStore implements RunStore {
     return schema;
   }
 
+  recordUsage(entry: UsageEntry): Promise<void> {
+    return new KyselyUsageQueries(this.db).record(entry);
+  }
+
+  usageDays(userId: string, from: string, to: string): Promise<UsageDay[]> {
+    return new KyselyUsageQueries(this.db).days(userId, from, to);
+  }
+
+  tokensUsedOn(userId: string, day: string): Promise<number> {
+    return new KyselyUsageQueries(this.db).tokensOn(userId, day);
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
   }
@@ -461,5 +476,9 @@ function toRecord(row: Selectable<RunsTable> & { last_seq: number | string | nul
   if (row.result !== null) record.result = JSON.parse(row.result);
   if (row.error !== null) record.error = JSON.parse(row.error);
   if (row.finished_at !== null) record.finishedAt = row.finished_at;
+  if (row.input_tokens !== null && row.input_tokens !== undefined) {
+    record.usage = { inputTokens: Number(row.input_tokens), outputTokens: Number(row.output_tokens ?? 0) };
+  }
+  if (row.traceparent) record.traceparent = row.traceparent;
   return record;
 }

@@ -31,6 +31,7 @@ export function runRow(run: NewRun, outcome?: RunOutcomeColumns): RunsTable {
     node_id: run.nodeId,
     lease_until: run.leaseUntil.toISOString(),
     thread_seq: run.threadSeq ?? 0,
+    traceparent: run.traceparent ?? null,
     status: outcome?.status ?? run.status ?? 'running',
     result: outcome?.result ?? null,
     error: outcome?.error ?? null,

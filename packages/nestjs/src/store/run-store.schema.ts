@@ -16,6 +16,11 @@ export interface RunsTable {
   lease_until: string;
   /** Order of the run on its thread (1, 2, … per user and thread; 0 for runs that started a new thread). */
   thread_seq: number;
+  /** The W3C trace context the run continues; null when it has none (or tracing was off). */
+  traceparent?: string | null;
+  /** Tokens of the run's model calls; null while it has called none. */
+  input_tokens?: number | string | null;
+  output_tokens?: number | string | null;
 }
 
 /** Table `events`: each envelope, serialized once, keyed by `(run_id, seq)`. */
@@ -26,8 +31,22 @@ export interface EventsTable {
   envelope: string;
 }
 
+/** Table `usage_daily`: a user's model tokens of one UTC day, per agent and model. */
+export interface UsageDailyTable {
+  user_id: string;
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  agent: string;
+  model: string;
+  input_tokens: number | string;
+  output_tokens: number | string;
+  /** Runs that called this model that day. */
+  runs: number | string;
+}
+
 export interface PipelineDatabase {
   runs: RunsTable;
   events: EventsTable;
+  usage_daily: UsageDailyTable;
   kysely_migration?: { name: Generated<string> };
 }

@@ -25,8 +25,8 @@ export class SqliteBatchWriter {
   constructor(database: Database) {
     // `do nothing` on conflict: a retried batch may carry rows already written (RunStore.write).
     this.insertRun = database.prepare(
-      `insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until, thread_seq)
-       values (@run_id, @thread_id, @user_id, @agent, @status, @input, @result, @error, @created_at, @finished_at, @node_id, @lease_until, @thread_seq)
+      `insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until, thread_seq, traceparent)
+       values (@run_id, @thread_id, @user_id, @agent, @status, @input, @result, @error, @created_at, @finished_at, @node_id, @lease_until, @thread_seq, @traceparent)
        on conflict (run_id) do nothing`,
     );
     this.insertEvent = database.prepare(

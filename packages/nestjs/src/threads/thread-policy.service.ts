@@ -21,6 +21,8 @@ export interface ThreadRunRequest {
   threadId: string;
   agent: string;
   input: unknown;
+  /** The W3C trace context the run continues, stored with it. */
+  traceparent?: string;
 }
 
 /**
@@ -87,6 +89,7 @@ export class ThreadPolicy {
           createdAt,
           nodeId: this.nodeId,
           leaseUntil: new Date(createdAt.getTime() + this.options.runLeaseMs),
+          traceparent: request.traceparent,
         };
         if (inFlight.length === 0) {
           // Starts now: the same concurrency limit as any start (local check, then the shared count).

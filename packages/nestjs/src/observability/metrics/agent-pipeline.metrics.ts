@@ -26,6 +26,7 @@ export const METRIC_NAMES = {
   queuedRuns: 'agent_pipeline_queued_runs',
   queueWait: 'agent_pipeline_queue_wait_seconds',
   runsDeleted: 'agent_pipeline_runs_deleted_total',
+  llmTokens: 'agent_pipeline_llm_tokens_total',
 } as const;
 
 /** Why the server closed a socket on its own. */
@@ -57,6 +58,7 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
   private readonly socketDisconnects: Counter<'reason'>;
   private readonly socketRefusals: Counter<'reason'>;
   private readonly runsDeleted: Counter<'reason'>;
+  private readonly llmTokens: Counter<'agent' | 'model' | 'kind'>;
 
   constructor(
     private readonly lifecycle: RunLifecycleHooks,
@@ -160,6 +162,12 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
       labelNames: ['reason'],
       registers,
     });
+    this.llmTokens = new Counter({
+      name: METRIC_NAMES.llmTokens,
+      help: 'Model tokens used by runs on this node, by agent, model and kind (input, output), as the provider reported them.',
+      labelNames: ['agent', 'model', 'kind'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -190,6 +198,12 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
   /** Counts a socket the server closed on its own. */
   socketDisconnected(reason: SocketDisconnectReason): void {
     this.socketDisconnects.inc({ reason });
+  }
+
+  /** Counts one model call's tokens. */
+  tokensUsed(agent: string, model: string, inputTokens: number, outputTokens: number): void {
+    if (inputTokens > 0) this.llmTokens.inc({ agent, model, kind: 'input' }, inputTokens);
+    if (outputTokens > 0) this.llmTokens.inc({ agent, model, kind: 'output' }, outputTokens);
   }
 
   /** Counts a refused socket handshake. */

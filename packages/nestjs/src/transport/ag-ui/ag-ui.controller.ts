@@ -14,6 +14,7 @@ import { SseFollowStreamer, type SseView } from '../http/sse/sse-follow.streamer
 import { AgUiTranslator, endsAgUiRun } from './ag-ui.translator';
 import { agentInputOf, parseRunAgentInput, resumeAnswerOf, type ResumeAnswer } from './run-agent-input.parser';
 import { PipelineHttpRoutes } from '../http/pipeline-http.decorator';
+import { TRACEPARENT_HEADER_DOC } from '../http/traceparent.header';
 
 const EVENT_STREAM = { 'text/event-stream': { schema: { type: 'string' } } };
 
@@ -53,6 +54,7 @@ export class AgUiController {
       'Closing the stream does not cancel the run (`POST /runs/{runId}/cancel` does); see docs/ag-ui.md.',
   })
   @ApiParam({ name: 'agent', description: 'An agent name from `GET /agents`.' })
+  @ApiHeader(TRACEPARENT_HEADER_DOC)
   @ApiBody({
     description: 'AG-UI `RunAgentInput` (`threadId`, `runId`, `messages`, `tools`, `context`, `state`, `forwardedProps`).',
     schema: { type: 'object' },
@@ -71,6 +73,7 @@ export class AgUiController {
     'TOO_MANY_RUNS',
     'THREAD_BUSY',
     'RATE_LIMITED',
+    'QUOTA_EXCEEDED',
     'INTERRUPT_NOT_FOUND',
     'INTERRUPT_RESOLVED',
     'UNAVAILABLE',
@@ -87,7 +90,12 @@ export class AgUiController {
     const input = parseRunAgentInput(body);
     const resume = resumeAnswerOf(input);
     if (resume) return this.resume(userId, input.threadId, input.runId, resume, req, res);
-    const run = await this.agents.start(userId, { agent, input: agentInputOf(input), threadId: input.threadId });
+    const run = await this.agents.start(userId, {
+      agent,
+      input: agentInputOf(input),
+      threadId: input.threadId,
+      traceparent: req.headers.traceparent as string | undefined,
+    });
     const follow = await this.follower.open(userId, run.runId, 0);
     this.streamer.stream(req, res, follow, userId, this.view(input.runId, 0, { 'X-Run-Id': run.runId }));
   }

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentUser } from '../../auth/current-user.decorator';
@@ -12,6 +12,7 @@ import { RunDto, toRunDto } from './dto/run.dto';
 import { ResumedRunDto, ResumeRunDto } from './dto/resume-run.dto';
 import { StartedRunDto, StartRunDto, StartRunQueryDto } from './dto/start-run.dto';
 import { PipelineHttpRoutes } from './pipeline-http.decorator';
+import { TRACEPARENT_HEADER_DOC } from './traceparent.header';
 
 /**
  * Runs over REST, for callers that do not speak Socket.IO. A singleton that asks
@@ -39,18 +40,30 @@ export class RunsController {
   })
   @ApiAcceptedResponse({ type: StartedRunDto, description: 'The run is started.' })
   @ApiOkResponse({ type: RunDto, description: 'With `wait=true`: the run once it has ended.' })
-  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'THREAD_BUSY', 'RATE_LIMITED', 'UNAVAILABLE')
+  @ApiHeader(TRACEPARENT_HEADER_DOC)
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'UNKNOWN_AGENT',
+    'PAYLOAD_TOO_LARGE',
+    'TOO_MANY_RUNS',
+    'THREAD_BUSY',
+    'RATE_LIMITED',
+    'QUOTA_EXCEEDED',
+    'UNAVAILABLE',
+  )
   async start(
     @CurrentUser() userId: string,
     @Body() body: StartRunDto,
     @Query() query: StartRunQueryDto,
     @Res({ passthrough: true }) res: Response,
+    @Headers('traceparent') traceparent?: string,
   ): Promise<StartedRunDto | RunDto> {
     const run = await this.agents.start(userId, {
       agent: body.agent,
       input: body.input,
       threadId: body.threadId,
       multitask: body.multitask,
+      traceparent,
     });
     if (!query.wait) return { runId: run.runId, threadId: run.threadId, status: run.status };
     // Deliberately not tied to the request: the run belongs to the server once started.

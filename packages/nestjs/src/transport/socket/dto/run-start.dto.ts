@@ -1,4 +1,4 @@
-import { IsDefined, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsDefined, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { MULTITASK_POLICIES, type MultitaskPolicy } from '@agent-pipeline/protocol';
 
 /** Payload of `run:start` (and body of `POST /runs`). */
@@ -22,4 +22,10 @@ export class RunStartDto {
   @IsOptional()
   @IsIn(MULTITASK_POLICIES, { message: `multitask must be one of ${MULTITASK_POLICIES.join(', ')}` })
   multitask?: MultitaskPolicy;
+
+  /** The caller's W3C trace context; a malformed one is ignored (the run starts a new trace), as the W3C spec asks. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  traceparent?: string;
 }
