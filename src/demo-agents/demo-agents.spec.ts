@@ -47,7 +47,11 @@ function runContext<T>(
   interrupt: InterruptFn = () => Promise.reject(new Error('this agent asks nothing')),
 ) {
   const notifier = new RecordingNotifier();
-  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier, interrupt };
+  const telemetry: AgentRunContext['telemetry'] = {
+    modelCall: (_info, call) => call(async () => undefined),
+    toolCall: (_info, call) => call(() => undefined),
+  };
+  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier, interrupt, telemetry };
   return { context, notifier };
 }
 
