@@ -2,6 +2,7 @@ import type { LlmModuleOptions } from '@agent-pipeline/llm';
 import type { EnvironmentVariables } from './environment.schema';
 import type { PipelineAuthOptions } from '@agent-pipeline/nestjs';
 import type { JwtAuthMode } from './jwt-auth.settings';
+import type { TracingSettings } from '../observability/tracing/tracing.settings';
 
 /** Typed, validated settings of the server; inject `AppConfig` anywhere. */
 export class AppConfig {
@@ -44,8 +45,14 @@ export class AppConfig {
   readonly sseKeepAliveMs: number;
   /** The `assistant` agent's options; present when `LLM_BASE_URL` is set. */
   readonly llm?: LlmModuleOptions;
+  /** `MAX_TOKENS_PER_USER_PER_DAY`; 0 = no budget. */
+  readonly maxTokensPerUserPerDay: number;
+  /** The `OTEL_*` tracing settings; absent when tracing is off (no exporter configured). */
+  readonly tracing?: TracingSettings;
 
-  constructor(env: EnvironmentVariables, auth: PipelineAuthOptions, authMode: JwtAuthMode) {
+  constructor(env: EnvironmentVariables, auth: PipelineAuthOptions, authMode: JwtAuthMode, tracing?: TracingSettings) {
+    this.tracing = tracing;
+    this.maxTokensPerUserPerDay = env.MAX_TOKENS_PER_USER_PER_DAY;
     this.production = env.NODE_ENV === 'production';
     this.port = env.PORT;
     this.auth = auth;

@@ -17,7 +17,7 @@ import { RunLogObserver } from './logging/run-log.observer';
     LoggerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        pinoHttp: pinoHttpOptions(config.logLevel),
+        pinoHttp: pinoHttpOptions(config.logLevel, { traced: config.tracing !== undefined }),
         // Nest 11 route syntax for "every path" (nestjs-pino's default '*' draws a deprecation warning).
         forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
       }),

@@ -3,7 +3,8 @@ import { RunLifecycleHooks, type RunEnding, type RunLifecycleInfo, type RunLifec
 
 /**
  * One log line when a run starts (debug) and one when it ends (info, warn when it failed), each
- * with the run id and user id as fields, so a run's lines can be found by either.
+ * with the run id and user id as fields (and, with tracing on, its `trace_id` and `span_id`), so a
+ * run's lines can be found by any of them.
  */
 @Injectable()
 export class RunLogObserver implements RunLifecycleObserver, OnModuleInit, OnModuleDestroy {
@@ -35,5 +36,7 @@ export class RunLogObserver implements RunLifecycleObserver, OnModuleInit, OnMod
 }
 
 function fields(run: RunLifecycleInfo) {
-  return { runId: run.runId, userId: run.userId, agent: run.agent, threadId: run.threadId };
+  const ids = { runId: run.runId, userId: run.userId, agent: run.agent, threadId: run.threadId };
+  // Written outside the run's own context (its start and end), so its span is named here.
+  return run.trace ? { ...ids, trace_id: run.trace.traceId, span_id: run.trace.spanId } : ids;
 }
