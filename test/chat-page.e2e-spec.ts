@@ -487,9 +487,12 @@ describeInBrowser(`${suiteName}: conversations`, () => {
     await page.getByTestId('connect').click();
     await expectConnected(page);
 
-    server.enqueue(textReply(['Nice to meet you, Ada.']), textReply(['Your name is Ada.']));
+    server.enqueue(textReply(['Nice to meet you, Ada.'], { usage: [12, 3] }), textReply(['Your name is Ada.']));
     const first = await send(page, 'assistant', 'My name is Ada.');
     expect(await result(first).textContent()).toContain('Nice to meet you, Ada.');
+    // The run's tokens, from its agent_completed event.
+    const usage = (runId: string) => page.locator(`#conversation ${run(runId)} [data-testid="run-usage"]`);
+    expect(await usage(first).textContent()).toBe('15 tokens (12 in, 3 out)');
     const second = await send(page, 'assistant', 'What is my name?');
     // The second answer depends on the first: the model was sent the first exchange.
     expect(await result(second).textContent()).toContain('Your name is Ada.');
@@ -510,6 +513,7 @@ describeInBrowser(`${suiteName}: conversations`, () => {
     await expectConnected(page);
     await result(first).waitFor();
     await result(second).waitFor();
+    expect(await usage(first).textContent()).toBe('15 tokens (12 in, 3 out)');
     expect(await page.locator(`${thread(threadId)} .thread-open`).getAttribute('aria-current')).toBe('true');
     server.enqueue(textReply(['Still Ada.']));
     const third = await send(page, 'assistant', 'And now?');

@@ -1,4 +1,4 @@
-import type { RunStatus, ErrorBody, ThreadInfo } from '@agent-pipeline/protocol';
+import type { RunStatus, ErrorBody, ThreadInfo, RunUsage } from '@agent-pipeline/protocol';
 import { AgentPipelineError } from './agent-pipeline.error';
 
 /** A run as the HTTP API serves it (`GET /runs/:runId`, `GET /threads/:threadId`). */
@@ -13,6 +13,8 @@ export interface RunSnapshot {
   createdAt: string;
   finishedAt?: string;
   lastSeq: number;
+  /** Tokens of the run's model calls; absent for a run that called none. */
+  usage?: RunUsage;
 }
 
 /** One of the user's threads (a conversation), as `GET /threads` lists it. */
