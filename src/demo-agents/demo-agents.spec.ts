@@ -51,7 +51,16 @@ function runContext<T>(
     modelCall: (_info, call) => call(async () => undefined),
     toolCall: (_info, call) => call(() => undefined),
   };
-  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier, interrupt, telemetry };
+  const context: AgentRunContext<T> = {
+    input,
+    signal,
+    userId: 'user-1',
+    runId: 'run-1',
+    threadId: 'thread-1',
+    notifier,
+    interrupt,
+    telemetry,
+  };
   return { context, notifier };
 }
 

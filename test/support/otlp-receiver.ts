@@ -75,7 +75,6 @@ export class OtlpReceiver {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the OTLP JSON body as sent
   private take(body: any): void {
     for (const resourceSpans of body.resourceSpans ?? []) {
       const resource = attributesOf(resourceSpans.resource?.attributes);

@@ -1,11 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { MULTITASK_POLICIES, type MultitaskPolicy } from '@agent-pipeline/protocol';
 import { resolveAuthOptions, type PipelineAuthOptions, type ResolvedAuth } from './auth/auth.options';
-import {
-  resolveTracingOptions,
-  type PipelineTracingOptions,
-  type ResolvedTracingOptions,
-} from './observability/tracing/tracing.options';
+import { resolveTracingOptions, type PipelineTracingOptions, type ResolvedTracingOptions } from './observability/tracing/tracing.options';
 
 /**
  * Options of `AgentPipelineModule.forRoot()` / the factory of `forRootAsync()`: every setting of

@@ -102,7 +102,9 @@ export function parseTracingSettings(env: Record<string, unknown>): { settings?:
       );
     }
   }
-  const otlpUrl = get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? `${(get('OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_OTLP_BASE).replace(/\/+$/, '')}/v1/traces`;
+  const otlpUrl =
+    get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ??
+    `${(get('OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_OTLP_BASE).replace(/\/+$/, '')}/v1/traces`;
   if (!/^https?:\/\/\S+$/.test(otlpUrl)) problems.push(`the OTLP endpoint must be an http:// or https:// URL (got '${otlpUrl}')`);
 
   const otlpHeaders = {

@@ -42,7 +42,13 @@ export class RunLauncher {
     const done = orchestrator.done;
     // The run's span opens here, so that its lifecycle lines carry its trace ids.
     const trace = orchestrator.beginTrace();
-    const info: RunLifecycleInfo = { runId: run.runId, userId: run.userId, agent: run.agent, threadId: run.threadId, ...(trace && { trace }) };
+    const info: RunLifecycleInfo = {
+      runId: run.runId,
+      userId: run.userId,
+      agent: run.agent,
+      threadId: run.threadId,
+      ...(trace && { trace }),
+    };
     void done.then((ending) => {
       this.registry.remove(run.runId);
       this.lifecycle.ended(info, ending);

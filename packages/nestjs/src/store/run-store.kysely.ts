@@ -6,6 +6,7 @@ import {
   EXECUTING_STATUSES,
   IN_FLIGHT_STATUSES,
   isTerminalEventType,
+  type UsageDay,
 } from '@agent-pipeline/protocol';
 import { InCodeMigrationProvider } from './run-store.migrations';
 import { outcomeColumns, runRow, waitingTransition } from './run-store.rows';
@@ -31,7 +32,6 @@ import type {
   UsageEntry,
   WriteBatch,
 } from './run-store.interface';
-import type { UsageDay } from '@agent-pipeline/protocol';
 
 /** Rows per INSERT: well under SQLite's bound-parameter limit at 4 columns a row. */
 const INSERT_CHUNK = 200;

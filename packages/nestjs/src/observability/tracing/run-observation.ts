@@ -1,4 +1,14 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { RunUsage } from '@agent-pipeline/protocol';
 import type { RunOutcome } from '../../execution/run-outcome';
 import type { ModelUsageSink, ObservedRun } from '../../usage/usage.recorder';

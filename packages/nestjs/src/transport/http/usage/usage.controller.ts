@@ -21,7 +21,7 @@ export class UsageController {
   @ApiOperation({
     summary: "The caller's model tokens per UTC day, agent and model, and the daily budget",
     description:
-      'Every model call of the caller\'s runs, summed per UTC day (`YYYY-MM-DD`), agent and model, from `from` to `to` ' +
+      "Every model call of the caller's runs, summed per UTC day (`YYYY-MM-DD`), agent and model, from `from` to `to` " +
       '(inclusive; default the last 30 days, at most 366). `budget.usedToday` is what counts toward MAX_TOKENS_PER_USER_PER_DAY.',
   })
   @ApiOkResponse({ type: UsageReportDto })
