@@ -28,6 +28,7 @@ describe('ChatStreamAccumulator', () => {
       content: 'Hello',
       toolCalls: [],
       finishReason: 'stop',
+      model: 'm',
       usage: { inputTokens: 5, outputTokens: 2 },
     });
   });
@@ -49,6 +50,7 @@ describe('ChatStreamAccumulator', () => {
     expect(sut.result()).toEqual({
       content: '',
       finishReason: 'tool_calls',
+      model: 'm',
       toolCalls: [
         { id: 'call_a', name: 'calculate', arguments: '{"expression":"1+1"}' },
         { id: 'call_b', name: 'current_time', arguments: '{}' },
@@ -77,6 +79,7 @@ describe('ChatStreamAccumulator', () => {
       content: 'I cannot help with that.',
       toolCalls: [],
       finishReason: 'stop',
+      model: 'm',
       usage: { inputTokens: 3, outputTokens: 1 },
     });
   });

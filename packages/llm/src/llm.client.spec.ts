@@ -49,6 +49,7 @@ describe('LlmClient', () => {
       content: 'abc',
       toolCalls: [],
       finishReason: 'stop',
+      model: 'test-model',
       usage: { inputTokens: 3, outputTokens: 3 },
     });
     expect(server.requests[0].body).not.toHaveProperty('tools');
