@@ -199,6 +199,58 @@ describe('OpenTelemetry traces (OTLP/HTTP JSON to a local receiver)', () => {
     ]);
   });
 
+  it('the AG-UI and AI SDK routes continue the traceparent header of their request', async () => {
+    const post = (path: string, body: unknown, traceparent: string) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token('alice')}`, traceparent },
+        body: JSON.stringify(body),
+      });
+    const agUi = newTraceparent();
+    const agUiRes = await post(
+      '/ag-ui/agents/echo',
+      {
+        threadId: `ag-ui-${randomBytes(3).toString('hex')}`,
+        runId: 'r1',
+        messages: [{ id: 'm1', role: 'user', content: 'hi' }],
+        tools: [],
+        context: [],
+        state: {},
+        forwardedProps: {},
+      },
+      agUi.header,
+    );
+    expect(agUiRes.status).toBe(200);
+    const agUiRunId = agUiRes.headers.get('x-run-id')!;
+    await agUiRes.text();
+    const aiSdk = newTraceparent();
+    const aiSdkRes = await post(
+      '/ai-sdk/agents/echo/chat',
+      {
+        id: `chat-${randomBytes(3).toString('hex')}`,
+        messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }],
+        trigger: 'submit-message',
+      },
+      aiSdk.header,
+    );
+    expect(aiSdkRes.status).toBe(200);
+    await aiSdkRes.text();
+
+    await receiver.waitFor(
+      (spans) => spans.some((s) => s.traceId === agUi.traceId) && spans.some((s) => s.traceId === aiSdk.traceId),
+      'the AG-UI and AI SDK run spans',
+    );
+    expect(receiver.spans.find((s) => s.traceId === agUi.traceId)).toMatchObject({
+      name: 'invoke_agent echo',
+      parentSpanId: agUi.spanId,
+      attributes: { 'agent_pipeline.run_id': agUiRunId },
+    });
+    expect(receiver.spans.find((s) => s.traceId === aiSdk.traceId)).toMatchObject({
+      name: 'invoke_agent echo',
+      parentSpanId: aiSdk.spanId,
+    });
+  });
+
   it('a malformed traceparent is ignored: the run starts a trace of its own', async () => {
     const res = await http.post(
       '/runs?wait=true',
