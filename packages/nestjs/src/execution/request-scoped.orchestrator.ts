@@ -5,7 +5,7 @@ import { PipelineError } from '../errors/pipeline.error';
 import type { AgentHandler, AgentRunContext } from '../agents/agent.interface';
 import type { InterruptResolution, InterruptRequestedData, InterruptAnswer } from '@agent-pipeline/protocol';
 import { RunInterruptGate } from '../interrupts/run-interrupt.gate';
-import { PIPELINE_ATTRIBUTES } from '../observability/tracing/gen-ai.attributes';
+import { GEN_AI, PIPELINE_ATTRIBUTES } from '../observability/tracing/gen-ai.attributes';
 import type { RunObservation, RunTraceIds } from '../observability/tracing/run-observation';
 import { RunTracer } from '../observability/tracing/run-tracer';
 import { PIPELINE_OPTIONS } from '../pipeline.tokens';
@@ -160,7 +160,7 @@ export class RequestScopedOrchestrator {
           this.observation.event('interrupt_requested', {
             [PIPELINE_ATTRIBUTES.interruptId]: data.interruptId,
             [PIPELINE_ATTRIBUTES.interruptKind]: data.kind,
-            ...(data.tool !== undefined && { 'gen_ai.tool.name': data.tool }),
+            ...(data.tool !== undefined && { [GEN_AI.toolName]: data.tool }),
           });
           return this.notifier.sendInterruptRequested(data);
         },
