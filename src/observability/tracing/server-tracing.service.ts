@@ -1,7 +1,7 @@
 import { Global, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { PipelineTracingOptions } from '@agent-pipeline/nestjs';
 import { AppConfig } from '../../config/app.config';
-import { startServerTracing, type ServerTracingHandle } from './server-tracing';
+import type { ServerTracingHandle } from './server-tracing';
 
 /**
  * The server's trace SDK, started when the `OTEL_*` variables configure an exporter (and not at
@@ -13,7 +13,11 @@ export class ServerTracing implements OnApplicationShutdown {
   private readonly handle?: ServerTracingHandle;
 
   constructor(private readonly config: AppConfig) {
-    if (config.tracing) this.handle = startServerTracing(config.tracing);
+    if (!config.tracing) return;
+    // Loaded only when tracing is on: a server without an exporter never loads the SDK at all.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startServerTracing } = require('./server-tracing') as typeof import('./server-tracing');
+    this.handle = startServerTracing(config.tracing);
   }
 
   /** The pipeline's `tracing` option. */
