@@ -134,14 +134,7 @@ export class RunObservation implements RunTelemetry {
       if (result.finishReasons) span.setAttribute(GEN_AI.finishReasons, result.finishReasons);
       await this.count(info, result);
     };
-    try {
-      return await context.with(trace.setSpan(parent, span), () => call(done));
-    } catch (err) {
-      fail(span, err);
-      throw err;
-    } finally {
-      span.end();
-    }
+    return inSpan(span, parent, () => call(done));
   }
 
   async toolCall<T>(info: ToolCallInfo, call: (failed: (error: string) => void) => Promise<T>): Promise<T> {
@@ -164,14 +157,7 @@ export class RunObservation implements RunTelemetry {
       span.setAttribute(GEN_AI.errorType, 'tool_error');
       span.setStatus({ code: SpanStatusCode.ERROR, message: error });
     };
-    try {
-      return await context.with(trace.setSpan(parent, span), () => call(failed));
-    } catch (err) {
-      fail(span, err);
-      throw err;
-    } finally {
-      span.end();
-    }
+    return inSpan(span, parent, () => call(failed));
   }
 
   private async count(info: ModelCallInfo, result: ModelCallResult): Promise<void> {
@@ -187,6 +173,18 @@ export class RunObservation implements RunTelemetry {
 /** A provider's count as a safe non-negative integer (0 for anything else: a missing or odd usage). */
 function tokenCount(value: unknown): number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
+}
+
+/** Runs `call` with `span` active under `parent`; a throw marks the span failed; the span ends either way. */
+async function inSpan<T>(span: Span, parent: Context, call: () => Promise<T>): Promise<T> {
+  try {
+    return await context.with(trace.setSpan(parent, span), call);
+  } catch (err) {
+    fail(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
 }
 
 function fail(span: Span, err: unknown): void {
