@@ -7,6 +7,7 @@ import { AppConfig } from './config/app.config';
 import { DemoAgentsModule } from './demo-agents/demo-agents.module';
 import { DemoToolsModule } from './demo-agents/tools/demo-tools.module';
 import { ObservabilityModule } from './observability/observability.module';
+import { ServerTracing, ServerTracingModule } from './observability/tracing/server-tracing.service';
 import { WebModule } from './web/web.module';
 
 /** Settings that exist only as environment variables; see the README's Configuration table. */
@@ -36,9 +37,10 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(env),
+        ServerTracingModule,
         AgentPipelineModule.forRootAsync({
-          inject: [AppConfig],
-          useFactory: (config: AppConfig) => ({
+          inject: [AppConfig, ServerTracing],
+          useFactory: (config: AppConfig, tracing: ServerTracing) => ({
             auth: config.auth,
             databaseUrl: config.databaseUrl,
             runTimeoutMs: config.runTimeoutMs,
@@ -61,6 +63,8 @@ export class AppModule {
             socketMaxBufferedBytes: config.socketMaxBufferedBytes,
             socketRecoveryMs: config.socketRecoveryMs,
             sseKeepAliveMs: config.sseKeepAliveMs,
+            maxTokensPerUserPerDay: config.maxTokensPerUserPerDay,
+            tracing: tracing.pipelineOption,
           }),
           mcp,
         }),

@@ -1,12 +1,9 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, HAS_CHROMIUM } from './support/chromium';
+import { CHROMIUM_ARGS, CHROMIUM, describeInBrowser } from './support/chat-browser';
 import { HttpClient } from './support/http-client';
 import { interceptStarts, type StartInterceptor } from './support/start-interceptor';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import { startTestApp, type TestApp } from './support/test-app';
-
-const describeInBrowser = HAS_CHROMIUM ? describe : (describe.skip as typeof describe);
-if (!HAS_CHROMIUM) console.warn(`chat-page-retry: SKIPPED, ${CHROMIUM} is not installed`);
 
 /**
  * The chat page sends its starts through the typed client: a message whose start is cut off

@@ -7,7 +7,6 @@ import { makeProviderKey, signWith, JwksServer, type ProviderKey } from './suppo
 import * as jwt from 'jsonwebtoken';
 import { resumeOrphanedRun } from './support/orphaned-run';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
-import { CHROMIUM, CHROMIUM_ARGS } from './support/chromium';
 import { APPROVED_APPROVAL_RUN } from './support/demo-runs';
 import { CHROMIUM, CHROMIUM_ARGS, describeInBrowser, eventTypes, expectConnected, run, send } from './support/chat-browser';
 
@@ -482,9 +481,12 @@ describeInBrowser(`chat page (GET /) in Chromium: conversations`, () => {
     await page.getByTestId('connect').click();
     await expectConnected(page);
 
-    server.enqueue(textReply(['Nice to meet you, Ada.']), textReply(['Your name is Ada.']));
+    server.enqueue(textReply(['Nice to meet you, Ada.'], { usage: [12, 3] }), textReply(['Your name is Ada.']));
     const first = await send(page, 'assistant', 'My name is Ada.');
     expect(await result(first).textContent()).toContain('Nice to meet you, Ada.');
+    // The run's tokens, from its agent_completed event.
+    const usage = (runId: string) => page.locator(`#conversation ${run(runId)} [data-testid="run-usage"]`);
+    expect(await usage(first).textContent()).toBe('15 tokens (12 in, 3 out)');
     const second = await send(page, 'assistant', 'What is my name?');
     // The second answer depends on the first: the model was sent the first exchange.
     expect(await result(second).textContent()).toContain('Your name is Ada.');
@@ -505,6 +507,7 @@ describeInBrowser(`chat page (GET /) in Chromium: conversations`, () => {
     await expectConnected(page);
     await result(first).waitFor();
     await result(second).waitFor();
+    expect(await usage(first).textContent()).toBe('15 tokens (12 in, 3 out)');
     expect(await page.locator(`${thread(threadId)} .thread-open`).getAttribute('aria-current')).toBe('true');
     server.enqueue(textReply(['Still Ada.']));
     const third = await send(page, 'assistant', 'And now?');

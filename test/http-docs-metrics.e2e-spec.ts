@@ -99,8 +99,16 @@ describe('OpenAPI document, health and metrics', () => {
           'runId',
           'status',
           'threadId',
+          'usage',
         ].sort(),
       );
+      expect(schemas.RunUsageDto.required).toEqual(['inputTokens', 'outputTokens']);
+      // GET /usage and the usage refusal of the start routes are documented.
+      expect(Object.keys(doc.paths['/usage'].get.responses).sort()).toEqual(['200', '400', '401', '500']);
+      expect(schemas.UsageReportDto.required).toEqual(['days', 'budget']);
+      expect(doc.paths['/runs'].post.responses['429'].description).toContain('QUOTA_EXCEEDED');
+      expect(doc.paths['/runs'].post.responses['429'].headers).toHaveProperty('Retry-After');
+      expect(doc.paths['/runs'].post.parameters.map((p: { name: string }) => p.name)).toContain('traceparent');
       expect(schemas.RunDto.properties.status.enum).toEqual(['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled']);
       expect(schemas.RunInterruptDto.required).toEqual(expect.arrayContaining(['interruptId', 'kind', 'message', 'expiresAt']));
       const resume = doc.paths['/runs/{runId}/interrupts/{interruptId}'].post;

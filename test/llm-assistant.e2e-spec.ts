@@ -105,7 +105,7 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
     expect(terminal.type).toBe('agent_completed');
     expect(terminal.data).toEqual({
       result: 'Hello, world!',
-      usage: { promptTokens: 12, completionTokens: 4, totalTokens: 16 },
+      usage: { inputTokens: 12, outputTokens: 4 },
       durationMs: expect.any(Number),
     });
     expect(run.map((e) => e.seq)).toEqual(run.map((_, i) => i + 1));
@@ -168,7 +168,7 @@ describe('assistant agent (LLM over an OpenAI-compatible API)', () => {
     expect(run.events[4].data).toEqual({ step: 2, thought: expect.stringContaining('1 tool result') });
     expect(run.terminal.data).toMatchObject({
       result: 'The answer is 20.',
-      usage: { promptTokens: 60, completionTokens: 15, totalTokens: 75 },
+      usage: { inputTokens: 60, outputTokens: 15 },
     });
 
     expect(server.requests).toHaveLength(2);

@@ -2,6 +2,7 @@ import type { LlmModuleOptions, McpServerOptions } from '@agent-pipeline/llm';
 import type { EnvironmentVariables } from './environment.schema';
 import type { PipelineAuthOptions } from '@agent-pipeline/nestjs';
 import type { JwtAuthMode } from './jwt-auth.settings';
+import type { TracingSettings } from '../observability/tracing/tracing.settings';
 
 /** Typed, validated settings of the server; inject `AppConfig` anywhere. */
 export class AppConfig {
@@ -50,8 +51,14 @@ export class AppConfig {
   readonly llm?: LlmModuleOptions;
   /** `MCP_SERVER`: the agents are served as MCP tools at `POST /mcp`. */
   readonly mcpServer: boolean;
+  /** `MAX_TOKENS_PER_USER_PER_DAY`; 0 = no budget. */
+  readonly maxTokensPerUserPerDay: number;
+  /** The `OTEL_*` tracing settings; absent when tracing is off (no exporter configured). */
+  readonly tracing?: TracingSettings;
 
-  constructor(env: EnvironmentVariables, auth: PipelineAuthOptions, authMode: JwtAuthMode) {
+  constructor(env: EnvironmentVariables, auth: PipelineAuthOptions, authMode: JwtAuthMode, tracing?: TracingSettings) {
+    this.tracing = tracing;
+    this.maxTokensPerUserPerDay = env.MAX_TOKENS_PER_USER_PER_DAY;
     this.production = env.NODE_ENV === 'production';
     this.port = env.PORT;
     this.auth = auth;

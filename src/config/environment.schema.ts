@@ -231,6 +231,12 @@ export class EnvironmentVariables {
   @Max(3_600_000, { message: 'THREAD_QUEUE_SWEEP_MS must be an integer between 50 and 3600000' })
   THREAD_QUEUE_SWEEP_MS = 1000;
 
+  /** Input + output model tokens a user may use per UTC day (all nodes); 0 = no budget. @default 0 */
+  @Transform(toInt)
+  @IsInt({ message: 'MAX_TOKENS_PER_USER_PER_DAY must be an integer ≥ 0 (0 = no budget)' })
+  @Min(0, { message: 'MAX_TOKENS_PER_USER_PER_DAY must be an integer ≥ 0 (0 = no budget)' })
+  MAX_TOKENS_PER_USER_PER_DAY = 0;
+
   /** OpenAI-compatible API base URL (usually ending in `/v1`); set = the `assistant` agent is registered. */
   @Transform(blankToUndefined)
   @IsOptional()

@@ -3,6 +3,7 @@ import { validateSync } from 'class-validator';
 import { AppConfig } from './app.config';
 import { EnvironmentVariables } from './environment.schema';
 import { parseJwtAuth } from './jwt-auth.settings';
+import { parseTracingSettings } from '../observability/tracing/tracing.settings';
 
 /** Key under which the validated {@link AppConfig} is kept in `ConfigService`. */
 export const APP_CONFIG_KEY = 'app';
@@ -37,11 +38,13 @@ export function validateEnvironment(raw: Record<string, unknown>): { [APP_CONFIG
   // What only shows up when the JWT_* variables are taken together (a secret next to a JWKS URL, …).
   const jwt = parseJwtAuth(env);
   problems.push(...jwt.problems.map((m) => `  - ${m}`));
+  const tracing = parseTracingSettings(raw);
+  problems.push(...tracing.problems.map((m) => `  - ${m}`));
   if (problems.length > 0 || !jwt.auth || !jwt.mode) {
     throw new Error(`Invalid configuration:\n${problems.join('\n')}\nSee the Configuration section of the README.`);
   }
   // Returned as one object value: @nestjs/config copies only scalar values back into process.env.
-  return { [APP_CONFIG_KEY]: new AppConfig(env, jwt.auth, jwt.mode) };
+  return { [APP_CONFIG_KEY]: new AppConfig(env, jwt.auth, jwt.mode, tracing.settings) };
 }
 
 function mask(key: string, value: unknown): string {

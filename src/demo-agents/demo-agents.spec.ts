@@ -49,7 +49,21 @@ function runContext<T>(
   const notifier = new RecordingNotifier();
   // Steps of a run that is not durable: each runs once, nothing recorded.
   const step: StepFn = async (_name, fn) => fn();
-  const context: AgentRunContext<T> = { input, signal, userId: 'user-1', runId: 'run-1', threadId: 'thread-1', notifier, interrupt, step };
+  const telemetry: AgentRunContext['telemetry'] = {
+    modelCall: (_info, call) => call(async () => undefined),
+    toolCall: (_info, call) => call(() => undefined),
+  };
+  const context: AgentRunContext<T> = {
+    input,
+    signal,
+    userId: 'user-1',
+    runId: 'run-1',
+    threadId: 'thread-1',
+    notifier,
+    interrupt,
+    step,
+    telemetry,
+  };
   return { context, notifier };
 }
 

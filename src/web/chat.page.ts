@@ -438,7 +438,7 @@ class ChatPage {
         this.discovery.startSettled(runId);
         this.shown.add(runId);
         // A start sent again after a drop may find its run further along: its events tell the rest.
-        view.started(runId, status);
+        view.started(runId, status === 'queued' ? 'queued' : 'running');
         this.composer.reset();
         // The open conversation now exists on the server: a reload reopens it, the list shows it.
         sessionStorage.setItem(this.threadKey(), threadId);

@@ -3,7 +3,14 @@
  * calls with arguments and results, message deltas appended), the result or error, and a cancel
  * button while it runs. The `data-testid` hooks are part of the page's contract (issue 6).
  */
-import type { AgentEventEnvelope, AnyAgentEvent, InterruptRequestedData, RunStatus, InterruptAnswer } from '@agent-pipeline/protocol';
+import type {
+  AgentEventEnvelope,
+  AnyAgentEvent,
+  InterruptRequestedData,
+  RunStatus,
+  InterruptAnswer,
+  RunUsage,
+} from '@agent-pipeline/protocol';
 import { el } from './dom';
 
 /** What a run view shows before its events arrive. */
@@ -38,6 +45,7 @@ export class RunView {
   private readonly inputBox: HTMLElement;
   private cancelButton?: HTMLButtonElement;
   private resultBox?: HTMLElement;
+  private usageBox?: HTMLElement;
   private noteBox?: HTMLElement;
   private readonly messages = new Map<string, HTMLElement>();
   /** The question boxes of this run, by interrupt id. */
@@ -82,7 +90,8 @@ export class RunView {
   }
 
   /** Shows a past run's status and result from its record, until (or instead of) its events. */
-  applyRecord(record: { status: RunStatus; result?: unknown; error?: { code: string; message: string } }): void {
+  applyRecord(record: { status: RunStatus; result?: unknown; error?: { code: string; message: string }; usage?: RunUsage }): void {
+    if (record.usage) this.showUsage(record.usage);
     if (!this.running) return;
     if (record.status === 'running' || record.status === 'queued' || record.status === 'waiting') {
       this.setStatus(record.status);
@@ -171,6 +180,7 @@ export class RunView {
       case 'agent_completed':
         this.item(event, `Completed in ${ms(event.data.durationMs)}`);
         this.end('completed', 'Result', event.data.result);
+        if (event.data.usage) this.showUsage(event.data.usage);
         break;
       case 'agent_error':
         this.item(event, `Error ${event.data.code}`);
@@ -304,6 +314,13 @@ export class RunView {
     const heading = value === undefined ? label : `${label}: `;
     this.resultBox = el('div', { class: 'run-result', 'data-testid': 'run-result', role: 'status' }, el('strong', {}, heading), ...content);
     this.element.insertBefore(this.resultBox, this.noteBox ?? null);
+  }
+
+  /** The tokens of the run's model calls, under its result. */
+  private showUsage({ inputTokens, outputTokens }: RunUsage): void {
+    this.usageBox ??= el('p', { class: 'run-usage', 'data-testid': 'run-usage' });
+    this.usageBox.textContent = `${inputTokens + outputTokens} tokens (${inputTokens} in, ${outputTokens} out)`;
+    this.element.insertBefore(this.usageBox, this.noteBox ?? null);
   }
 
   private showInput(input: unknown): void {

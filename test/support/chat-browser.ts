@@ -1,22 +1,11 @@
-import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
+import { CHROMIUM, HAS_CHROMIUM } from './chromium';
 
-/** Debian's Chromium (`.ci/run` installs it); the tests say they were skipped when it is absent. */
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM, CHROMIUM_ARGS } from './chromium';
 
 /** `describe` when Chromium is installed, else a skipped `describe` that says why in its name. */
 export function describeInBrowser(title: string, body: () => void): void {
-  if (existsSync(CHROMIUM)) describe(title, body);
+  if (HAS_CHROMIUM) describe(title, body);
   else describe.skip(`${title} — SKIPPED: ${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`, body);
 }
 

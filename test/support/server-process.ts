@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as jwt from 'jsonwebtoken';
 import { io, type Socket } from 'socket.io-client';
+import { OTEL_VARIABLES } from '../../src/observability/tracing/tracing.settings';
 import { TEST_JWT_SECRET } from './test-app';
 
 /** The built server that `test/support/global-setup.ts` compiles before the suites run. */
@@ -48,6 +49,8 @@ const SERVER_VARIABLES = [
   'THREAD_QUEUE_SWEEP_MS',
   'OPENAI_API_KEY',
   'DRIFT',
+  'MAX_TOKENS_PER_USER_PER_DAY',
+  ...OTEL_VARIABLES,
 ];
 
 /** How a child server ended. */

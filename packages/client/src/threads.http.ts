@@ -1,4 +1,4 @@
-import type { RunStatus, ErrorBody, InterruptRequestedData, ThreadInfo } from '@agent-pipeline/protocol';
+import type { RunStatus, ErrorBody, InterruptRequestedData, ThreadInfo, RunUsage } from '@agent-pipeline/protocol';
 import { AgentPipelineError } from './agent-pipeline.error';
 
 /** A run as the HTTP API serves it (`GET /runs`, `GET /runs/:runId`, `GET /threads/:threadId`). */
@@ -13,6 +13,8 @@ export interface RunSnapshot {
   createdAt: string;
   finishedAt?: string;
   lastSeq: number;
+  /** Tokens of the run's model calls; absent for a run that called none. */
+  usage?: RunUsage;
   /** The open question (its `interrupt_requested` data) while the run is `waiting` (`GET /runs/:runId` only). */
   interrupt?: InterruptRequestedData;
 }

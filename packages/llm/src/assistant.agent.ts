@@ -2,8 +2,7 @@ import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { IsNotEmpty, IsString } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import type OpenAI from 'openai';
-import { Agent, AgentResult, type AgentHandler, type AgentRunContext } from '@agent-pipeline/nestjs';
-import { addUsage, type TokenUsage } from './chat-stream.accumulator';
+import { Agent, AgentResult, type AgentHandler, type AgentRunContext, type RunUsage } from '@agent-pipeline/nestjs';
 import { DeltaBatcher } from './delta.batcher';
 import { LlmClient } from './llm.client';
 import { LLM_SETTINGS, type LlmSettings } from './llm.options';
@@ -26,8 +25,8 @@ export class AssistantInput {
 
 /** `agent_completed` data of an `assistant` run, besides `result` (the final text) and `durationMs`. */
 export interface AssistantCompletionExtra {
-  /** Tokens of all the run's model calls together; absent when the provider reports none. */
-  usage?: TokenUsage;
+  /** Tokens of all the run's model calls together (0 when the provider reports none), counted by the pipeline. */
+  usage?: RunUsage;
 }
 
 /**
@@ -36,7 +35,8 @@ export interface AssistantCompletionExtra {
  * events, runs the tools the model calls (`tool_executing` / `tool_completed`; a tool that needs
  * approval asks the user first, and a refusal goes back to the model instead) and sends their
  * results back, one `agent_thinking` per model call, until the model answers without calling a
- * tool or `LLM_MAX_STEPS` calls are spent. Completes with the final answer's text and the token usage.
+ * tool or `LLM_MAX_STEPS` calls are spent. Completes with the final answer's text; the pipeline adds the
+ * run's token usage (each model call is one `chat <model>` span and each tool call one `execute_tool <tool>` span when tracing is on).
  *
  * Durable: the thread's history, each model call and each tool call are steps, so a run whose
  * node died goes on from its last finished call (the call in flight is made again, its text in a
@@ -47,6 +47,7 @@ export interface AssistantCompletionExtra {
   description: 'Chats with a language model that can call the tools of the app; remembers the thread.',
   input: AssistantInput,
   durable: true,
+  callsModel: true,
 })
 export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<string>>, OnApplicationBootstrap {
   constructor(
@@ -85,6 +86,7 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
     threadId,
     interrupt,
     step: runStep,
+    telemetry,
   }: AgentRunContext<AssistantInput>): Promise<AgentResult<string>> {
     // What the model is told of the thread is what it was told in the run's first attempt.
     const history = await runStep('thread-history', () =>
@@ -102,7 +104,6 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
       signal,
     );
     const toolCallIds = new Set<string>();
-    let usage: TokenUsage | undefined;
     let toolResults = 0;
     try {
       for (let step = 1; step <= this.settings.maxSteps; step++) {
@@ -113,14 +114,14 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
               : `Sending ${plural(toolResults, 'tool result')} back to ${this.llm.model}`,
           );
           const messageId = randomUUID();
-          const streamed = await this.llm.stream({ messages, tools }, { signal, onText: (text) => deltas.push(messageId, text) });
+          const streamed = await this.llm.stream({ messages, tools }, { signal, telemetry, onText: (text) => deltas.push(messageId, text) });
           await deltas.flush();
           // Some local servers send calls without ids; the tool messages must answer each call by id.
           const toolCalls = streamed.toolCalls.map((call) => ({ ...call, id: call.id || `call_${randomUUID()}` }));
-          return { content: streamed.content, toolCalls, ...(streamed.usage ? { usage: streamed.usage } : {}) };
+          return { content: streamed.content, toolCalls };
         });
-        usage = addUsage(usage, turn.usage);
-        if (turn.toolCalls.length === 0) return new AgentResult(turn.content, usage ? { usage } : {});
+        // The pipeline adds the run's `usage` (every call's tokens) to agent_completed.
+        if (turn.toolCalls.length === 0) return new AgentResult(turn.content);
         const calls = turn.toolCalls;
         messages.push({
           role: 'assistant',
@@ -137,7 +138,7 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
           const eventId = toolCallIds.has(call.id) ? `${call.id}-${step}-${calls.indexOf(call) + 1}` : call.id;
           toolCallIds.add(eventId);
           const askUser = this.needsApproval(call.name) ? interrupt : undefined;
-          const outcome = await this.toolCalls.run(call, notifier, { signal, userId, runId, threadId }, eventId, askUser, runStep);
+          const outcome = await this.toolCalls.run(call, notifier, { signal, userId, runId, threadId, telemetry }, eventId, askUser, runStep);
           messages.push({ role: 'tool', tool_call_id: call.id, content: toolMessageContent(outcome) });
         }
         toolResults = calls.length;

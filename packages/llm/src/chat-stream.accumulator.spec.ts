@@ -1,5 +1,5 @@
 import type OpenAI from 'openai';
-import { addUsage, ChatStreamAccumulator } from './chat-stream.accumulator';
+import { ChatStreamAccumulator } from './chat-stream.accumulator';
 
 type Chunk = OpenAI.Chat.Completions.ChatCompletionChunk;
 
@@ -28,7 +28,8 @@ describe('ChatStreamAccumulator', () => {
       content: 'Hello',
       toolCalls: [],
       finishReason: 'stop',
-      usage: { promptTokens: 5, completionTokens: 2, totalTokens: 7 },
+      model: 'm',
+      usage: { inputTokens: 5, outputTokens: 2 },
     });
   });
 
@@ -49,6 +50,7 @@ describe('ChatStreamAccumulator', () => {
     expect(sut.result()).toEqual({
       content: '',
       finishReason: 'tool_calls',
+      model: 'm',
       toolCalls: [
         { id: 'call_a', name: 'calculate', arguments: '{"expression":"1+1"}' },
         { id: 'call_b', name: 'current_time', arguments: '{}' },
@@ -77,7 +79,8 @@ describe('ChatStreamAccumulator', () => {
       content: 'I cannot help with that.',
       toolCalls: [],
       finishReason: 'stop',
-      usage: { promptTokens: 3, completionTokens: 1, totalTokens: 4 },
+      model: 'm',
+      usage: { inputTokens: 3, outputTokens: 1 },
     });
   });
 
@@ -86,16 +89,5 @@ describe('ChatStreamAccumulator', () => {
     expect(sut.push({ id: 'c' } as Chunk)).toBe('');
     expect(sut.push({ choices: [{ index: 0, finish_reason: 'stop' }] } as unknown as Chunk)).toBe('');
     expect(sut.result()).toEqual({ content: '', toolCalls: [], finishReason: 'stop' });
-  });
-});
-
-describe('addUsage', () => {
-  it('sums, and keeps whichever side exists', () => {
-    const a = { promptTokens: 1, completionTokens: 2, totalTokens: 3 };
-    const b = { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
-    expect(addUsage(a, b)).toEqual({ promptTokens: 11, completionTokens: 22, totalTokens: 33 });
-    expect(addUsage(undefined, b)).toBe(b);
-    expect(addUsage(a, undefined)).toBe(a);
-    expect(addUsage(undefined, undefined)).toBeUndefined();
   });
 });

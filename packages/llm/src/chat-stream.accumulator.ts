@@ -1,11 +1,10 @@
 import type OpenAI from 'openai';
 import type { ToolCallRequest } from './tools/tool-call.runner';
 
-/** Token counts as reported by the provider, in the event's camelCase. */
+/** Token counts of one model call as the provider reported them (a run's `usage` sums them). */
 export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
+  inputTokens: number;
+  outputTokens: number;
 }
 
 /** One streamed assistant message, put back together. */
@@ -17,6 +16,8 @@ export interface AssistantTurn {
   /** `stop`, `tool_calls`, `length`, …; null when the stream ended without one. */
   finishReason: string | null;
   usage?: TokenUsage;
+  /** The model that answered, as the chunks name it. */
+  model?: string;
 }
 
 type Chunk = OpenAI.Chat.Completions.ChatCompletionChunk;
@@ -34,10 +35,12 @@ export class ChatStreamAccumulator {
   private readonly callsByIndex = new Map<number, ToolCallRequest>();
   private finishReason: string | null = null;
   private usage?: TokenUsage;
+  private model?: string;
 
   /** Adds one chunk; returns the text it adds to the message ('' when none). */
   push(chunk: Chunk): string {
     if (chunk.usage) this.usage = toUsage(chunk.usage) ?? this.usage;
+    if (typeof chunk.model === 'string' && chunk.model !== '') this.model = chunk.model;
     let text = '';
     // We ask for one choice; a server that sends more is followed on the first one only.
     for (const choice of chunk.choices ?? []) {
@@ -64,6 +67,7 @@ export class ChatStreamAccumulator {
       toolCalls: this.calls.filter((c) => c.name !== '').map((c) => ({ ...c })),
       finishReason: this.finishReason,
       ...(this.usage ? { usage: this.usage } : {}),
+      ...(this.model ? { model: this.model } : {}),
     };
   }
 
@@ -94,21 +98,7 @@ export class ChatStreamAccumulator {
 }
 
 function toUsage(usage: OpenAI.CompletionUsage): TokenUsage | undefined {
-  const { prompt_tokens, completion_tokens, total_tokens } = usage;
+  const { prompt_tokens, completion_tokens } = usage;
   if (typeof prompt_tokens !== 'number' || typeof completion_tokens !== 'number') return undefined;
-  return {
-    promptTokens: prompt_tokens,
-    completionTokens: completion_tokens,
-    totalTokens: typeof total_tokens === 'number' ? total_tokens : prompt_tokens + completion_tokens,
-  };
-}
-
-/** Adds two usages; undefined when neither step reported one. */
-export function addUsage(a: TokenUsage | undefined, b: TokenUsage | undefined): TokenUsage | undefined {
-  if (!a || !b) return a ?? b;
-  return {
-    promptTokens: a.promptTokens + b.promptTokens,
-    completionTokens: a.completionTokens + b.completionTokens,
-    totalTokens: a.totalTokens + b.totalTokens,
-  };
+  return { inputTokens: prompt_tokens, outputTokens: completion_tokens };
 }

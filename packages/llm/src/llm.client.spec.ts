@@ -9,6 +9,7 @@ const settings = (baseUrl: string, overrides: Partial<LlmSettings> = {}): LlmSet
   baseUrl,
   apiKey: 'sk-unit-key',
   model: 'unit-model',
+  provider: 'openai',
   maxSteps: 4,
   timeoutMs: 60_000,
   maxRetries: 2,
@@ -51,7 +52,8 @@ describe('LlmClient', () => {
       content: 'abc',
       toolCalls: [],
       finishReason: 'stop',
-      usage: { promptTokens: 3, completionTokens: 3, totalTokens: 6 },
+      model: 'test-model',
+      usage: { inputTokens: 3, outputTokens: 3 },
     });
     expect(server.requests[0].body).not.toHaveProperty('tools');
   });

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import OpenAI from 'openai';
-import { abortableSleep, throwIfAborted } from '@agent-pipeline/nestjs';
+import { abortableSleep, throwIfAborted, type RunTelemetry } from '@agent-pipeline/nestjs';
 import { ChatStreamAccumulator, type AssistantTurn } from './chat-stream.accumulator';
 import { LLM_SETTINGS, type LlmSettings } from './llm.options';
 import {
@@ -25,6 +25,8 @@ export interface ChatStreamOptions {
   signal: AbortSignal;
   /** Called with each piece of message text as it arrives. */
   onText(text: string): void;
+  /** The run's telemetry: the call becomes its `chat <model>` span and its tokens count toward the run. */
+  telemetry?: RunTelemetry;
 }
 
 /**
@@ -63,6 +65,11 @@ export class LlmClient {
     return this.settings.model;
   }
 
+  /** Who serves the model (`gen_ai.provider.name`). */
+  get provider(): string {
+    return this.settings.provider;
+  }
+
   /**
    * Streams one assistant message. Refusals worth retrying (429, 5xx, 408, 409, connection errors)
    * are retried up to `LLM_MAX_RETRIES` times, as long as nothing of the answer has arrived yet.
@@ -70,6 +77,22 @@ export class LlmClient {
    * @throws LlmProviderError when the provider fails; an `AbortError` when `signal` aborts.
    */
   async stream(request: ChatRequest, options: ChatStreamOptions): Promise<AssistantTurn> {
+    const { telemetry } = options;
+    if (!telemetry) return this.streamWithRetries(request, options);
+    // One model call, retries included: its span covers them, and the answer's tokens count once.
+    return telemetry.modelCall({ model: this.model, provider: this.provider }, async (done) => {
+      const turn = await this.streamWithRetries(request, options);
+      await done({
+        responseModel: turn.model,
+        inputTokens: turn.usage?.inputTokens,
+        outputTokens: turn.usage?.outputTokens,
+        finishReasons: turn.finishReason ? [turn.finishReason] : [],
+      });
+      return turn;
+    });
+  }
+
+  private async streamWithRetries(request: ChatRequest, options: ChatStreamOptions): Promise<AssistantTurn> {
     for (let attempt = 1; ; attempt++) {
       const progress = { started: false };
       try {

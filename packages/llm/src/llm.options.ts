@@ -10,6 +10,11 @@ export interface LlmModuleOptions {
   apiKey?: string;
   /** The model name the server knows, e.g. `gpt-4o-mini`. */
   model: string;
+  /**
+   * Who serves the model, as traces name it (`gen_ai.provider.name`: `openai`, `azure.ai.openai`,
+   * `ollama`, …). @default 'openai' (the API the assistant speaks)
+   */
+  provider?: string;
   /** System message before every conversation. @default none */
   systemPrompt?: string;
   /** Model calls per run (each tool round trip is one). @default 8 */
@@ -43,6 +48,7 @@ export interface LlmSettings {
   readonly baseUrl: string;
   readonly apiKey?: string;
   readonly model: string;
+  readonly provider: string;
   readonly systemPrompt?: string;
   readonly maxSteps: number;
   readonly timeoutMs: number;
@@ -70,6 +76,7 @@ export function resolveLlmSettings(options: LlmModuleOptions): LlmSettings {
     baseUrl: options.baseUrl,
     apiKey: options.apiKey,
     model: options.model,
+    provider: options.provider?.trim() || 'openai',
     systemPrompt: options.systemPrompt,
     maxSteps: options.maxSteps ?? 8,
     timeoutMs: options.timeoutMs ?? 60_000,

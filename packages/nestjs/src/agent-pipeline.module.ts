@@ -54,6 +54,10 @@ import { openRunStore } from './store/run-store.factory';
 import { RunStoreLifecycle } from './store/run-store.lifecycle';
 import { DurableRunResumer } from './durable/durable-run.resumer';
 import { EndedRunAnnouncer } from './runs/ended-run.announcer';
+import { RunTracer } from './observability/tracing/run-tracer';
+import { RunBudget } from './usage/run-budget.service';
+import { UsageReports } from './usage/usage-report.service';
+import { UsageRecorder } from './usage/usage.recorder';
 
 const providers: Provider[] = [
   {
@@ -109,6 +113,10 @@ const providers: Provider[] = [
   BearerAuthGuard,
   AgentPipelineMetrics,
   AgentPipelineHealthIndicator,
+  UsageRecorder,
+  RunTracer,
+  RunBudget,
+  UsageReports,
 ];
 
 /** Adds what the extras (`socket`, `http`) ask for to the module the builder made. */
@@ -162,6 +170,7 @@ function withTransports(definition: DynamicModule, extras: AgentPipelineModuleEx
     BearerAuthGuard,
     AgentPipelineMetrics,
     AgentPipelineHealthIndicator,
+    UsageReports,
   ],
 })
 export class AgentPipelineModule extends AgentPipelineConfigurableModule {

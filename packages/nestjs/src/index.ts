@@ -62,6 +62,9 @@ export { AgentPipelineHealthIndicator } from './observability/health/agent-pipel
 export type { PipelineHealthEntry, PipelineHealthResult } from './observability/health/agent-pipeline.health';
 export { AgentPipelineMetrics, METRIC_NAMES } from './observability/metrics/agent-pipeline.metrics';
 export { RunLifecycleHooks } from './runs/run-lifecycle.hooks';
+export type { PipelineTracingOptions } from './observability/tracing/tracing.options';
+export type { ModelCallInfo, ModelCallResult, RunTelemetry, ToolCallInfo } from './observability/tracing/run-telemetry';
+export type { RunTraceIds } from './observability/tracing/run-observation';
 export type { RunLifecycleInfo, RunLifecycleObserver } from './runs/run-lifecycle.hooks';
 
 // JSON Schema checks (tool parameters, interrupt answers).

@@ -1,6 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { MULTITASK_POLICIES, type MultitaskPolicy } from '@agent-pipeline/protocol';
 import { resolveAuthOptions, type PipelineAuthOptions, type ResolvedAuth } from './auth/auth.options';
+import { resolveTracingOptions, type PipelineTracingOptions, type ResolvedTracingOptions } from './observability/tracing/tracing.options';
 
 /**
  * Options of `AgentPipelineModule.forRoot()` / the factory of `forRootAsync()`: every setting of
@@ -112,6 +113,19 @@ export interface AgentPipelineOptions {
   socketRecoveryMs?: number;
   /** Interval of `: keep-alive` comments on idle SSE streams, in ms. @default 15000 */
   sseKeepAliveMs?: number;
+  /**
+   * Input + output tokens a user's model calls may use per UTC day, over all nodes
+   * (`MAX_TOKENS_PER_USER_PER_DAY`); once reached, new runs of agents declared `callsModel` are
+   * refused with `QUOTA_EXCEEDED`. `0` = no budget.
+   * @default 0
+   */
+  maxTokensPerUserPerDay?: number;
+  /**
+   * OpenTelemetry spans of runs, model calls and tool calls: `true` for the global tracer provider,
+   * `{ tracerProvider?, recordUserId? }`, or `false`. Off, the pipeline makes no span at all.
+   * @default false
+   */
+  tracing?: boolean | PipelineTracingOptions;
 }
 
 /** Where the Socket.IO gateway listens, or `false` for no gateway. */
@@ -130,10 +144,16 @@ export interface AgentPipelineModuleExtras {
 }
 
 /** The options with every default applied. */
-export type ResolvedPipelineOptions = Required<Omit<AgentPipelineOptions, 'redisUrl' | 'auth'>> & { redisUrl?: string; auth: ResolvedAuth };
+export type ResolvedPipelineOptions = Required<Omit<AgentPipelineOptions, 'redisUrl' | 'auth' | 'tracing'>> & {
+  redisUrl?: string;
+  auth: ResolvedAuth;
+  tracing: ResolvedTracingOptions;
+};
 
 /** The default of every option but `auth`. */
 export const PIPELINE_DEFAULTS: Omit<ResolvedPipelineOptions, 'auth'> = {
+  tracing: false,
+  maxTokensPerUserPerDay: 0,
   databaseUrl: 'sqlite::memory:',
   runTimeoutMs: 300_000,
   shutdownGraceMs: 10_000,
@@ -186,8 +206,8 @@ const POSITIVE = new Set<string>([
 export function resolvePipelineOptions(options: AgentPipelineOptions): ResolvedPipelineOptions {
   if (options === null || typeof options !== 'object') throw new Error('AgentPipelineModule: options must be an object.');
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<AgentPipelineOptions>;
-  const { auth, ...rest } = defined;
-  const resolved = { ...PIPELINE_DEFAULTS, ...rest, auth: resolveAuthOptions(auth) };
+  const { auth, tracing, ...rest } = defined;
+  const resolved = { ...PIPELINE_DEFAULTS, ...rest, auth: resolveAuthOptions(auth), tracing: resolveTracingOptions(tracing) };
   for (const [key, value] of Object.entries(resolved)) {
     if (typeof (PIPELINE_DEFAULTS as Record<string, unknown>)[key] !== 'number') continue;
     const min = POSITIVE.has(key) ? 1 : 0;

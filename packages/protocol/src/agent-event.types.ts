@@ -53,6 +53,12 @@ export interface AgentResumedData {
   reason: ResumeReason;
 }
 
+/** Tokens of a run's model calls together (`usage` of the run and of `agent_completed`). */
+export interface RunUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
 /** The `data` of each event type. */
 export interface AgentEventDataMap {
   agent_started: { input: unknown };
@@ -60,7 +66,8 @@ export interface AgentEventDataMap {
   tool_executing: { toolCallId: string; tool: string; args: unknown };
   tool_completed: { toolCallId: string; tool: string; result?: unknown; error?: string; durationMs: number };
   agent_message_delta: { messageId: string; delta: string };
-  agent_completed: { result: unknown; durationMs: number; [extra: string]: unknown };
+  /** `usage` is there when the run called a model. */
+  agent_completed: { result: unknown; durationMs: number; usage?: RunUsage; [extra: string]: unknown };
   agent_error: { code: AgentErrorCode; message: string };
   agent_cancelled: { reason: string };
   interrupt_requested: InterruptRequestedData;

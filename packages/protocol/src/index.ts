@@ -11,3 +11,4 @@ export * from './error-codes';
 export * from './socket-protocol.types';
 export type { ThreadInfo } from './thread-info.types';
 export type { JsonSchemaObject } from './json-schema.types';
+export type { UsageBudget, UsageDay, UsageReport } from './usage.types';

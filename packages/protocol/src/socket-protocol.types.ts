@@ -31,6 +31,11 @@ export interface RunStartPayload {
    * request, it starts nothing and is answered with the run it started (`replayed: true`).
    */
   idempotencyKey?: string;
+  /**
+   * W3C trace context of the caller (`00-<trace-id>-<span-id>-<flags>`): the run's spans continue
+   * that trace, even when the run starts later (queued) or on another node.
+   */
+  traceparent?: string;
 }
 /** Payload of `run:cancel`. */
 export interface RunCancelPayload {

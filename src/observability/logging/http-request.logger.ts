@@ -21,7 +21,7 @@ export class HttpRequestLogger {
   private readonly http: HttpLogger<IncomingMessage, ServerResponse>;
 
   constructor(config: AppConfig) {
-    this.http = pinoHttp(pinoHttpOptions(config.logLevel));
+    this.http = pinoHttp(pinoHttpOptions(config.logLevel, { traced: config.tracing !== undefined }));
   }
 
   /** The Express-style middleware: `(req, res, next)`. */

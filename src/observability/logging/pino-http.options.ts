@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Options } from 'pino-http';
 import { stdTimeFunctions } from 'pino';
+import { traceFields } from './trace-fields';
 
 /** Log levels the server accepts (`LOG_LEVEL`); `silent` turns logging off. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -22,11 +23,14 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /**
  * The pino-http settings of the server: JSON lines at `level`, credentials redacted, a request
  * id per request (the caller's `X-Request-Id` when it is sane, else a new one, echoed back), and
- * the authenticated user on the request's completion line.
+ * the authenticated user on the request's completion line; with `traced`, the `trace_id` and
+ * `span_id` of the span active where a line is written.
  */
-export function pinoHttpOptions(level: LogLevel): Options {
+export function pinoHttpOptions(level: LogLevel, { traced = false }: { traced?: boolean } = {}): Options {
   return {
     level,
+    // With tracing on, a line written inside a run (or any traced work) names its trace and span.
+    ...(traced ? { mixin: traceFields } : {}),
     timestamp: stdTimeFunctions.isoTime,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     // Log lines written while a request is handled carry its id only, not the whole request again.

@@ -5,7 +5,8 @@ import { HttpRequestLogger } from './http-request.logger';
 
 /**
  * One log line when a run starts (debug) and one when it ends (info, warn when it failed), each
- * with the run id and user id as fields, so a run's lines can be found by either.
+ * with the run id and user id as fields (and, with tracing on, its `trace_id` and `span_id`), so a
+ * run's lines can be found by any of them.
  *
  * Written straight to a pino child made once (context `Runs`), not through Nest's logger: these
  * are the only log lines of every run, and the start line is not even built unless debug is on.
@@ -52,5 +53,7 @@ export class RunLogObserver implements RunLifecycleObserver, OnModuleInit, OnMod
 }
 
 function fields(run: RunLifecycleInfo) {
-  return { runId: run.runId, userId: run.userId, agent: run.agent, threadId: run.threadId };
+  const ids = { runId: run.runId, userId: run.userId, agent: run.agent, threadId: run.threadId };
+  // Written outside the run's own context (its start and end), so its span is named here.
+  return run.trace ? { ...ids, trace_id: run.trace.traceId, span_id: run.trace.spanId } : ids;
 }

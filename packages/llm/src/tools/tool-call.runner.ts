@@ -56,7 +56,15 @@ export class ToolCallRunner {
       // The model's raw text is reported when it is not JSON: it is what the model actually sent.
       notifier.toolExecuting(call.name, 'value' in parsed ? parsed.value : call.arguments, eventId);
       const started = performance.now();
-      const outcome = 'value' in parsed ? await this.execute(call.name, parsed.value, context) : { error: parsed.error };
+      const invoke = async (failed: (error: string) => void): Promise<ToolCallOutcome> => {
+        const outcome = 'value' in parsed ? await this.execute(call.name, parsed.value, context) : { error: parsed.error };
+        if (outcome.error !== undefined) failed(outcome.error);
+        return outcome;
+      };
+      // Every call, whatever its tool (and a call that could not run), is one `execute_tool` span of the run.
+      const outcome = context.telemetry
+        ? await context.telemetry.toolCall({ tool: call.name, toolCallId: eventId }, invoke)
+        : await invoke(() => undefined);
       throwIfAborted(context.signal);
       notifier.toolCompleted(eventId, call.name, outcome, performance.now() - started);
       return outcome;

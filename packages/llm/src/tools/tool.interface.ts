@@ -1,4 +1,4 @@
-import type { JsonSchema } from '@agent-pipeline/nestjs';
+import type { JsonSchema, RunTelemetry } from '@agent-pipeline/nestjs';
 
 /** What a tool receives besides its arguments. */
 export interface ToolContext {
@@ -7,6 +7,11 @@ export interface ToolContext {
   readonly userId: string;
   readonly runId: string;
   readonly threadId: string;
+  /**
+   * The run's telemetry: a tool that calls a model itself counts it with `telemetry.modelCall`,
+   * so its tokens join the run's usage and the user's budget. Absent outside a run (unit tests).
+   */
+  readonly telemetry?: RunTelemetry;
 }
 
 /**

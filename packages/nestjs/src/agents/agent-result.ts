@@ -4,8 +4,8 @@
  * `extra` names them too). A plain return value is the same as `new AgentResult(value)`.
  *
  * @example
- * return new AgentResult(text, { usage: { promptTokens: 12, completionTokens: 3, totalTokens: 15 } });
- * // → agent_completed data: { usage: { … }, result: text, durationMs }
+ * return new AgentResult(answer.text, { citations: answer.sources });
+ * // → agent_completed data: { citations: [ … ], result: answer.text, durationMs }
  */
 export class AgentResult<TResult = unknown> {
   constructor(

@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import type { AgentNotifier } from '../execution/websocket.notifier';
 import type { InterruptFn } from '../interrupts/interrupt.types';
 import type { StepFn } from '../durable/durable-step.types';
+import type { RunTelemetry } from '../observability/tracing/run-telemetry';
 
 /** What an agent receives for one run. */
 export interface AgentRunContext<TInput = unknown> {
@@ -38,6 +39,11 @@ export interface AgentRunContext<TInput = unknown> {
    * const weather = await context.step('fetch-weather', () => weatherApi.get(city), { retries: 2 });
    */
   readonly step: StepFn;
+  /**
+   * Model calls and tool calls of the run, as spans of its trace (when tracing is on) and, for
+   * model calls, as tokens of its `usage` and of the user's daily budget.
+   */
+  readonly telemetry: RunTelemetry;
 }
 
 /**
@@ -70,4 +76,11 @@ export interface AgentOptions {
    * @default false
    */
   durable?: boolean;
+  /**
+   * The agent calls a language model (through `context.telemetry.modelCall`): its runs count
+   * tokens, and a user whose daily budget (`MAX_TOKENS_PER_USER_PER_DAY`) is spent gets
+   * `QUOTA_EXCEEDED` for new runs of it. Agents without it are never refused for the budget.
+   * @default false
+   */
+  callsModel?: boolean;
 }

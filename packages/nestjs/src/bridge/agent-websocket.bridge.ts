@@ -21,6 +21,8 @@ export interface RunInit {
   resume?: ResumePoint;
   /** When the run was created (ms since epoch); now for a new run. */
   createdAt?: number;
+  /** The W3C trace context the run continues. */
+  traceparent?: string;
 }
 
 /** A run's orchestrator together with the agent instance resolved in the same DI context. */
@@ -60,7 +62,7 @@ export class AgentWebSocketBridge {
       ? { runId: init.runId, threadId: init.threadId ?? newRunIdentity().threadId }
       : newRunIdentity(init.threadId);
     const journal = new RunJournal(registered.durable, init.resume);
-    const context = new RunExecutionContext(userId, runId, threadId, agentType, init.input ?? null, journal, init.createdAt);
+    const context = new RunExecutionContext(userId, runId, threadId, agentType, init.input ?? null, journal, init.createdAt, init.traceparent);
     const contextId = ContextIdFactory.create();
     this.moduleRef.registerRequestByContextId(context, contextId);
     const orchestrator = await this.moduleRef.resolve(RequestScopedOrchestrator, contextId);

@@ -7,6 +7,9 @@ import type { AgentResumedData, InterruptResolution, InterruptRequestedData, Int
 import { RunSteps } from '../durable/run-steps';
 import { EventWriteBuffer } from '../store/event-write.buffer';
 import { RunInterruptGate } from '../interrupts/run-interrupt.gate';
+import { GEN_AI, PIPELINE_ATTRIBUTES } from '../observability/tracing/gen-ai.attributes';
+import type { RunObservation, RunTraceIds } from '../observability/tracing/run-observation';
+import { RunTracer } from '../observability/tracing/run-tracer';
 import { PIPELINE_OPTIONS } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 import type { RunExecutionContext } from './run-execution.context';
@@ -44,6 +47,8 @@ export class RequestScopedOrchestrator {
   private resolveDone!: (ending: RunEnding) => void;
   /** Called once a resumed run emits something new (its `agent_resumed` is out). */
   onResumed?: (data: AgentResumedData) => void;
+  /** The run's span (when tracing is on) and the tokens of its model calls. */
+  private readonly observation: RunObservation;
   /** Settles once the terminal event is stored and published. */
   readonly done: Promise<RunEnding> = new Promise((resolve) => (this.resolveDone = resolve));
 
@@ -52,11 +57,20 @@ export class RequestScopedOrchestrator {
     private readonly notifier: WebSocketNotifier,
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
     private readonly writer: EventWriteBuffer,
-  ) {}
+
+    tracer: RunTracer,
+  ) {
+    this.observation = tracer.observe(context);
+  }
 
   /** The run's context and the notifier that reports its events. */
   createExecutionContext(): { context: UserExecutionContext; notifier: WebSocketNotifier } {
     return { context: this.context, notifier: this.notifier };
+  }
+
+  /** Opens the run's span (once; `execute` does if nobody did); its ids, undefined when tracing is off. */
+  beginTrace(): RunTraceIds | undefined {
+    return this.observation.begin();
   }
 
   /** True once the run has an outcome (its terminal event may still be on its way). */
@@ -73,6 +87,7 @@ export class RequestScopedOrchestrator {
     // its terminal event is out; the agent never runs and no timer is left behind.
     if (this.ending) return this.done;
     const { context, notifier } = this.createExecutionContext();
+    this.observation.begin();
     const journal = this.context.journal;
     if (journal.resume) {
       notifier.replayObserver = {
@@ -94,8 +109,9 @@ export class RequestScopedOrchestrator {
       notifier,
       interrupt: (request) => this.interruptGate().ask(request),
       step: (name, fn, options) => steps.run(name, fn, options),
+      telemetry: this.observation,
     };
-    void this.invoke(agent, runContext);
+    void this.observation.within(() => this.invoke(agent, runContext));
     return this.done;
   }
 
@@ -172,6 +188,7 @@ export class RequestScopedOrchestrator {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.interrupts?.end();
+    this.observation.end(outcome);
     // Abort first, synchronously, so that an agent waiting on the signal stops before anything else happens.
     if (outcome.kind !== 'completed') this.context.abort(outcome.kind === 'cancelled' ? outcome.reason : outcome.code);
     const durationMs = Date.now() - this.context.startedAt;
@@ -206,10 +223,21 @@ export class RequestScopedOrchestrator {
       {
         requested: (data) => {
           for (const listener of [...this.askedListeners]) listener(data);
+          this.observation.event('interrupt_requested', {
+            [PIPELINE_ATTRIBUTES.interruptId]: data.interruptId,
+            [PIPELINE_ATTRIBUTES.interruptKind]: data.kind,
+            ...(data.tool !== undefined && { [GEN_AI.toolName]: data.tool }),
+          });
           return this.notifier.sendInterruptRequested(data);
         },
         recall: () => this.notifier.recallInterrupt(),
-        resolved: (data) => this.notifier.sendInterruptResolved(data),
+        resolved: (data) => {
+          this.observation.event('interrupt_resolved', {
+            [PIPELINE_ATTRIBUTES.interruptId]: data.interruptId,
+            [PIPELINE_ATTRIBUTES.interruptResolution]: data.resolution,
+          });
+          return this.notifier.sendInterruptResolved(data);
+        },
         paused: () => this.stopClock(),
         resumed: () => {
           if (!this.ending && this.timeLeftMs !== undefined) this.startClock(this.timeLeftMs);
@@ -263,8 +291,11 @@ export class RequestScopedOrchestrator {
 
   private emitTerminal(outcome: RunOutcome, durationMs: number): Promise<boolean> {
     switch (outcome.kind) {
-      case 'completed':
-        return this.notifier.sendAgentCompleted(outcome.result, durationMs, outcome.extra);
+      case 'completed': {
+        // A run that called a model says how many tokens it used (the pipeline's count wins over the agent's own).
+        const usage = this.observation.usage;
+        return this.notifier.sendAgentCompleted(outcome.result, durationMs, usage ? { ...outcome.extra, usage } : outcome.extra);
+      }
       case 'error':
         return this.notifier.sendAgentError(outcome.code, outcome.message);
       case 'cancelled':

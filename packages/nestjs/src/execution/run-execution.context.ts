@@ -20,7 +20,9 @@ export class RunExecutionContext implements UserExecutionContext {
     readonly journal: RunJournal = new RunJournal(false),
     /** When the run was created; for a resumed run, its first attempt's start. */
     startedAt: number = Date.now(),
-  ) {
+    /** The W3C trace context the run continues (stored with it), when it has one. */
+    readonly traceparent?: string,
+    ) {
     this.startedAt = startedAt;
   }
 

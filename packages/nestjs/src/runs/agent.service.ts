@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AgentRegistry } from '../agents/agent.registry';
+import { AgentRegistry, type RegisteredAgent } from '../agents/agent.registry';
 import { PipelineError } from '../errors/pipeline.error';
 import {
   isInFlightStatus,
@@ -23,6 +23,8 @@ import { decodeCursor, pageOf, type Page } from '../store/list-cursor';
 import type { IdempotencyClaim, ListRunsQuery, NewRun, RunRecord, RunStore } from '../store/run-store.interface';
 import { RunEndWaiter } from '../threads/run-end.waiter';
 import { ThreadPolicy, type QueuePlace } from '../threads/thread-policy.service';
+import { RunTracer } from '../observability/tracing/run-tracer';
+import { RunBudget } from '../usage/run-budget.service';
 import { AgentInputValidator } from './agent-input.validator';
 import { IdempotencyKeyTaken } from './idempotency/idempotency-key.taken';
 import { checkIdempotencyKey } from './idempotency/idempotency-key.validation';
@@ -46,6 +48,11 @@ export interface StartRunRequest {
    * same key within `IDEMPOTENCY_TTL_MS` starts nothing and answers with this run (`replayed`).
    */
   idempotencyKey?: string;
+  /**
+   * The caller's W3C trace context (`traceparent` header or `run:start` field): with tracing on,
+   * the run's spans continue that trace (else the span active here, else a new trace).
+   */
+  traceparent?: string;
 }
 
 /** A started (or queued) run. */
@@ -111,6 +118,8 @@ export class AgentService {
     private readonly interrupts: InterruptAnswerRouter,
     private readonly idempotency: IdempotentStarts,
     private readonly announcer: EndedRunAnnouncer,
+    private readonly tracer: RunTracer,
+    private readonly budget: RunBudget,
   ) {}
 
   listAgents(): AgentInfo[] {
@@ -147,22 +156,26 @@ export class AgentService {
     const input = this.inputs.validate(agent, clean);
     const key = request.idempotencyKey;
     // A replay is answered before any limit: it starts nothing.
-    if (key !== undefined) return this.idempotency.start(userId, key, request, (claim) => this.begin(userId, request, input, agent.durable, claim));
-    return this.begin(userId, request, input, agent.durable);
+    if (key !== undefined) return this.idempotency.start(userId, key, request, (claim) => this.begin(userId, request, input, agent, claim));
+    return this.begin(userId, request, input, agent);
   }
 
   /** A start that passed validation: admitted by the limits (and its thread's policy), stored, launched. */
-  private async begin(userId: string, request: StartRunRequest, input: unknown, durable: boolean, claim?: IdempotencyClaim): Promise<StartedRun> {
+  private async begin(userId: string, request: StartRunRequest, input: unknown, agent: RegisteredAgent, claim?: IdempotencyClaim): Promise<StartedRun> {
+    const durable = agent.durable;
     this.admission.checkStoreBacklog();
+    const spent = this.budget.check(userId, agent);
+    if (spent) await spent;
+    const traceparent = this.tracer.capture(request.traceparent);
     // A named thread may have runs in flight: its multitask policy decides. A new thread cannot.
-    if (request.threadId !== undefined) return this.startOnThread(userId, request, input, durable, claim);
+    if (request.threadId !== undefined) return this.startOnThread(userId, request, input, { durable, traceparent, claim });
     this.admission.checkConcurrency(userId);
     const { runId, threadId } = newRunIdentity(request.threadId);
     // Registered before the first await: concurrent starts see this slot as taken.
     this.registry.add({ runId, userId, agent: request.agent, threadId });
     try {
       await this.admission.consumeRate(userId);
-      const run = { runId, userId, agent: request.agent, threadId, input };
+      const run = { runId, userId, agent: request.agent, threadId, input, traceparent };
       const execution = await this.launcher.prepare(run);
       const now = new Date();
       const row: NewRun = {
@@ -175,6 +188,7 @@ export class AgentService {
         nodeId: this.nodeId,
         leaseUntil: new Date(now.getTime() + this.options.runLeaseMs),
         durable,
+        traceparent,
       };
       if (claim) {
         // A keyed run is stored at once, on its own: its key must be taken (or found taken) now.
@@ -205,11 +219,10 @@ export class AgentService {
     userId: string,
     request: StartRunRequest,
     input: unknown,
-    durable: boolean,
-    claim?: IdempotencyClaim,
+    { durable, traceparent, claim }: { durable: boolean; traceparent?: string; claim?: IdempotencyClaim },
   ): Promise<StartedRun> {
     const { runId, threadId } = newRunIdentity(request.threadId);
-    const run = { runId, userId, agent: request.agent, threadId, input, durable, idempotency: claim };
+    const run = { runId, userId, agent: request.agent, threadId, input, durable, traceparent, idempotency: claim };
     await this.admission.consumeRate(userId);
     const admitted = await this.threads.admit(run, request.multitask ?? this.options.threadMultitask);
     if (admitted === 'start') {

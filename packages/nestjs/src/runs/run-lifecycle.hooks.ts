@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { AgentResumedData } from '@agent-pipeline/protocol';
 import type { RunEnding } from '../execution/request-scoped.orchestrator';
+import type { RunTraceIds } from '../observability/tracing/run-observation';
 
 /** The identity of a run, as lifecycle observers see it. */
 export interface RunLifecycleInfo {
@@ -8,6 +9,8 @@ export interface RunLifecycleInfo {
   readonly userId: string;
   readonly agent: string;
   readonly threadId: string;
+  /** The ids of the run's span, when tracing is on (for log lines: `trace_id`, `span_id`). */
+  readonly trace?: RunTraceIds;
 }
 
 /**

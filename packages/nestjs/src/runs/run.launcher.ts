@@ -7,6 +7,8 @@ import { RunRegistry } from './run.registry';
 /** A run about to execute on this node: its identity and validated input. */
 export interface LaunchableRun extends RunLifecycleInfo {
   readonly input: unknown;
+  /** The W3C trace context the run continues (stored with it). */
+  readonly traceparent?: string;
 }
 
 /**
@@ -25,7 +27,13 @@ export class RunLauncher {
 
   /** Creates the run's orchestrator and agent in a fresh DI context (for a resumed run, with what its earlier attempts stored). */
   prepare(run: LaunchableRun, resumed?: Pick<RunInit, 'resume' | 'createdAt'>): Promise<ExecutionHandle> {
-    return this.bridge.createExecution(run.userId, run.agent, { runId: run.runId, threadId: run.threadId, input: run.input, ...resumed });
+    return this.bridge.createExecution(run.userId, run.agent, {
+      runId: run.runId,
+      threadId: run.threadId,
+      input: run.input,
+      traceparent: run.traceparent,
+      ...resumed,
+    });
   }
 
   /**
@@ -36,7 +44,15 @@ export class RunLauncher {
     const active = this.registry.get(run.runId);
     if (active) active.orchestrator = orchestrator;
     const done = orchestrator.done;
-    const info: RunLifecycleInfo = { runId: run.runId, userId: run.userId, agent: run.agent, threadId: run.threadId };
+    // The run's span opens here, so that its lifecycle lines carry its trace ids.
+    const trace = orchestrator.beginTrace();
+    const info: RunLifecycleInfo = {
+      runId: run.runId,
+      userId: run.userId,
+      agent: run.agent,
+      threadId: run.threadId,
+      ...(trace && { trace }),
+    };
     void done.then((ending) => {
       this.registry.remove(run.runId);
       if (!ending.suspended) this.lifecycle.ended(info, ending);

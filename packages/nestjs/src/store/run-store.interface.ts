@@ -1,4 +1,4 @@
-import type { AgentEventDataMap, AgentEventEnvelope, RunStatus } from '@agent-pipeline/protocol';
+import type { AgentEventDataMap, AgentEventEnvelope, RunStatus, RunUsage, UsageDay } from '@agent-pipeline/protocol';
 import type { StepRecord } from '../durable/durable-step.types';
 
 /** A run as stored and served. */
@@ -17,6 +17,10 @@ export interface RunRecord {
   lastSeq: number;
   /** The node executing (or that executed) the run. */
   nodeId: string;
+  /** Tokens of the run's model calls; absent for a run that called none. */
+  usage?: RunUsage;
+  /** The W3C trace context the run continues, when it has one. */
+  traceparent?: string;
 }
 
 export interface NewRun {
@@ -36,6 +40,8 @@ export interface NewRun {
   idempotency?: IdempotencyClaim;
   /** Its agent is durable: recovery resumes the run instead of failing it. @default false */
   durable?: boolean;
+  /** The W3C trace context the run continues (see `RunTracer.capture`). */
+  traceparent?: string;
 }
 
 /** An idempotency key a new run claims for its user, and the fingerprint of its request. */
@@ -51,6 +57,20 @@ export interface IdempotentRun {
   /** The run's status now. */
   status: RunStatus;
   fingerprint: string;
+}
+
+/** One model call's tokens, as {@link RunStore.recordUsage} adds them. */
+export interface UsageEntry {
+  runId: string;
+  userId: string;
+  agent: string;
+  model: string;
+  /** The UTC day of the call, `YYYY-MM-DD`. */
+  day: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** The run's first call of this model on this day: it counts in that day's `runs`. */
+  newRun: boolean;
 }
 
 /** A run in flight on a thread, as the thread's multitask policy sees it. */
@@ -284,6 +304,12 @@ export interface RunStore {
   readyThreads(limit: number): Promise<ReadyThread[]>;
   /** Queued runs of every user and thread. */
   countQueued(): Promise<number>;
+  /** Adds one model call's tokens to its run and to its user's usage of the day, in one transaction. */
+  recordUsage(entry: UsageEntry): Promise<void>;
+  /** A user's usage per day (`from` to `to`, inclusive, `YYYY-MM-DD`), agent and model: oldest day first, then agent, model. */
+  usageDays(userId: string, from: string, to: string): Promise<UsageDay[]>;
+  /** A user's input + output tokens of one UTC day, over every agent and model. */
+  tokensUsedOn(userId: string, day: string): Promise<number>;
   /** Answers when the database does. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import {
   EXECUTING_STATUSES,
   IN_FLIGHT_STATUSES,
   isTerminalEventType,
+  type UsageDay,
 } from '@agent-pipeline/protocol';
 import { InCodeMigrationProvider } from './run-store.migrations';
 import { outcomeColumns, runRow, stepFromRow, stepRow, waitingTransition } from './run-store.rows';
@@ -14,6 +15,7 @@ import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
 import { KyselyThreadQueries, KyselyThreadTransaction, statusIn } from './run-store.threads';
 import { KyselyIdempotencyQueries } from './run-store.idempotency';
+import { KyselyUsageQueries } from './run-store.usage';
 import {
   RELEASED_LEASE,
   type CancelledQueuedRun,
@@ -35,6 +37,7 @@ import {
   type ThreadRun,
   type ThreadSummary,
   type ThreadTransaction,
+  type UsageEntry,
   type WriteBatch,
 } from './run-store.interface';
 
@@ -518,6 +521,18 @@ export class KyselyRunStore implements RunStore {
     return schema;
   }
 
+  recordUsage(entry: UsageEntry): Promise<void> {
+    return new KyselyUsageQueries(this.db).record(entry);
+  }
+
+  usageDays(userId: string, from: string, to: string): Promise<UsageDay[]> {
+    return new KyselyUsageQueries(this.db).days(userId, from, to);
+  }
+
+  tokensUsedOn(userId: string, day: string): Promise<number> {
+    return new KyselyUsageQueries(this.db).tokensOn(userId, day);
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
   }
@@ -561,5 +576,9 @@ function toRecord(row: Selectable<RunsTable> & { last_seq: number | string | nul
   if (row.result !== null) record.result = JSON.parse(row.result);
   if (row.error !== null) record.error = JSON.parse(row.error);
   if (row.finished_at !== null) record.finishedAt = row.finished_at;
+  if (row.input_tokens !== null && row.input_tokens !== undefined) {
+    record.usage = { inputTokens: Number(row.input_tokens), outputTokens: Number(row.output_tokens ?? 0) };
+  }
+  if (row.traceparent) record.traceparent = row.traceparent;
   return record;
 }

@@ -146,6 +146,28 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  // Tracing and usage: the trace a run continues (so a queued or resumed run joins its caller's
+  // trace on any node), the run's tokens, and each user's tokens per UTC day, agent and model
+  // (GET /usage, and the daily budget, which every node reads from here).
+  '2026-12-03-008-usage-and-traces': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('runs').addColumn('traceparent', 'varchar(64)').execute();
+      await db.schema.alterTable('runs').addColumn('input_tokens', 'bigint').execute();
+      await db.schema.alterTable('runs').addColumn('output_tokens', 'bigint').execute();
+      await db.schema
+        .createTable('usage_daily')
+        .ifNotExists()
+        .addColumn('user_id', 'varchar(128)', (c) => c.notNull())
+        .addColumn('day', 'varchar(10)', (c) => c.notNull())
+        .addColumn('agent', 'varchar(128)', (c) => c.notNull())
+        .addColumn('model', 'varchar(256)', (c) => c.notNull())
+        .addColumn('input_tokens', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('output_tokens', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('runs', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('usage_daily_pk', ['user_id', 'day', 'agent', 'model'])
+        .execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

@@ -33,6 +33,7 @@ export function runRow(run: NewRun, outcome?: RunOutcomeColumns): RunsTable {
     lease_until: run.leaseUntil.toISOString(),
     thread_seq: run.threadSeq ?? 0,
     durable: run.durable ? 1 : 0,
+    traceparent: run.traceparent ?? null,
     status: outcome?.status ?? run.status ?? 'running',
     result: outcome?.result ?? null,
     error: outcome?.error ?? null,

@@ -22,6 +22,11 @@ export interface RunsTable {
   idempotency_fingerprint: string | null;
   /** 1 when the run's agent is durable (recovery resumes the run instead of failing it). */
   durable: number;
+  /** The W3C trace context the run continues; null when it has none (or tracing was off). */
+  traceparent?: string | null;
+  /** Tokens of the run's model calls; null while it has called none. */
+  input_tokens?: number | string | null;
+  output_tokens?: number | string | null;
 }
 
 /** Table `run_steps`: the journal of durable runs, one row per recorded step. */
@@ -44,9 +49,23 @@ export interface EventsTable {
   envelope: string;
 }
 
+/** Table `usage_daily`: a user's model tokens of one UTC day, per agent and model. */
+export interface UsageDailyTable {
+  user_id: string;
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  agent: string;
+  model: string;
+  input_tokens: number | string;
+  output_tokens: number | string;
+  /** Runs that called this model that day. */
+  runs: number | string;
+}
+
 export interface PipelineDatabase {
   runs: RunsTable;
   events: EventsTable;
   run_steps: RunStepsTable;
+  usage_daily: UsageDailyTable;
   kysely_migration?: { name: Generated<string> };
 }

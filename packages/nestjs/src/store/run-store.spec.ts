@@ -1123,6 +1123,58 @@ describe.each(backends)('$name store', (backend) => {
       });
     }
   });
+
+  describe('usage and traces', () => {
+    const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const usage = (run: NewRun, day: string, model: string, inputTokens: number, outputTokens: number, newRun: boolean) => ({
+      runId: run.runId,
+      userId: run.userId,
+      agent: run.agent,
+      model,
+      day,
+      inputTokens,
+      outputTokens,
+      newRun,
+    });
+
+    it('keeps the traceparent a run continues, through createRun and batched writes alike', async () => {
+      const created = await started({ traceparent: PARENT });
+      const batched = newRun({ traceparent: PARENT });
+      const plain = newRun();
+      await store.write({ runs: [batched, plain], events: [...progress(batched, 1, 1), ...progress(plain, 1, 1)] });
+      expect((await store.getRun(created.runId))?.traceparent).toBe(PARENT);
+      expect((await store.getRun(batched.runId))?.traceparent).toBe(PARENT);
+      expect(await store.getRun(plain.runId)).not.toHaveProperty('traceparent');
+    });
+
+    it("adds each model call to its run and to the user's day, agent and model", async () => {
+      const first = await started({ userId: 'uma', agent: 'assistant' }, 1);
+      const second = await started({ userId: 'uma', agent: 'assistant' }, 1);
+      const other = await started({ userId: 'vic', agent: 'assistant' }, 1);
+      expect(await store.getRun(first.runId)).not.toHaveProperty('usage');
+      await store.recordUsage(usage(first, '2026-01-02', 'm1', 10, 2, true));
+      await store.recordUsage(usage(first, '2026-01-02', 'm1', 30, 4, false));
+      // Concurrent calls (two runs, or two nodes) add up.
+      await Promise.all([
+        store.recordUsage(usage(second, '2026-01-02', 'm1', 5, 5, true)),
+        store.recordUsage(usage(second, '2026-01-02', 'm2', 100, 1, true)),
+        store.recordUsage(usage(first, '2026-01-03', 'm1', 1, 1, true)),
+        store.recordUsage(usage(other, '2026-01-02', 'm1', 999, 999, true)),
+      ]);
+      expect((await store.getRun(first.runId))?.usage).toEqual({ inputTokens: 41, outputTokens: 7 });
+      expect((await store.getRun(second.runId))?.usage).toEqual({ inputTokens: 105, outputTokens: 6 });
+      expect(await store.usageDays('uma', '2026-01-01', '2026-01-31')).toEqual([
+        { day: '2026-01-02', agent: 'assistant', model: 'm1', inputTokens: 45, outputTokens: 11, runs: 2 },
+        { day: '2026-01-02', agent: 'assistant', model: 'm2', inputTokens: 100, outputTokens: 1, runs: 1 },
+        { day: '2026-01-03', agent: 'assistant', model: 'm1', inputTokens: 1, outputTokens: 1, runs: 1 },
+      ]);
+      expect(await store.usageDays('uma', '2026-01-03', '2026-01-03')).toHaveLength(1);
+      expect(await store.usageDays('uma', '2026-02-01', '2026-02-28')).toEqual([]);
+      expect(await store.tokensUsedOn('uma', '2026-01-02')).toBe(45 + 11 + 100 + 1);
+      expect(await store.tokensUsedOn('uma', '2026-01-04')).toBe(0);
+      expect(await store.tokensUsedOn('vic', '2026-01-02')).toBe(1998);
+    });
+  });
 });
 
 describe('parseDatabaseUrl', () => {

@@ -26,8 +26,8 @@ export class SqliteBatchWriter {
   constructor(database: Database) {
     // `do nothing` on conflict: a retried batch may carry rows already written (RunStore.write).
     this.insertRun = database.prepare(
-      `insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until, thread_seq, durable)
-       values (@run_id, @thread_id, @user_id, @agent, @status, @input, @result, @error, @created_at, @finished_at, @node_id, @lease_until, @thread_seq, @durable)
+      `insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until, thread_seq, durable, traceparent)
+       values (@run_id, @thread_id, @user_id, @agent, @status, @input, @result, @error, @created_at, @finished_at, @node_id, @lease_until, @thread_seq, @durable, @traceparent)
        on conflict (run_id) do nothing`,
     );
     this.insertEvent = database.prepare(

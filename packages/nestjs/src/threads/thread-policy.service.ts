@@ -27,6 +27,8 @@ export interface ThreadRunRequest {
   idempotency?: IdempotencyClaim;
   /** Its agent is durable (stored with the run, for recovery). */
   durable?: boolean;
+  /** The W3C trace context the run continues, stored with it. */
+  traceparent?: string;
 }
 
 /**
@@ -99,6 +101,7 @@ export class ThreadPolicy {
           leaseUntil: new Date(createdAt.getTime() + this.options.runLeaseMs),
           idempotency: request.idempotency,
           durable: request.durable === true,
+          traceparent: request.traceparent,
         };
         if (inFlight.length === 0) {
           // Starts now: the same concurrency limit as any start (local check, then the shared count).

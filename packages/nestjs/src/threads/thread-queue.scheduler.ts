@@ -172,7 +172,7 @@ export class ThreadQueueScheduler implements RunLifecycleObserver, OnApplication
     const info = { runId: head.runId, userId, agent: head.agent, threadId };
     try {
       const record = await this.store.getRun(head.runId);
-      const run = { ...info, input: record?.input ?? null };
+      const run = { ...info, input: record?.input ?? null, traceparent: record?.traceparent };
       this.lifecycle.dequeued(info, Math.max(0, Date.now() - Date.parse(head.createdAt)));
       this.launcher.launch(info, await this.launcher.prepare(run));
     } catch (err) {

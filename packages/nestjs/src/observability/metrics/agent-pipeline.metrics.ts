@@ -27,6 +27,7 @@ export const METRIC_NAMES = {
   queueWait: 'agent_pipeline_queue_wait_seconds',
   runsDeleted: 'agent_pipeline_runs_deleted_total',
   runsResumed: 'agent_pipeline_runs_resumed_total',
+  llmTokens: 'agent_pipeline_llm_tokens_total',
 } as const;
 
 /** Why the server closed a socket on its own. */
@@ -59,6 +60,7 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
   private readonly runsResumed: Counter<'agent' | 'reason'>;
   private readonly socketRefusals: Counter<'reason'>;
   private readonly runsDeleted: Counter<'reason'>;
+  private readonly llmTokens: Counter<'agent' | 'model' | 'kind'>;
 
   constructor(
     private readonly lifecycle: RunLifecycleHooks,
@@ -168,6 +170,12 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
       labelNames: ['reason'],
       registers,
     });
+    this.llmTokens = new Counter({
+      name: METRIC_NAMES.llmTokens,
+      help: 'Model tokens used by runs on this node, by agent, model and kind (input, output), as the provider reported them.',
+      labelNames: ['agent', 'model', 'kind'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -202,6 +210,12 @@ export class AgentPipelineMetrics implements RunLifecycleObserver, OnModuleInit,
   /** Counts a socket the server closed on its own. */
   socketDisconnected(reason: SocketDisconnectReason): void {
     this.socketDisconnects.inc({ reason });
+  }
+
+  /** Counts one model call's tokens. */
+  tokensUsed(agent: string, model: string, inputTokens: number, outputTokens: number): void {
+    if (inputTokens > 0) this.llmTokens.inc({ agent, model, kind: 'input' }, inputTokens);
+    if (outputTokens > 0) this.llmTokens.inc({ agent, model, kind: 'output' }, outputTokens);
   }
 
   /** Counts a refused socket handshake. */

@@ -15,6 +15,7 @@ import { AgUiTranslator, endsAgUiRun } from './ag-ui.translator';
 import { agUiRunKey } from './ag-ui-run.key';
 import { agentInputOf, parseRunAgentInput, resumeAnswerOf, type ResumeAnswer } from './run-agent-input.parser';
 import { PipelineHttpRoutes } from '../http/pipeline-http.decorator';
+import { TRACEPARENT_HEADER_DOC } from '../http/traceparent.header';
 
 const EVENT_STREAM = { 'text/event-stream': { schema: { type: 'string' } } };
 
@@ -55,6 +56,7 @@ export class AgUiController {
       'thread (a retried request) starts nothing: it streams that run again from its first event; see docs/ag-ui.md.',
   })
   @ApiParam({ name: 'agent', description: 'An agent name from `GET /agents`.' })
+  @ApiHeader(TRACEPARENT_HEADER_DOC)
   @ApiBody({
     description: 'AG-UI `RunAgentInput` (`threadId`, `runId`, `messages`, `tools`, `context`, `state`, `forwardedProps`).',
     schema: { type: 'object' },
@@ -74,6 +76,7 @@ export class AgUiController {
     'TOO_MANY_RUNS',
     'THREAD_BUSY',
     'RATE_LIMITED',
+    'QUOTA_EXCEEDED',
     'INTERRUPT_NOT_FOUND',
     'INTERRUPT_RESOLVED',
     'UNAVAILABLE',
@@ -92,7 +95,13 @@ export class AgUiController {
     if (resume) return this.resume(userId, input.threadId, input.runId, resume, req, res);
     // A repeated POST (the same runId on the thread) starts nothing: it streams that run again, from its start.
     const idempotencyKey = agUiRunKey(input.threadId, input.runId);
-    const run = await this.agents.start(userId, { agent, input: agentInputOf(input), threadId: input.threadId, idempotencyKey });
+    const run = await this.agents.start(userId, {
+      agent,
+      input: agentInputOf(input),
+      threadId: input.threadId,
+      idempotencyKey,
+      traceparent: req.headers.traceparent as string | undefined,
+    });
     const follow = await this.follower.open(userId, run.runId, 0);
     this.streamer.stream(req, res, follow, userId, this.view(input.runId, 0, { 'X-Run-Id': run.runId }));
   }

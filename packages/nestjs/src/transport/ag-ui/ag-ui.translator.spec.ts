@@ -126,7 +126,7 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
 
   it("puts the assistant's token usage into RUN_FINISHED.usage, and none when the run reports none", () => {
     const withUsage = translateAll(
-      run(started, ['agent_completed', { result: 'ok', durationMs: 1, usage: { promptTokens: 12, completionTokens: 5, totalTokens: 17 } }]),
+      run(started, ['agent_completed', { result: 'ok', durationMs: 1, usage: { inputTokens: 12, outputTokens: 5 } }]),
     );
     expect(withUsage[1]).toMatchObject({ type: 'RUN_FINISHED', usage: [{ inputTokens: 12, outputTokens: 5, totalTokens: 17 }] });
     const without = translateAll(run(started, ['agent_completed', { result: 'ok', durationMs: 1 }]));
@@ -190,7 +190,7 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
         ['agent_message_delta', { messageId: 'a', delta: 'x' }],
         ['tool_executing', { toolCallId: 't1', tool: 'calc', args: { e: 1 } }],
         ['tool_completed', { toolCallId: 't1', tool: 'calc', result: undefined, durationMs: 1 }],
-        ['agent_completed', { result: { nested: [1, 2] }, durationMs: 2, usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } }],
+        ['agent_completed', { result: { nested: [1, 2] }, durationMs: 2, usage: { inputTokens: 1, outputTokens: 2 } }],
       ),
     );
     for (const event of out) expect(EventSchema.safeParse(event).error).toBeUndefined();
@@ -208,7 +208,7 @@ describe('AgUiTranslator (our events in AG-UI words)', () => {
           ['tool_executing', { toolCallId: 't1', tool: 'calc', args: { e: 1 } }],
           ['tool_completed', { toolCallId: 't1', tool: 'calc', result: 2, durationMs: 1 }],
           ['agent_message_delta', { messageId: 'b', delta: 'y' }],
-          ['agent_completed', { result: 'ok', durationMs: 2, usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } }],
+          ['agent_completed', { result: 'ok', durationMs: 2, usage: { inputTokens: 1, outputTokens: 2 } }],
         ),
       );
       // The client's own RxJS copy: its operators take any subscribable source.

@@ -163,13 +163,13 @@ function toJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The assistant's `{ promptTokens, completionTokens, totalTokens }` as AG-UI token usage. */
+/** A run's `usage` (`{ inputTokens, outputTokens }`) as AG-UI token usage. */
 function toUsage(value: unknown): TokenUsage | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { promptTokens, completionTokens, totalTokens } = value as Record<string, unknown>;
+  const { inputTokens, outputTokens } = value as Record<string, unknown>;
   const usage: TokenUsage = {};
-  if (Number.isSafeInteger(promptTokens)) usage.inputTokens = promptTokens as number;
-  if (Number.isSafeInteger(completionTokens)) usage.outputTokens = completionTokens as number;
-  if (Number.isSafeInteger(totalTokens)) usage.totalTokens = totalTokens as number;
+  if (Number.isSafeInteger(inputTokens)) usage.inputTokens = inputTokens as number;
+  if (Number.isSafeInteger(outputTokens)) usage.outputTokens = outputTokens as number;
+  if (usage.inputTokens !== undefined && usage.outputTokens !== undefined) usage.totalTokens = usage.inputTokens + usage.outputTokens;
   return Object.keys(usage).length > 0 ? usage : undefined;
 }

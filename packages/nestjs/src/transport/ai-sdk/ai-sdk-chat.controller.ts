@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { UI_MESSAGE_STREAM_HEADERS, type UIMessage } from 'ai';
 import type { Request, Response } from 'express';
 import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
@@ -14,6 +14,7 @@ import { chatInputOf, toolApprovalResponseOf, type ToolApprovalResponse } from '
 import { AiSdkChatRequestDto } from './dto/ai-sdk-chat.dto';
 import { SSE_DONE_FRAME, toSseFrame, UiMessageStreamTranslator } from './ui-message-stream.translator';
 import { PipelineHttpRoutes } from '../http/pipeline-http.decorator';
+import { TRACEPARENT_HEADER_DOC } from '../http/traceparent.header';
 
 /** Where a stream pauses: at every tool approval (a live message), or at the one still open (a resumed one). */
 interface PausePolicy {
@@ -58,7 +59,17 @@ export class AiSdkChatController {
   @ApiParam({ name: 'agent', description: 'A registered agent (see `GET /agents`).', example: 'echo' })
   @ApiBody({ type: AiSdkChatRequestDto })
   @ApiResponse({ status: 200, description: 'The UI message stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
-  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_AGENT', 'THREAD_BUSY', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_RUNS', 'RATE_LIMITED', 'UNAVAILABLE')
+  @ApiHeader(TRACEPARENT_HEADER_DOC)
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'UNKNOWN_AGENT',
+    'THREAD_BUSY',
+    'PAYLOAD_TOO_LARGE',
+    'TOO_MANY_RUNS',
+    'RATE_LIMITED',
+    'QUOTA_EXCEEDED',
+    'UNAVAILABLE',
+  )
   async chat(
     @CurrentUser() userId: string,
     @Param('agent') agent: string,
@@ -70,7 +81,13 @@ export class AiSdkChatController {
     const input = await chatInputOf(body);
     const approval = toolApprovalResponseOf(body.messages as UIMessage[]);
     if (approval) return this.answerApproval(userId, approval, req, res);
-    const run = await this.agents.start(userId, { agent, input, threadId: body.id, multitask: body.multitask });
+    const run = await this.agents.start(userId, {
+      agent,
+      input,
+      threadId: body.id,
+      multitask: body.multitask,
+      traceparent: req.headers.traceparent as string | undefined,
+    });
     await this.streamRun(userId, run.runId, req, res, { pauseAtApprovals: true });
   }
 

@@ -19,6 +19,8 @@ const MEANING: Record<ErrorCode, string> = {
   PAYLOAD_TOO_LARGE: 'the body or the input is over MAX_INPUT_BYTES',
   IDEMPOTENCY_CONFLICT: 'the `Idempotency-Key` already names a run started with another request (the message names the field that differs)',
   RATE_LIMITED: 'over RATE_LIMIT_RUNS_PER_MINUTE; see the Retry-After header',
+  QUOTA_EXCEEDED:
+    "the agent calls a model and the caller's tokens of today reached MAX_TOKENS_PER_USER_PER_DAY; Retry-After: the seconds until the UTC day ends",
   UNAVAILABLE: 'the server is shutting down, or its store is down with a full backlog; see the Retry-After header',
   INTERNAL: 'an unexpected error; the server logged it',
 };
@@ -39,7 +41,7 @@ export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorat
         status,
         type: ErrorBodyDto,
         description: list.map((code) => `\`${code}\`: ${MEANING[code]}`).join('; '),
-        ...(list.includes('RATE_LIMITED') || list.includes('UNAVAILABLE')
+        ...(list.includes('RATE_LIMITED') || list.includes('UNAVAILABLE') || list.includes('QUOTA_EXCEEDED')
           ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } } }
           : {}),
       }),

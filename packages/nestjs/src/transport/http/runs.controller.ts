@@ -13,6 +13,7 @@ import { RunDto, toRunDto } from './dto/run.dto';
 import { ResumedRunDto, ResumeRunDto } from './dto/resume-run.dto';
 import { StartedRunDto, StartRunDto, StartRunQueryDto } from './dto/start-run.dto';
 import { PipelineHttpRoutes } from './pipeline-http.decorator';
+import { TRACEPARENT_HEADER_DOC } from './traceparent.header';
 
 /**
  * Runs over REST, for callers that do not speak Socket.IO. A singleton that asks
@@ -53,6 +54,7 @@ export class RunsController {
     headers: { 'Idempotent-Replayed': { description: '`true` when the key named an existing run.', schema: { type: 'string' } } },
   })
   @ApiOkResponse({ type: RunDto, description: 'With `wait=true`: the run once it has ended.' })
+  @ApiHeader(TRACEPARENT_HEADER_DOC)
   @ApiErrors(
     'VALIDATION_FAILED',
     'UNKNOWN_AGENT',
@@ -61,6 +63,7 @@ export class RunsController {
     'TOO_MANY_RUNS',
     'THREAD_BUSY',
     'RATE_LIMITED',
+    'QUOTA_EXCEEDED',
     'UNAVAILABLE',
   )
   async start(
@@ -69,6 +72,7 @@ export class RunsController {
     @Query() query: StartRunQueryDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
+    @Headers('traceparent') traceparent?: string,
   ): Promise<StartedRunDto | RunDto> {
     checkIdempotencyKey(idempotencyKey, 'Idempotency-Key');
     const run = await this.agents.start(userId, {
@@ -77,6 +81,7 @@ export class RunsController {
       threadId: body.threadId,
       multitask: body.multitask,
       idempotencyKey,
+      traceparent,
     });
     if (run.replayed) res.setHeader('Idempotent-Replayed', 'true');
     if (!query.wait) return { runId: run.runId, threadId: run.threadId, status: run.status };

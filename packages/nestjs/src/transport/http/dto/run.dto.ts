@@ -38,6 +38,15 @@ export class RunInterruptDto implements InterruptRequestedData {
   expiresAt: string;
 }
 
+/** Tokens of a run's model calls. */
+export class RunUsageDto {
+  @ApiProperty({ example: 120 })
+  inputTokens: number;
+
+  @ApiProperty({ example: 30 })
+  outputTokens: number;
+}
+
 /** A run as served over HTTP (the store's record without its internal fields). */
 export class RunDto {
   @ApiProperty({ format: 'uuid' })
@@ -70,6 +79,12 @@ export class RunDto {
   @ApiProperty({ description: 'Seq of the last stored event (0 when none is stored yet; a queued run has none).', example: 4 })
   lastSeq: number;
 
+  @ApiPropertyOptional({
+    type: RunUsageDto,
+    description: "Tokens of the run's model calls so far (summed over every call); absent for a run that called no model.",
+  })
+  usage?: RunUsageDto;
+
   @ApiPropertyOptional({ type: RunInterruptDto, description: 'Only while `waiting`: the open question (`interrupt_requested` data).' })
   interrupt?: RunInterruptDto;
 
@@ -100,6 +115,7 @@ export function toRunDto(record: DescribedRun): RunDto {
   if (record.result !== undefined) run.result = record.result;
   if (record.error !== undefined) run.error = record.error;
   if (record.finishedAt !== undefined) run.finishedAt = record.finishedAt;
+  if (record.usage !== undefined) run.usage = record.usage;
   if (record.interrupt !== undefined) run.interrupt = record.interrupt;
   if (record.queuePosition !== undefined) run.queuePosition = record.queuePosition;
   if (record.queuedBehind !== undefined) run.queuedBehind = record.queuedBehind;

@@ -1,4 +1,4 @@
-import { IsDefined, IsIn, IsOptional, IsString, Length, Matches, ValidateBy } from 'class-validator';
+import { IsDefined, IsIn, IsOptional, IsString, Length, Matches, MaxLength, ValidateBy } from 'class-validator';
 import { IDEMPOTENCY_KEY_MAX_LENGTH, isIdempotencyKey, MULTITASK_POLICIES, type MultitaskPolicy } from '@agent-pipeline/protocol';
 
 /** Payload of `run:start` (and body of `POST /runs`). */
@@ -33,4 +33,9 @@ export class RunStartDto {
     },
   })
   idempotencyKey?: string;
+  /** The caller's W3C trace context; a malformed one is ignored (the run starts a new trace), as the W3C spec asks. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  traceparent?: string;
 }
