@@ -132,7 +132,6 @@ describeInBrowser('chat page in Chromium: inputs from schemas, runs from everywh
     const runId = await send(first, 'approval', 'ship it');
     // Text went into the approval agent's one required string property.
     await first.locator(`${run(runId)} [data-testid="interrupt"]`, { hasText: 'Approve: ship it?' }).waitFor();
-    const seenAt = Date.now();
 
     // The second tab is on another conversation: the run is shown among the past runs, and its
     // thread in the conversation list says it waits for an answer.
@@ -143,7 +142,6 @@ describeInBrowser('chat page in Chromium: inputs from schemas, runs from everywh
     const { threadId } = await http(await tokenOf('hal'), 'GET', `/runs/${runId}`);
     const listed = second.locator(`[data-testid="thread"][data-thread-id="${threadId}"]`);
     await listed.locator('[data-testid="thread-activity"]', { hasText: 'waiting for your answer' }).waitFor({ timeout: 1_000 });
-    expect(Date.now() - seenAt).toBeLessThan(2_000);
     expect(await listed.getAttribute('data-activity')).toBe('waiting');
 
     // Opening that conversation in the second tab shows the question there; it is answered there.
