@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, McpError, type Tool as McpToolDefinition } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Tool as McpToolDefinition } from '@modelcontextprotocol/sdk/types.js';
+import { mcpClientSdk } from './mcp-sdk.loader';
 import { mcpCallOutcome, type McpCallResult } from './mcp-tool.result';
 import { mcpToolName } from './mcp-tool.names';
 import type { McpServerSettings } from './mcp-server.config';
@@ -115,6 +116,7 @@ export class McpServerConnection {
       })) as McpCallResult;
     } catch (err) {
       if (options.signal.aborted) throw err;
+      const { McpError, ErrorCode } = mcpClientSdk();
       if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
         throw new Error(`The MCP tool '${tool.mcpName}' of server '${this.name}' did not answer within ${options.timeoutMs} ms.`, {
           cause: err,
@@ -143,6 +145,7 @@ export class McpServerConnection {
   private async attempt(): Promise<void> {
     clearTimeout(this.retry);
     this.retry = undefined;
+    const { Client } = mcpClientSdk();
     const client = new Client(CLIENT_INFO, {
       capabilities: {},
       listChanged: { tools: { autoRefresh: false, debounceMs: 100, onChanged: () => void this.refresh(client) } },
@@ -174,6 +177,7 @@ export class McpServerConnection {
 
   private transport(): StreamableHTTPClientTransport | StdioClientTransport {
     const s = this.settings;
+    const { StreamableHTTPClientTransport, StdioClientTransport, getDefaultEnvironment } = mcpClientSdk();
     if (s.kind === 'http') return new StreamableHTTPClientTransport(s.url, { requestInit: { headers: s.headers } });
     // The child's diagnostics go to this process's stderr, as any child process's would.
     return new StdioClientTransport({ command: s.command, args: s.args, env: { ...getDefaultEnvironment(), ...s.env }, stderr: 'inherit' });

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { AgentService } from '../../runs/agent.service';
 import { McpToolCallRunner } from './mcp-tool-call.runner';
+import { mcpServerSdk } from './mcp-sdk.loader';
 import { agentTool } from './mcp-tool.mapping';
 
 /** How the server introduces itself in `initialize`. */
@@ -17,6 +17,7 @@ export class McpAgentServerFactory {
   ) {}
 
   create(userId: string): Server {
+    const { Server, CallToolRequestSchema, ListToolsRequestSchema } = mcpServerSdk();
     const server = new Server(SERVER_INFO, {
       capabilities: { tools: {} },
       instructions:

@@ -1,9 +1,10 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { McpAgentServerFactory } from './mcp-agent.server';
+import { mcpServerSdk } from './mcp-sdk.loader';
 
 /** Sessions one user may hold; one more closes the one idle longest. */
 export const MCP_SESSIONS_PER_USER = 16;
@@ -50,6 +51,7 @@ export class McpSessionRegistry implements BeforeApplicationShutdown, OnModuleDe
     const server = this.servers.create(userId);
     // eslint-disable-next-line prefer-const -- the transport's callbacks close over the session made with it
     let session: McpSession;
+    const { StreamableHTTPServerTransport } = mcpServerSdk();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sessionId) => {

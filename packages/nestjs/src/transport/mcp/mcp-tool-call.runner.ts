@@ -1,20 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  ElicitResultSchema,
-  ErrorCode,
-  McpError,
-  type CallToolRequest,
-  type CallToolResult,
-  type ServerNotification,
-  type ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolRequest, CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { isTerminalEventType, type AgentEventEnvelope, type InterruptRequestedData } from '@agent-pipeline/protocol';
 import { PipelineError } from '../../errors/pipeline.error';
 import { AgentService, type StartedRun } from '../../runs/agent.service';
 import { RunEventFollower } from '../http/sse/run-event.follower';
 import { answerOf, canElicitForms, elicitationOf } from './mcp-elicitation';
+import { mcpServerSdk } from './mcp-sdk.loader';
 import { errorResult, progressMessage, toolResultOf } from './mcp-tool.mapping';
 
 /** What a `tools/call` handler is given besides the request. */
@@ -43,6 +36,7 @@ export class McpToolCallRunner {
   async call(userId: string, server: Server, params: CallToolRequest['params'], extra: McpCallExtra): Promise<CallToolResult> {
     const names = this.agents.listAgents().map((a) => a.name);
     if (!names.includes(params.name)) {
+      const { McpError, ErrorCode } = mcpServerSdk();
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${params.name}'. Tools: ${names.join(', ') || '(none)'}.`);
     }
     const threadId = params._meta?.threadId;
@@ -140,7 +134,10 @@ export class McpToolCallRunner {
     if (!form) return;
     try {
       const timeout = Math.max(1, Date.parse(question.expiresAt) - Date.now());
-      const result = await extra.sendRequest({ method: 'elicitation/create', params: form }, ElicitResultSchema, { signal, timeout });
+      const result = await extra.sendRequest({ method: 'elicitation/create', params: form }, mcpServerSdk().ElicitResultSchema, {
+        signal,
+        timeout,
+      });
       const answer = answerOf(question, result);
       if (answer) await this.agents.resume(userId, runId, question.interruptId, answer);
     } catch (err) {
