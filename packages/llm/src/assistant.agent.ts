@@ -114,7 +114,10 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
               : `Sending ${plural(toolResults, 'tool result')} back to ${this.llm.model}`,
           );
           const messageId = randomUUID();
-          const streamed = await this.llm.stream({ messages, tools }, { signal, telemetry, onText: (text) => deltas.push(messageId, text) });
+          const streamed = await this.llm.stream(
+            { messages, tools },
+            { signal, telemetry, onText: (text) => deltas.push(messageId, text) },
+          );
           await deltas.flush();
           // Some local servers send calls without ids; the tool messages must answer each call by id.
           const toolCalls = streamed.toolCalls.map((call) => ({ ...call, id: call.id || `call_${randomUUID()}` }));
@@ -138,7 +141,14 @@ export class AssistantAgent implements AgentHandler<AssistantInput, AgentResult<
           const eventId = toolCallIds.has(call.id) ? `${call.id}-${step}-${calls.indexOf(call) + 1}` : call.id;
           toolCallIds.add(eventId);
           const askUser = this.needsApproval(call.name) ? interrupt : undefined;
-          const outcome = await this.toolCalls.run(call, notifier, { signal, userId, runId, threadId, telemetry }, eventId, askUser, runStep);
+          const outcome = await this.toolCalls.run(
+            call,
+            notifier,
+            { signal, userId, runId, threadId, telemetry },
+            eventId,
+            askUser,
+            runStep,
+          );
           messages.push({ role: 'tool', tool_call_id: call.id, content: toolMessageContent(outcome) });
         }
         toolResults = calls.length;

@@ -62,7 +62,16 @@ export class AgentWebSocketBridge {
       ? { runId: init.runId, threadId: init.threadId ?? newRunIdentity().threadId }
       : newRunIdentity(init.threadId);
     const journal = new RunJournal(registered.durable, init.resume);
-    const context = new RunExecutionContext(userId, runId, threadId, agentType, init.input ?? null, journal, init.createdAt, init.traceparent);
+    const context = new RunExecutionContext(
+      userId,
+      runId,
+      threadId,
+      agentType,
+      init.input ?? null,
+      journal,
+      init.createdAt,
+      init.traceparent,
+    );
     const contextId = ContextIdFactory.create();
     this.moduleRef.registerRequestByContextId(context, contextId);
     const orchestrator = await this.moduleRef.resolve(RequestScopedOrchestrator, contextId);

@@ -22,7 +22,7 @@ export class RunExecutionContext implements UserExecutionContext {
     startedAt: number = Date.now(),
     /** The W3C trace context the run continues (stored with it), when it has one. */
     readonly traceparent?: string,
-    ) {
+  ) {
     this.startedAt = startedAt;
   }
 

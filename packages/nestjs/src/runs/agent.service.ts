@@ -161,7 +161,13 @@ export class AgentService {
   }
 
   /** A start that passed validation: admitted by the limits (and its thread's policy), stored, launched. */
-  private async begin(userId: string, request: StartRunRequest, input: unknown, agent: RegisteredAgent, claim?: IdempotencyClaim): Promise<StartedRun> {
+  private async begin(
+    userId: string,
+    request: StartRunRequest,
+    input: unknown,
+    agent: RegisteredAgent,
+    claim?: IdempotencyClaim,
+  ): Promise<StartedRun> {
     const durable = agent.durable;
     this.admission.checkStoreBacklog();
     const spent = this.budget.check(userId, agent);
