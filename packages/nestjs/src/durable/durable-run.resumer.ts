@@ -85,7 +85,7 @@ export class DurableRunResumer {
       const steps = await this.store.getSteps(run.runId);
       this.registry.add(info);
       const handle = await this.launcher.prepare(
-        { ...info, input: run.input },
+        { ...info, input: run.input, traceparent: run.traceparent },
         { resume: { attempt, reason, events, steps }, createdAt: Date.parse(run.createdAt) },
       );
       handle.orchestrator.onResumed = (data) => {

@@ -91,7 +91,14 @@ export class RequestScopedOrchestrator {
     const journal = this.context.journal;
     if (journal.resume) {
       notifier.replayObserver = {
-        live: (data) => this.onResumed?.(data),
+        live: (data) => {
+          this.observation.event('agent_resumed', {
+            [PIPELINE_ATTRIBUTES.resumeAttempt]: data.attempt,
+            [PIPELINE_ATTRIBUTES.resumeAfterSeq]: data.afterSeq,
+            [PIPELINE_ATTRIBUTES.resumeReason]: data.reason,
+          });
+          this.onResumed?.(data);
+        },
         diverged: (message) => void this.completeExecution(this.context, { kind: 'error', code: 'AGENT_FAILED', message }),
       };
     }

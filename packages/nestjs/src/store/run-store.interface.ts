@@ -191,6 +191,8 @@ export interface ResumableRun {
   /** The node that held it, and its lease as read: a claim succeeds only if both are unchanged. */
   nodeId: string;
   leaseUntil: string;
+  /** The W3C trace context the run continues: a resumed run stays in its caller's trace. */
+  traceparent?: string;
 }
 
 /** Which durable runs to list for resuming. */

@@ -383,6 +383,7 @@ export class KyselyRunStore implements RunStore {
       createdAt: row.created_at,
       nodeId: row.node_id,
       leaseUntil: row.lease_until,
+      ...(row.traceparent ? { traceparent: row.traceparent } : {}),
     }));
   }
 

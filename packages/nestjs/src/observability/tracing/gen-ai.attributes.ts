@@ -29,4 +29,7 @@ export const PIPELINE_ATTRIBUTES = {
   interruptId: 'agent_pipeline.interrupt.id',
   interruptKind: 'agent_pipeline.interrupt.kind',
   interruptResolution: 'agent_pipeline.interrupt.resolution',
+  resumeAttempt: 'agent_pipeline.resume.attempt',
+  resumeAfterSeq: 'agent_pipeline.resume.after_seq',
+  resumeReason: 'agent_pipeline.resume.reason',
 } as const;
