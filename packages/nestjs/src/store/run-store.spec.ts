@@ -8,7 +8,7 @@ import { Client, Pool } from 'pg';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '@agent-pipeline/protocol';
 import { openRunStore, parseDatabaseUrl } from './run-store.factory';
 import { InCodeMigrationProvider } from './run-store.migrations';
-import type { ListRunsQuery, NewRun, RunStore } from './run-store.interface';
+import { RELEASED_LEASE, type ListRunsQuery, type NewRun, type RunStore } from './run-store.interface';
 
 /**
  * The RunStore contract, run against every backend: SQLite in memory, SQLite in a file, and
@@ -646,6 +646,90 @@ describe.each(backends)('$name store', (backend) => {
       expect(await store.getRun(dead.runId)).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
       expect((await store.getRun(live.runId))?.status).toBe('waiting');
       expect((await store.interruptRuns({ kind: 'node', nodeId: 'node-live' })).map((i) => i.event.runId)).toEqual([live.runId]);
+    });
+  });
+
+  describe('durable runs (journal, resume, takeover)', () => {
+    const step = (run: NewRun, name: string, seq: number, result?: unknown) => ({
+      runId: run.runId,
+      name,
+      seq,
+      thinkingStep: seq - 1,
+      ...(result === undefined ? {} : { result: JSON.stringify(result) }),
+    });
+
+    it('records steps with the events, keeps the first record of a name, and deletes them with their run', async () => {
+      const run = newRun({ durable: true });
+      await store.write({ runs: [run], events: progress(run, 1, 2), steps: [step(run, 'a', 2, { n: 1 })] });
+      // A batch written again, and a second record of the same name: the first stays.
+      await store.write({ runs: [run], events: progress(run, 1, 2), steps: [step(run, 'a', 2, { n: 1 }), step(run, 'b', 2)] });
+      await store.write({ runs: [], events: [], steps: [step(run, 'a', 9, { n: 2 })] });
+      expect(await store.getSteps(run.runId)).toEqual([step(run, 'a', 2, { n: 1 }), step(run, 'b', 2)]);
+      await store.deleteRun(run.runId);
+      expect(await store.getSteps(run.runId)).toEqual([]);
+    });
+
+    it('lists executing durable runs (never the others) and leaves them out of interruptRuns', async () => {
+      const lease = new Date(T0 + 10_000);
+      const durable = await started({ durable: true, nodeId: 'node-dead', leaseUntil: lease }, 2);
+      const waiting = await started({ durable: true, nodeId: 'node-dead', leaseUntil: lease }, 1);
+      await store.appendEvents([
+        event(waiting, 2, 'interrupt_requested', { interruptId: 'q', kind: 'approval', message: '?', expiresAt: 'x' }),
+      ]);
+      const plain = await started({ nodeId: 'node-dead', leaseUntil: lease }, 1);
+      const fresh = await started({ durable: true, nodeId: 'node-live', leaseUntil: new Date(T0 + 60_000) }, 1);
+      const ended = await started({ durable: true, nodeId: 'node-dead', leaseUntil: lease }, 1);
+      await store.appendEvents([event(ended, 2, 'agent_completed', { result: 1, durationMs: 1 })]);
+
+      const expired = await store.resumableRuns({ kind: 'lease-expired', now: new Date(T0 + 30_000) });
+      expect(expired.map((r) => [r.runId, r.status])).toEqual([
+        [durable.runId, 'running'],
+        [waiting.runId, 'waiting'],
+      ]);
+      expect(expired[0]).toMatchObject({
+        userId: 'alice',
+        agent: 'echo',
+        input: durable.input,
+        nodeId: 'node-dead',
+        leaseUntil: lease.toISOString(),
+      });
+      expect((await store.resumableRuns({ kind: 'all' })).map((r) => r.runId)).toEqual([durable.runId, waiting.runId, fresh.runId]);
+      expect((await store.resumableRuns({ kind: 'run', runId: plain.runId })).length).toBe(0);
+
+      const interrupted = await store.interruptRuns({ kind: 'lease-expired', now: new Date(T0 + 30_000) });
+      expect(interrupted.map((i) => i.event.runId)).toEqual([plain.runId]);
+    });
+
+    it('lets exactly one node claim a run, only with the lease it read; a released lease shows as such', async () => {
+      const run = await started({ durable: true, nodeId: 'node-dead', leaseUntil: new Date(T0 + 10_000) }, 1);
+      const [read] = await store.resumableRuns({ kind: 'run', runId: run.runId });
+      const claims = await Promise.all(['node-b', 'node-c'].map((node) => store.claimRun(read, node, new Date(T0 + 90_000))));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      const [now] = await store.resumableRuns({ kind: 'run', runId: run.runId });
+      const winner = claims[0] ? 'node-b' : 'node-c';
+      expect(now).toMatchObject({ nodeId: winner, leaseUntil: new Date(T0 + 90_000).toISOString() });
+      expect(await store.claimRun(read, 'node-d', new Date(T0 + 99_000))).toBe(false);
+
+      await store.releaseLeases('someone-else', [run.runId]);
+      expect((await store.resumableRuns({ kind: 'run', runId: run.runId }))[0].leaseUntil).toBe(now.leaseUntil);
+      await store.releaseLeases(winner, [run.runId]);
+      const [released] = await store.resumableRuns({ kind: 'run', runId: run.runId });
+      expect(released.leaseUntil).toBe(RELEASED_LEASE);
+      expect((await store.resumableRuns({ kind: 'lease-expired', now: new Date(T0) })).map((r) => r.runId)).toEqual([run.runId]);
+    });
+
+    it('ends a run held by a given node after its last event, once; not one another node took', async () => {
+      const run = await started({ durable: true, nodeId: 'node-dead' }, 3);
+      expect(await store.endRun(run.runId, 'node-other', { type: 'agent_cancelled', data: { reason: 'user' } })).toBeUndefined();
+      const ended = await store.endRun(run.runId, 'node-dead', { type: 'agent_cancelled', data: { reason: 'user' } });
+      expect(ended).toEqual({
+        userId: 'alice',
+        event: expect.objectContaining({ runId: run.runId, seq: 4, type: 'agent_cancelled', data: { reason: 'user' } }),
+      });
+      expect(await store.endRun(run.runId, 'node-dead', { type: 'agent_cancelled', data: { reason: 'user' } })).toBeUndefined();
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'cancelled', lastSeq: 4 });
+      expect(seqs(await store.getEvents(run.runId, 0))).toEqual([1, 2, 3, 4]);
+      expect(await store.resumableRuns({ kind: 'run', runId: run.runId })).toEqual([]);
     });
   });
 
