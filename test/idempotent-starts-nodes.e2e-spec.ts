@@ -12,7 +12,7 @@ describe('Idempotent starts across a restart (SQLite file)', () => {
     db.remove();
   });
 
-  it('replays a finished run and a run the crash interrupted, with their status now, after the server restarts', async () => {
+  it('replays a finished run and a durable run the restart resumed, with their status now, after the server restarts', async () => {
     const first = await startServerProcess({ DATABASE_URL: db.url });
     const http = new HttpClient(first.url, first.token('frank'));
     const done = await http.post(
@@ -37,7 +37,8 @@ describe('Idempotent starts across a restart (SQLite file)', () => {
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
     const socket = await second.connect('frank');
     const ack = await command(socket, 'run:start', { agent: 'countdown', input: { steps: 1000, intervalMs: 20 }, idempotencyKey: 'going' });
-    expect(ack).toEqual({ ok: true, runId: going.body.runId, threadId: going.body.threadId, status: 'failed', replayed: true });
+    // countdown is durable: the restarted node resumed it, so the replay finds it running again, not a second run.
+    expect(ack).toEqual({ ok: true, runId: going.body.runId, threadId: going.body.threadId, status: 'running', replayed: true });
     const conflict = await after.post('/runs', { agent: 'echo', input: { text: 'after' } }, { headers: { 'Idempotency-Key': 'done' } });
     expect(conflict).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_CONFLICT' } });
     expect((await after.get('/runs?limit=100')).body.runs).toHaveLength(2);

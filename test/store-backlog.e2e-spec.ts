@@ -1,4 +1,5 @@
-import type { AgentEventEnvelope } from '@agent-pipeline/nestjs';
+import { Module } from '@nestjs/common';
+import { abortableSleep, Agent, type AgentHandler, type AgentRunContext, type AgentEventEnvelope } from '@agent-pipeline/nestjs';
 import { metricValue } from './support/metrics';
 import { createTestSchema, postgresUrl, uniqueSuffix, type TestSchema } from './support/shared-services';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
@@ -10,6 +11,24 @@ if (reason) console.warn(`store backlog e2e ${reason}`);
 const describePg = reason ? describe.skip : describe;
 
 const BACKLOG = 100;
+
+/**
+ * A long run that is not durable: its events go out live while the store is down (a durable
+ * run's wait for the store by design, see "Durable runs"), which is what this outage test needs.
+ */
+@Agent({ name: 'ticker', description: 'Ticks like countdown, without durability.' })
+class TickerAgent implements AgentHandler<{ steps: number; intervalMs: number }, number> {
+  async run({ input, notifier, signal }: AgentRunContext<{ steps: number; intervalMs: number }>): Promise<number> {
+    for (let tick = 1; tick <= input.steps; tick++) {
+      await abortableSleep(input.intervalMs, signal);
+      notifier.thinking(`Tick ${tick} of ${input.steps}`);
+    }
+    return input.steps;
+  }
+}
+
+@Module({ providers: [TickerAgent] })
+class TickerModule {}
 
 describePg(`a store outage past STORE_BACKLOG_MAX_EVENTS${reason ? ` (${reason})` : ''}`, () => {
   jest.setTimeout(60_000);
@@ -25,11 +44,14 @@ describePg(`a store outage past STORE_BACKLOG_MAX_EVENTS${reason ? ` (${reason})
     const proxied = new URL(schema.url);
     proxied.hostname = '127.0.0.1';
     proxied.port = String(proxy.port);
-    t = await startTestApp({
-      DATABASE_URL: proxied.toString(),
-      STORE_BACKLOG_MAX_EVENTS: String(BACKLOG),
-      RATE_LIMIT_RUNS_PER_MINUTE: '0',
-    });
+    t = await startTestApp(
+      {
+        DATABASE_URL: proxied.toString(),
+        STORE_BACKLOG_MAX_EVENTS: String(BACKLOG),
+        RATE_LIMIT_RUNS_PER_MINUTE: '0',
+      },
+      { imports: [TickerModule] },
+    );
   });
   afterAll(async () => {
     // Give the store back first if a failed test left it cut, so the app can flush and close.
@@ -50,7 +72,7 @@ describePg(`a store outage past STORE_BACKLOG_MAX_EVENTS${reason ? ` (${reason})
   it('refuses new runs with UNAVAILABLE (503 + Retry-After) while running runs stream on, and stores everything accepted once the store is back', async () => {
     const socket = await t.connect(user);
     const live = recordEvents(socket);
-    const long = await command(socket, 'run:start', { agent: 'countdown', input: { steps: 300, intervalMs: 10 } });
+    const long = await command(socket, 'run:start', { agent: 'ticker', input: { steps: 300, intervalMs: 10 } });
     expect(long.ok).toBe(true);
     await waitFor(() => ofRun(live, long.runId).length >= 5, 'the long run to be under way');
 

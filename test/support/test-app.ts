@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { createApp, listen } from '../../src/app.factory';
+import { createApp, listen, type CreateAppOptions } from '../../src/app.factory';
 import { AGENT_EVENT_TYPES, type AgentEventEnvelope } from '@agent-pipeline/nestjs';
 
 /** The secret test apps are started with, so tests can sign their own tokens. */
@@ -24,7 +24,7 @@ export interface TestApp {
  * Starts the real app on port 0 with a SQLite file in a fresh temp dir (unless `env` says
  * otherwise). Every socket it opens is closed by `close()`.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, extra: Pick<CreateAppOptions, 'imports'> = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-pipeline-'));
   const app = await createApp({
     env: {
@@ -46,6 +46,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       ...env,
     },
     logger: process.env.TEST_LOGS ? undefined : false,
+    imports: extra.imports,
   });
   const url = (await listen(app)).replace('localhost', '127.0.0.1');
   const sockets: Socket[] = [];
