@@ -4,6 +4,7 @@ import { metricValue } from './support/metrics';
 import { startServerProcess, type ServerProcess } from './support/server-process';
 import { uniqueSuffix } from './support/shared-services';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
+import { RESUMED_APPROVAL_RUN } from './support/demo-runs';
 
 const LEASE_MS = 1500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,16 +53,7 @@ describeCluster('durable runs across nodes sharing PostgreSQL and Redis (SIGKILL
 
     const stored = await storedEvents(a, alice, started.runId);
     expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1));
-    expect(stored.map((e) => e.type)).toEqual([
-      'agent_started',
-      'agent_thinking',
-      'interrupt_requested',
-      'agent_resumed',
-      'interrupt_resolved',
-      'tool_executing',
-      'tool_completed',
-      'agent_completed',
-    ]);
+    expect(stored.map((e) => e.type)).toEqual([...RESUMED_APPROVAL_RUN]);
     expect(stored[3].data).toEqual({ attempt: 2, afterSeq: 3, reason: 'node_lost' });
     for (const e of ofRun(seenOnB, started.runId)) expect(stored[e.seq - 1]).toEqual(e);
     expect(ofRun(seenOnA, started.runId)).toEqual(stored.slice(3));

@@ -2,6 +2,7 @@ import type { AgentEventEnvelope, InterruptRequestedData } from '@agent-pipeline
 import type { Socket } from 'socket.io-client';
 import { startServerProcess, stopAllServerProcesses, tempDatabase, TEST_AGENTS_MAIN, type ServerProcess } from './support/server-process';
 import { command, ofRun, recordEvents, waitFor, waitForTerminal } from './support/test-app';
+import { RESUMED_APPROVAL_RUN } from './support/demo-runs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,16 +73,7 @@ describe('durable runs across SIGKILL and a restart (real processes, SQLite file
     const stored = await storedEvents(second, 'alice', ack.runId);
     console.log(`durable approval: ${stored.map((e) => `${e.seq}:${e.type}`).join(' ')}`);
     expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1));
-    expect(stored.map((e) => e.type)).toEqual([
-      'agent_started',
-      'agent_thinking',
-      'interrupt_requested',
-      'agent_resumed',
-      'interrupt_resolved',
-      'tool_executing',
-      'tool_completed',
-      'agent_completed',
-    ]);
+    expect(stored.map((e) => e.type)).toEqual([...RESUMED_APPROVAL_RUN]);
     expect(stored[3].data).toEqual({ attempt: 2, afterSeq: 3, reason: 'restart' });
     expect(stored[4].data).toMatchObject({ interruptId: asked.interruptId, resolution: 'approved' });
     // The call that was approved is the call that ran.

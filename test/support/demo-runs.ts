@@ -13,3 +13,18 @@ export const APPROVED_APPROVAL_RUN = [
   'tool_completed',
   'agent_completed',
 ] as const;
+
+/**
+ * The same `approval` run when its node was lost (or restarted) while it waited: the resume comes
+ * right after the question, then the answer and the rest, on contiguous seqs.
+ */
+export const RESUMED_APPROVAL_RUN = [
+  'agent_started',
+  'agent_thinking',
+  'interrupt_requested',
+  'agent_resumed',
+  'interrupt_resolved',
+  'tool_executing',
+  'tool_completed',
+  'agent_completed',
+] as const;

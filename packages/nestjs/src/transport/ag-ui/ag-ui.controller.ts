@@ -7,7 +7,7 @@ import { CurrentUser } from '../../auth/current-user.decorator';
 import { AgentService } from '../../runs/agent.service';
 import { PipelineError } from '../../errors/pipeline.error';
 import type { AgentEventEnvelope } from '@agent-pipeline/protocol';
-import { ApiErrors } from '../http/api-errors.decorator';
+import { ApiErrors, RUN_START_ERRORS } from '../http/api-errors.decorator';
 import { RunEventFollower } from '../http/sse/run-event.follower';
 import { parseLastEventId } from '../http/sse/run-stream.controller';
 import { SseFollowStreamer, type SseView } from '../http/sse/sse-follow.streamer';
@@ -67,21 +67,7 @@ export class AgUiController {
     content: EVENT_STREAM,
     headers: { 'X-Run-Id': { description: 'Our id of the run (for the resume route and cancel).', schema: { type: 'string' } } },
   })
-  @ApiErrors(
-    'UNAUTHORIZED',
-    'VALIDATION_FAILED',
-    'UNKNOWN_AGENT',
-    'PAYLOAD_TOO_LARGE',
-    'IDEMPOTENCY_CONFLICT',
-    'TOO_MANY_RUNS',
-    'THREAD_BUSY',
-    'RATE_LIMITED',
-    'QUOTA_EXCEEDED',
-    'INTERRUPT_NOT_FOUND',
-    'INTERRUPT_RESOLVED',
-    'UNAVAILABLE',
-    'INTERNAL',
-  )
+  @ApiErrors('UNAUTHORIZED', ...RUN_START_ERRORS, 'IDEMPOTENCY_CONFLICT', 'INTERRUPT_NOT_FOUND', 'INTERRUPT_RESOLVED', 'INTERNAL')
   async run(
     @CurrentUser() userId: string,
     @Param('agent') agent: string,

@@ -7,7 +7,7 @@ import { CurrentUser } from '../../auth/current-user.decorator';
 import { AgentService } from '../../runs/agent.service';
 import { isInFlightStatus, type AgentEventEnvelope } from '@agent-pipeline/protocol';
 import { PipelineError } from '../../errors/pipeline.error';
-import { ApiErrors } from '../http/api-errors.decorator';
+import { ApiErrors, RUN_START_ERRORS } from '../http/api-errors.decorator';
 import { RunEventFollower, type RunFollow } from '../http/sse/run-event.follower';
 import { SseFollowStreamer } from '../http/sse/sse-follow.streamer';
 import { chatInputOf, toolApprovalResponseOf, type ToolApprovalResponse } from './chat-input';
@@ -60,16 +60,7 @@ export class AiSdkChatController {
   @ApiBody({ type: AiSdkChatRequestDto })
   @ApiResponse({ status: 200, description: 'The UI message stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   @ApiHeader(TRACEPARENT_HEADER_DOC)
-  @ApiErrors(
-    'VALIDATION_FAILED',
-    'UNKNOWN_AGENT',
-    'THREAD_BUSY',
-    'PAYLOAD_TOO_LARGE',
-    'TOO_MANY_RUNS',
-    'RATE_LIMITED',
-    'QUOTA_EXCEEDED',
-    'UNAVAILABLE',
-  )
+  @ApiErrors(...RUN_START_ERRORS)
   async chat(
     @CurrentUser() userId: string,
     @Param('agent') agent: string,

@@ -26,6 +26,22 @@ const MEANING: Record<ErrorCode, string> = {
 };
 
 /**
+ * The codes any start of a run can be refused with (`AgentService.start`), whichever route starts
+ * it: one list, so a new refusal is documented on every start route at once. Routes that take an
+ * idempotency key add `IDEMPOTENCY_CONFLICT`.
+ */
+export const RUN_START_ERRORS: readonly ErrorCode[] = [
+  'VALIDATION_FAILED',
+  'UNKNOWN_AGENT',
+  'PAYLOAD_TOO_LARGE',
+  'TOO_MANY_RUNS',
+  'THREAD_BUSY',
+  'RATE_LIMITED',
+  'QUOTA_EXCEEDED',
+  'UNAVAILABLE',
+];
+
+/**
  * Documents the error answers of a route: one OpenAPI response per HTTP status, with the
  * {@link ErrorBodyDto} body and the codes that lead to it.
  */

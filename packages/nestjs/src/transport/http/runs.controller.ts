@@ -5,7 +5,7 @@ import { BearerAuthGuard } from '../../auth/bearer-auth.guard';
 import { CurrentUser } from '../../auth/current-user.decorator';
 import { AgentService } from '../../runs/agent.service';
 import { checkIdempotencyKey } from '../../runs/idempotency/idempotency-key.validation';
-import { ApiErrors } from './api-errors.decorator';
+import { ApiErrors, RUN_START_ERRORS } from './api-errors.decorator';
 import { CancelledRunDto } from './dto/cancel-run.dto';
 import { ListRunsQueryDto, RunListDto } from './dto/list-runs.dto';
 import { RunEventsDto, RunEventsQueryDto } from './dto/run-events.dto';
@@ -55,17 +55,7 @@ export class RunsController {
   })
   @ApiOkResponse({ type: RunDto, description: 'With `wait=true`: the run once it has ended.' })
   @ApiHeader(TRACEPARENT_HEADER_DOC)
-  @ApiErrors(
-    'VALIDATION_FAILED',
-    'UNKNOWN_AGENT',
-    'PAYLOAD_TOO_LARGE',
-    'IDEMPOTENCY_CONFLICT',
-    'TOO_MANY_RUNS',
-    'THREAD_BUSY',
-    'RATE_LIMITED',
-    'QUOTA_EXCEEDED',
-    'UNAVAILABLE',
-  )
+  @ApiErrors(...RUN_START_ERRORS, 'IDEMPOTENCY_CONFLICT')
   async start(
     @CurrentUser() userId: string,
     @Body() body: StartRunDto,
