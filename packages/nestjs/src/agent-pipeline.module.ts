@@ -33,6 +33,9 @@ import type Redis from 'ioredis';
 import { NODE_ID } from './runs/node-id.token';
 import { makeNodeId } from './runs/node-identity';
 import { RunAdmission } from './runs/run-admission.service';
+import { RunCanceller } from './runs/run.canceller';
+import { RunReader } from './runs/run.reader';
+import { RunStarter } from './runs/run.starter';
 import { RunCommandBus } from './runs/run-command.bus';
 import { RunLifecycleHooks } from './runs/run-lifecycle.hooks';
 import { RunRateLimiter } from './runs/run-rate.limiter';
@@ -45,7 +48,9 @@ import { IdempotentStarts } from './runs/idempotency/idempotent-starts.service';
 import { RunEndWaiter } from './threads/run-end.waiter';
 import { InterruptAnswerRouter } from './interrupts/interrupt-answer.router';
 import { ThreadPolicy } from './threads/thread-policy.service';
+import { ThreadQueuePromoter } from './threads/thread-queue.promoter';
 import { ThreadQueueScheduler } from './threads/thread-queue.scheduler';
+import { ThreadQueueWatch } from './threads/thread-queue.watch';
 import { ThreadCatalog } from './threads/thread-catalog.service';
 import { RunDeletionHooks } from './store/run-deletion.hooks';
 import { RunRetention } from './retention/run-retention.service';
@@ -97,6 +102,8 @@ const providers: Provider[] = [
   RunLauncher,
   RunEndWaiter,
   InterruptAnswerRouter,
+  ThreadQueueWatch,
+  ThreadQueuePromoter,
   ThreadQueueScheduler,
   ThreadPolicy,
   ThreadCatalog,
@@ -104,6 +111,9 @@ const providers: Provider[] = [
   RunRetention,
   IdempotentStartGate,
   IdempotentStarts,
+  RunStarter,
+  RunReader,
+  RunCanceller,
   AgentService,
   EndedRunAnnouncer,
   DurableRunResumer,

@@ -6,6 +6,7 @@ import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 import { NODE_ID } from '../runs/node-id.token';
 import { EndedRunAnnouncer } from '../runs/ended-run.announcer';
+import { RunAdmission } from '../runs/run-admission.service';
 import { RunLifecycleHooks } from '../runs/run-lifecycle.hooks';
 import { RunLauncher } from '../runs/run.launcher';
 import { RunRegistry } from '../runs/run.registry';
@@ -29,6 +30,7 @@ export class DurableRunResumer {
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
     private readonly agents: AgentRegistry,
     private readonly registry: RunRegistry,
+    private readonly admission: RunAdmission,
     private readonly launcher: RunLauncher,
     private readonly lifecycle: RunLifecycleHooks,
     private readonly writer: EventWriteBuffer,
@@ -83,7 +85,7 @@ export class DurableRunResumer {
         return undefined;
       }
       const steps = await this.store.getSteps(run.runId);
-      this.registry.add(info);
+      this.admission.admitResumed(info);
       const handle = await this.launcher.prepare(
         { ...info, input: run.input, traceparent: run.traceparent },
         { resume: { attempt, reason, events, steps }, createdAt: Date.parse(run.createdAt) },
@@ -107,7 +109,7 @@ export class DurableRunResumer {
       this.launcher.launch(info, handle, { resumed: true });
       return handle.orchestrator;
     } catch (err) {
-      this.registry.remove(run.runId);
+      await this.admission.release(run.runId);
       this.logger.error({ msg: `Resuming durable run ${run.runId} failed: ${(err as Error).stack}`, runId: run.runId, userId: run.userId });
       await this.end(run, {
         type: 'agent_error',

@@ -1,35 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventPublisher } from '../emitter/event-publisher';
-import { RunEventBus } from '../emitter/run-event.bus';
-import { userRoom } from '../emitter/user-room';
-import { PipelineError } from '../errors/pipeline.error';
 import { SUPERSEDED_CANCEL_REASON, type MultitaskPolicy } from '@agent-pipeline/protocol';
-import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
-import type { ResolvedPipelineOptions } from '../pipeline.options';
-import { NODE_ID } from '../runs/node-id.token';
-import { RunAdmission } from '../runs/run-admission.service';
+import { RUN_STORE } from '../pipeline.tokens';
+import { EndedRunAnnouncer } from '../runs/ended-run.announcer';
+import { RunAdmission, type RunDraft } from '../runs/run-admission.service';
 import { RunCommandBus } from '../runs/run-command.bus';
 import { RunRegistry } from '../runs/run.registry';
-import { EventWriteBuffer } from '../store/event-write.buffer';
-import type { CancelledQueuedRun, IdempotencyClaim, NewRun, RunRecord, RunStore, ThreadRun } from '../store/run-store.interface';
-import { IdempotencyKeyTaken } from '../runs/idempotency/idempotency-key.taken';
-import { idempotencyFreshAfter } from '../runs/idempotency/idempotency-ttl';
-import { ThreadQueueScheduler } from './thread-queue.scheduler';
-
-/** A run asking for a place on a thread the caller named. */
-export interface ThreadRunRequest {
-  runId: string;
-  userId: string;
-  threadId: string;
-  agent: string;
-  input: unknown;
-  /** The start's idempotency key: stored with the run, unless it already names one (which wins). */
-  idempotency?: IdempotencyClaim;
-  /** Its agent is durable (stored with the run, for recovery). */
-  durable?: boolean;
-  /** The W3C trace context the run continues, stored with it. */
-  traceparent?: string;
-}
+import type { RunRecord, RunStore } from '../store/run-store.interface';
+import { ThreadQueuePromoter } from './thread-queue.promoter';
+import { ThreadQueueWatch } from './thread-queue.watch';
 
 /**
  * How a start on a thread was admitted. `start`: stored as running on this node with its slot
@@ -54,89 +32,31 @@ const CREATING_WAIT_MS = 2000;
  * flight a start runs at once; otherwise `reject` refuses it with `THREAD_BUSY`, `enqueue` stores
  * it as `queued` behind the runs in flight (at most `MAX_QUEUED_RUNS_PER_THREAD`), and `interrupt`
  * cancels the thread's queued runs at once and its executing ones with reason `superseded`, and
- * starts once they have ended. The decision and the stored run happen in one per-user store
- * transaction, so racing starts, on one node or several, come out in one order.
+ * starts once they have ended. {@link RunAdmission.admitOnThread} decides, in one per-user store
+ * transaction; this class carries the decision out once it has committed.
  */
 @Injectable()
 export class ThreadPolicy {
   constructor(
     @Inject(RUN_STORE) private readonly store: RunStore,
-    @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
-    @Inject(NODE_ID) private readonly nodeId: string,
-    private readonly registry: RunRegistry,
     private readonly admission: RunAdmission,
-    private readonly writer: EventWriteBuffer,
-    private readonly scheduler: ThreadQueueScheduler,
+    private readonly registry: RunRegistry,
     private readonly commands: RunCommandBus,
-    private readonly publisher: EventPublisher,
-    private readonly bus: RunEventBus,
+    private readonly announcer: EndedRunAnnouncer,
+    private readonly watch: ThreadQueueWatch,
+    private readonly promoter: ThreadQueuePromoter,
   ) {}
 
   /**
-   * Admits a run on its thread by `policy`. Throws `THREAD_BUSY` (reject, or the queue is full) or
-   * `TOO_MANY_RUNS` (the thread is free but the user is at the limit); nothing is stored then.
+   * Admits a run on its thread by `policy` (`THREAD_MULTITASK` when absent). Throws
+   * `RATE_LIMITED`, `THREAD_BUSY` (reject, or the queue is full) or `TOO_MANY_RUNS` (the thread is
+   * free but the user is at the limit); nothing is stored then.
    */
-  async admit(request: ThreadRunRequest, policy: MultitaskPolicy): Promise<ThreadAdmission> {
-    const { runId, userId, threadId, agent } = request;
-    // Runs of fresh threads ride with the next batch: store them, or this start would not see one
-    // started a moment ago on the thread it created.
-    if (this.writer.hasPendingRuns) await this.writer.flush();
-    let reserved = false;
-    const decision = await this.store
-      .withThread(userId, threadId, async (tx) => {
-        // Under the user's lock: a start with this key that got here first, on any node, wins.
-        const holder =
-          request.idempotency && (await tx.idempotentRun(request.idempotency.key, idempotencyFreshAfter(this.options.idempotencyTtlMs)));
-        if (holder) throw new IdempotencyKeyTaken(holder);
-        const inFlight = await tx.inFlight();
-        const createdAt = new Date();
-        const run: NewRun = {
-          runId,
-          userId,
-          threadId,
-          agent,
-          input: request.input,
-          createdAt,
-          nodeId: this.nodeId,
-          leaseUntil: new Date(createdAt.getTime() + this.options.runLeaseMs),
-          idempotency: request.idempotency,
-          durable: request.durable === true,
-          traceparent: request.traceparent,
-        };
-        if (inFlight.length === 0) {
-          // Starts now: the same concurrency limit as any start (local check, then the shared count).
-          this.admission.checkConcurrency(userId);
-          this.registry.add({ runId, userId, agent, threadId });
-          reserved = true;
-          if (this.admission.countsAcrossNodes) {
-            const executing = await tx.countExecuting();
-            if (executing >= this.options.maxConcurrentRunsPerUser) throw this.admission.tooMany(executing);
-          }
-          await tx.insert({ ...run, status: 'running' });
-          return { kind: 'start' as const };
-        }
-        if (policy === 'reject') throw this.busy(threadId, inFlight);
-        if (policy === 'enqueue') {
-          const queued = inFlight.filter((r) => r.status === 'queued').length;
-          if (queued >= this.options.maxQueuedRunsPerThread) throw this.queueFull(threadId, queued);
-          await tx.insert({ ...run, status: 'queued' });
-          return { kind: 'queued' as const, executing: inFlight.filter((r) => r.status !== 'queued') };
-        }
-        const cancelled: CancelledQueuedRun[] = [];
-        for (const r of inFlight) {
-          if (r.status !== 'queued') continue;
-          const ended = await tx.cancelQueued(r.runId, SUPERSEDED_CANCEL_REASON);
-          if (ended) cancelled.push(ended);
-        }
-        await tx.insert({ ...run, status: 'queued' });
-        return { kind: 'interrupt' as const, executing: inFlight.filter((r) => r.status !== 'queued'), cancelled };
-      })
-      .catch((err: unknown) => {
-        if (reserved) this.registry.remove(runId);
-        throw err;
-      });
+  async admit(request: RunDraft, policy?: MultitaskPolicy): Promise<ThreadAdmission> {
+    const { runId, userId, threadId } = request;
+    const decision = await this.admission.admitOnThread(request, policy);
     // After the commit: a run of this thread ending from now on looks at its queue.
-    this.scheduler.watch(userId, threadId);
+    this.watch.watch(userId, threadId);
     if (decision.kind === 'start') return 'start';
     if (decision.kind === 'queued') {
       // The run ahead executes here: its end starts the queue. On another node: that node is told
@@ -144,13 +64,13 @@ export class ThreadPolicy {
       // The sweep covers what slips between the two.
       if (decision.executing.length === 0 || decision.executing.some((r) => this.registry.get(r.runId))) return 'queued';
       for (const ahead of decision.executing) this.commands.watchElsewhere({ userId, threadId, runId: ahead.runId });
-      return (await this.scheduler.promote(userId, threadId)) === runId ? 'started' : 'queued';
+      return (await this.promoter.promote(userId, threadId)) === runId ? 'started' : 'queued';
     }
-    for (const ended of decision.cancelled) this.publishEnd(ended);
+    for (const ended of decision.cancelled) this.announcer.announce(ended);
     await Promise.all(decision.executing.map((r) => this.supersede(r.runId)));
     // The superseded runs' ends already tried (on their nodes); once more here, in case one of
     // them had ended before it could see this run.
-    await this.scheduler.promote(userId, threadId);
+    await this.promoter.promote(userId, threadId);
     if (this.registry.get(runId)) return 'started';
     const now = await this.store.getRun(runId);
     return now?.status === 'queued' ? 'queued' : 'started';
@@ -163,7 +83,7 @@ export class ThreadPolicy {
   async cancelQueued(runId: string, reason: string): Promise<boolean> {
     const ended = await this.store.cancelQueued(runId, reason);
     if (!ended) return false;
-    this.publishEnd(ended);
+    this.announcer.announce(ended);
     return true;
   }
 
@@ -178,11 +98,6 @@ export class ThreadPolicy {
     return place;
   }
 
-  private publishEnd({ userId, event }: CancelledQueuedRun): void {
-    this.publisher.publish(userRoom(userId), event);
-    this.bus.publish(event);
-  }
-
   /** Cancels an executing run of the thread with reason `superseded`, here or on its node. */
   private async supersede(runId: string): Promise<void> {
     // A run of this node still being created has no orchestrator yet: it gets one within moments.
@@ -193,24 +108,5 @@ export class ThreadPolicy {
     }
     // Not executing here: its node cancels it; an orphan of a dead node is closed by lease recovery.
     await this.commands.cancelElsewhere(runId, SUPERSEDED_CANCEL_REASON);
-  }
-
-  private busy(threadId: string, inFlight: ThreadRun[]): PipelineError {
-    return new PipelineError(
-      'THREAD_BUSY',
-      `Thread '${threadId}' has ${inFlight.length} run(s) in flight (run '${inFlight[0].runId}' is ${inFlight[0].status}) and the ` +
-        "multitask policy is 'reject'. Wait for it to end, cancel it, or start with multitask 'enqueue' or 'interrupt'.",
-      { threadId, inFlight: inFlight.map((r) => r.runId) },
-    );
-  }
-
-  private queueFull(threadId: string, queued: number): PipelineError {
-    const limit = this.options.maxQueuedRunsPerThread;
-    return new PipelineError(
-      'THREAD_BUSY',
-      `Thread '${threadId}' already has ${queued} queued runs; the limit is ${limit} (MAX_QUEUED_RUNS_PER_THREAD). ` +
-        'Wait for some to start, or cancel one.',
-      { threadId, queued, limit },
-    );
   }
 }
