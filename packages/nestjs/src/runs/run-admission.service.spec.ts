@@ -56,7 +56,6 @@ class FakeStore {
       deleteRun: async (runId) => {
         this.deleted.push(runId);
         this.rows.delete(runId);
-        return true;
       },
       withThread: async (_userId, threadId, work) => {
         const committed = this.threads.get(threadId) ?? [];
