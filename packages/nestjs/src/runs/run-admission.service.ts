@@ -77,7 +77,6 @@ export type ThreadDecision =
  *   starts on this node.
  *
  * Every refusal, and every start that fails before it executes, is cleaned up by {@link release}.
- * Checks that need no I/O come before those that do, so a refused start costs next to nothing.
  */
 @Injectable()
 export class RunAdmission {
