@@ -332,7 +332,6 @@ export class AgentService {
 
   /** A run of the user's; `RUN_NOT_FOUND` when unknown or someone else's. */
   async getRun(userId: string, runId: string): Promise<RunRecord> {
-    if (this.writer.hasPendingRuns) await this.writer.flush();
     const run = typeof runId === 'string' && runId.length <= 64 ? await this.store.getRun(runId) : undefined;
     if (!run || run.userId !== userId) throw PipelineError.runNotFound(String(runId));
     return run;
@@ -353,7 +352,6 @@ export class AgentService {
   }
 
   async listRuns(userId: string, query: ListRunsQuery): Promise<RunRecord[]> {
-    if (this.writer.hasPendingRuns) await this.writer.flush();
     return this.store.listRuns(userId, query);
   }
 
@@ -374,7 +372,6 @@ export class AgentService {
    * run's replay misses nothing emitted so far.
    */
   async replay(userId: string, runId: string, afterSeq = 0, limit?: number): Promise<{ run: RunRecord; events: AgentEventEnvelope[] }> {
-    await this.writer.flush();
     const events = await this.store.getEvents(runId, afterSeq, limit);
     // The owner check comes after the read (one query fewer) but before anything is returned.
     const run = await this.getRun(userId, runId);

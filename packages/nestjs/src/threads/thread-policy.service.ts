@@ -10,7 +10,6 @@ import { NODE_ID } from '../runs/node-id.token';
 import { RunAdmission } from '../runs/run-admission.service';
 import { RunCommandBus } from '../runs/run-command.bus';
 import { RunRegistry } from '../runs/run.registry';
-import { EventWriteBuffer } from '../store/event-write.buffer';
 import type { CancelledQueuedRun, IdempotencyClaim, NewRun, RunRecord, RunStore, ThreadRun } from '../store/run-store.interface';
 import { IdempotencyKeyTaken } from '../runs/idempotency/idempotency-key.taken';
 import { idempotencyFreshAfter } from '../runs/idempotency/idempotency-ttl';
@@ -65,7 +64,6 @@ export class ThreadPolicy {
     @Inject(NODE_ID) private readonly nodeId: string,
     private readonly registry: RunRegistry,
     private readonly admission: RunAdmission,
-    private readonly writer: EventWriteBuffer,
     private readonly scheduler: ThreadQueueScheduler,
     private readonly commands: RunCommandBus,
     private readonly publisher: EventPublisher,
@@ -78,9 +76,6 @@ export class ThreadPolicy {
    */
   async admit(request: ThreadRunRequest, policy: MultitaskPolicy): Promise<ThreadAdmission> {
     const { runId, userId, threadId, agent } = request;
-    // Runs of fresh threads ride with the next batch: store them, or this start would not see one
-    // started a moment ago on the thread it created.
-    if (this.writer.hasPendingRuns) await this.writer.flush();
     let reserved = false;
     const decision = await this.store
       .withThread(userId, threadId, async (tx) => {
