@@ -1,14 +1,14 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '@agent-pipeline/protocol';
 import { resolvePipelineOptions } from '../pipeline.options';
 import { EventWriteBuffer } from './event-write.buffer';
 import { BufferedRunStore } from './run-store.buffered';
 import { openRunStore } from './run-store.factory';
 import type { NewRun, RunStore, WriteBatch } from './run-store.interface';
+import { createTestSchema, postgresUrl, type TestSchema } from '../../../../test/support/shared-services';
 
 /**
  * Reads through `RUN_STORE` see what the write buffer holds and has not written yet, for every
@@ -16,9 +16,8 @@ import type { NewRun, RunStore, WriteBatch } from './run-store.interface';
  * first checks that the database alone does not see the buffered write, so it shows the store
  * writing it, not the buffer having flushed by itself (its interval is a minute here).
  */
-const postgresUrl =
-  process.env.TEST_DATABASE_URL ?? (process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : undefined);
-if (!postgresUrl) console.warn('run-store.buffered.spec: PostgreSQL not run (set TEST_DATABASE_URL=postgres://… to run it)');
+const postgres = postgresUrl();
+if (!postgres) console.warn('run-store.buffered.spec: PostgreSQL not run (set TEST_DATABASE_URL=postgres://… to run it)');
 
 interface Backend {
   name: string;
@@ -36,29 +35,21 @@ function sqliteFile(): Backend {
   };
 }
 
-/** One schema per test; those of a Jest run (TEST_SCHEMA_RUN) are dropped by its global teardown. */
-function postgres(baseUrl: string): Backend {
-  const schemas: string[] = [];
-  const run = process.env.TEST_SCHEMA_RUN;
-  const admin = async (statements: string[]) => {
-    const client = new Client({ connectionString: baseUrl });
-    await client.connect();
-    for (const statement of statements) await client.query(statement);
-    await client.end();
-  };
+/** A schema per test (see `createTestSchema`). */
+function postgresSchemas(baseUrl: string): Backend {
+  const schemas: TestSchema[] = [];
   return {
     name: 'PostgreSQL',
     async url() {
-      const schema = `buffered_${run ? `${run}_` : ''}${randomBytes(5).toString('hex')}`;
-      await admin([`CREATE SCHEMA ${schema}`]);
+      const schema = await createTestSchema(baseUrl, 'buffered');
       schemas.push(schema);
-      return `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      return schema.url;
     },
-    cleanup: async () => (run ? undefined : admin(schemas.map((s) => `DROP SCHEMA IF EXISTS ${s} CASCADE`))),
+    cleanup: async () => void (await Promise.all(schemas.map((s) => s.drop()))),
   };
 }
 
-const backends: Backend[] = [sqliteFile(), ...(postgresUrl ? [postgres(postgresUrl)] : [])];
+const backends: Backend[] = [sqliteFile(), ...(postgres ? [postgresSchemas(postgres)] : [])];
 
 const T0 = Date.UTC(2026, 0, 1);
 
