@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '@agent-pipeline/protocol';
 import { resolvePipelineOptions } from '../pipeline.options';
 import { EventWriteBuffer } from './event-write.buffer';
 import { BufferedRunStore } from './run-store.buffered';
 import { openRunStore } from './run-store.factory';
 import type { NewRun, RunStore, WriteBatch } from './run-store.interface';
-import { createTestSchema, postgresUrl, type TestSchema } from '../../../../test/support/shared-services';
+import { storeBackends } from '../../../../test/support/store-backends';
 
 /**
  * Reads through `RUN_STORE` see what the write buffer holds and has not written yet, for every
@@ -16,40 +13,7 @@ import { createTestSchema, postgresUrl, type TestSchema } from '../../../../test
  * first checks that the database alone does not see the buffered write, so it shows the store
  * writing it, not the buffer having flushed by itself (its interval is a minute here).
  */
-const postgres = postgresUrl();
-if (!postgres) console.warn('run-store.buffered.spec: PostgreSQL not run (set TEST_DATABASE_URL=postgres://… to run it)');
-
-interface Backend {
-  name: string;
-  url(): Promise<string>;
-  cleanup(): Promise<void>;
-}
-
-function sqliteFile(): Backend {
-  const dir = mkdtempSync(join(tmpdir(), 'buffered-store-spec-'));
-  let n = 0;
-  return {
-    name: 'SQLite (file)',
-    url: async () => `sqlite:${join(dir, `runs-${++n}.db`)}`,
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-/** A schema per test (see `createTestSchema`). */
-function postgresSchemas(baseUrl: string): Backend {
-  const schemas: TestSchema[] = [];
-  return {
-    name: 'PostgreSQL',
-    async url() {
-      const schema = await createTestSchema(baseUrl, 'buffered');
-      schemas.push(schema);
-      return schema.url;
-    },
-    cleanup: async () => void (await Promise.all(schemas.map((s) => s.drop()))),
-  };
-}
-
-const backends: Backend[] = [sqliteFile(), ...(postgres ? [postgresSchemas(postgres)] : [])];
+const backends = storeBackends('run-store.buffered.spec');
 
 const T0 = Date.UTC(2026, 0, 1);
 
