@@ -204,14 +204,12 @@ export class KyselyRunStore implements RunStore {
         eb
           .selectFrom('runs as c')
           .select((c) => c.fn.countAll<string | number>().as('n'))
-          .whereRef('c.thread_id', '=', 'r.thread_id')
-          .whereRef('c.user_id', '=', 'r.user_id')
+          .where(sameThreadAsR('c'))
           .as('runs'),
         eb
           .selectFrom('runs as f')
           .select('f.input')
-          .whereRef('f.thread_id', '=', 'r.thread_id')
-          .whereRef('f.user_id', '=', 'r.user_id')
+          .where(sameThreadAsR('f'))
           .orderBy('f.created_at', 'asc')
           .orderBy('f.run_id', 'asc')
           .limit(1)
@@ -224,8 +222,7 @@ export class KyselyRunStore implements RunStore {
         eb
           .selectFrom('runs as l')
           .select('l.run_id')
-          .whereRef('l.thread_id', '=', 'r.thread_id')
-          .whereRef('l.user_id', '=', 'r.user_id')
+          .where(sameThreadAsR('l'))
           .orderBy('l.created_at', 'desc')
           .orderBy('l.run_id', 'desc')
           .limit(1),
@@ -520,6 +517,11 @@ export class KyselyRunStore implements RunStore {
           .as('last_seq'),
       );
   }
+}
+
+/** The runs `alias` of a listing's subquery are those of the thread of its row `r` (one index range). */
+function sameThreadAsR(alias: 'c' | 'f' | 'l') {
+  return sql<boolean>`${sql.ref(`${alias}.thread_id`)} = ${sql.ref('r.thread_id')} and ${sql.ref(`${alias}.user_id`)} = ${sql.ref('r.user_id')}`;
 }
 
 /** `(created_at, run_id) < (cursor)`: what a newest-first listing shows after the cursor. */
