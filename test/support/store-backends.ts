@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NewRun } from '../../packages/nestjs/src/store/run-store.interface';
 import { createTestSchema, postgresUrl, type TestSchema } from './shared-services';
 
 /** A database a store spec runs against: each `url()` names a fresh, empty one. */
@@ -42,5 +44,23 @@ function postgresSchemas(baseUrl: string, spec: string): StoreBackend {
       return schema.url;
     },
     cleanup: async () => void (await Promise.all(schemas.map((s) => s.drop()))),
+  };
+}
+
+/** The creation time of {@link storeTestRun}'s runs. */
+export const STORE_T0 = Date.UTC(2026, 0, 1);
+
+/** A new `running` run of alice's, on a thread of its own, leased for an hour from {@link STORE_T0}. */
+export function storeTestRun(overrides: Partial<NewRun> = {}): NewRun {
+  return {
+    runId: randomUUID(),
+    threadId: `thread-${randomUUID()}`,
+    userId: 'alice',
+    agent: 'echo',
+    input: { text: 'hi' },
+    createdAt: new Date(STORE_T0),
+    nodeId: 'node-a',
+    leaseUntil: new Date(STORE_T0 + 3_600_000),
+    ...overrides,
   };
 }

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '@agent-pipeline/protocol';
 import { resolvePipelineOptions } from '../pipeline.options';
 import { EventWriteBuffer } from './event-write.buffer';
 import { BufferedRunStore } from './run-store.buffered';
 import { openRunStore } from './run-store.factory';
 import type { NewRun, RunStore, WriteBatch } from './run-store.interface';
-import { storeBackends } from '../../../../test/support/store-backends';
+import { STORE_T0 as T0, storeBackends, storeTestRun as newRun } from '../../../../test/support/store-backends';
 
 /**
  * Reads through `RUN_STORE` see what the write buffer holds and has not written yet, for every
@@ -14,22 +13,6 @@ import { storeBackends } from '../../../../test/support/store-backends';
  * writing it, not the buffer having flushed by itself (its interval is a minute here).
  */
 const backends = storeBackends('run-store.buffered.spec');
-
-const T0 = Date.UTC(2026, 0, 1);
-
-function newRun(overrides: Partial<NewRun> = {}): NewRun {
-  return {
-    runId: randomUUID(),
-    threadId: `thread-${randomUUID()}`,
-    userId: 'alice',
-    agent: 'echo',
-    input: { text: 'hi' },
-    createdAt: new Date(T0),
-    nodeId: 'node-a',
-    leaseUntil: new Date(T0 + 3_600_000),
-    ...overrides,
-  };
-}
 
 function event<T extends AgentEventType>(run: NewRun, seq: number, type: T, data: AgentEventDataMap[T]): AgentEventEnvelope<T> {
   return { runId: run.runId, threadId: run.threadId, seq, type, agent: run.agent, ts: new Date(T0 + seq).toISOString(), data };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { openRunStore } from './run-store.factory';
-import type { IdempotencyClaim, NewRun, RunStore } from './run-store.interface';
-import { storeBackends } from '../../../../test/support/store-backends';
+import type { IdempotencyClaim, RunStore } from './run-store.interface';
+import { STORE_T0 as T0, storeBackends, storeTestRun as newRun } from '../../../../test/support/store-backends';
 
 /**
  * Idempotency keys in the run store, on a SQLite file and (with TEST_DATABASE_URL) PostgreSQL:
@@ -10,22 +10,7 @@ import { storeBackends } from '../../../../test/support/store-backends';
  */
 const backends = storeBackends('run-store.idempotency.spec');
 
-const T0 = Date.UTC(2026, 0, 1);
 const claim = (key: string, fingerprint = 'f'): IdempotencyClaim => ({ key, fingerprint });
-
-function newRun(overrides: Partial<NewRun> = {}): NewRun {
-  return {
-    runId: randomUUID(),
-    threadId: `thread-${randomUUID()}`,
-    userId: 'alice',
-    agent: 'echo',
-    input: { text: 'hi' },
-    createdAt: new Date(T0),
-    nodeId: 'node-a',
-    leaseUntil: new Date(T0 + 60_000),
-    ...overrides,
-  };
-}
 
 describe.each(backends)('$name: idempotency keys', (backend) => {
   let stores: RunStore[] = [];
