@@ -270,7 +270,7 @@ export class KyselyRunStore implements RunStore {
     };
     // One pruner at a time: SQLite's write lock (two processes on one file wait for each other),
     // PostgreSQL's advisory lock, which a node that does not get it leaves to the one that has it.
-    return this.writeTransaction(async (db) => {
+    return writeTransaction(this.db, this.postgres, async (db) => {
       if (this.postgres) {
         // Per schema, so that stores sharing a server but not their tables never wait for each other.
         const { rows } = await sql<{ locked: boolean }>`
@@ -436,7 +436,7 @@ export class KyselyRunStore implements RunStore {
   private inUserTransaction<T>(userId: string, work: (db: Db) => Promise<T>): Promise<T> {
     // SQLite: the write lock, so that another process on the same file waits instead of both
     // reading an empty thread (see writeTransaction).
-    return this.writeTransaction(async (db) => {
+    return writeTransaction(this.db, this.postgres, async (db) => {
       if (this.postgres) {
         // One lock per user, held to the end of the transaction: the admissions and starts of a
         // user's threads are serialized across nodes (a per-user lock also keeps the user's
@@ -445,10 +445,6 @@ export class KyselyRunStore implements RunStore {
       }
       return work(db);
     });
-  }
-
-  private writeTransaction<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    return writeTransaction(this.db, this.postgres, work);
   }
 
   private get postgres(): boolean {
