@@ -99,7 +99,11 @@ describe.each(backends)('BufferedRunStore on $name', (backend) => {
     store = new BufferedRunStore(db, buffer);
   });
 
-  afterEach(() => db.close());
+  afterEach(async () => {
+    // Nothing left for the buffer's timer to write, later in this worker, to a closed store.
+    await buffer.flush();
+    await db.close();
+  });
   afterAll(() => backend.cleanup());
 
   /** A run appended to the buffer and not written: the database does not know it yet. */
