@@ -26,7 +26,7 @@ import {
   resolvePipelineOptions,
   ResolvedPipelineOptions,
 } from './pipeline.options';
-import { PIPELINE_OPTIONS, RUN_STORE } from './pipeline.tokens';
+import { KYSELY_RUN_STORE, PIPELINE_OPTIONS, RUN_STORE } from './pipeline.tokens';
 import { AgentInputValidator } from './runs/agent-input.validator';
 import { AgentService } from './runs/agent.service';
 import type Redis from 'ioredis';
@@ -56,6 +56,7 @@ import { RunDeletionHooks } from './store/run-deletion.hooks';
 import { RunRetention } from './retention/run-retention.service';
 import { EventWriteBuffer } from './store/event-write.buffer';
 import { openRunStore } from './store/run-store.factory';
+import { BufferedRunStore } from './store/run-store.buffered';
 import { RunStoreLifecycle } from './store/run-store.lifecycle';
 import { DurableRunResumer } from './durable/durable-run.resumer';
 import { EndedRunAnnouncer } from './runs/ended-run.announcer';
@@ -71,10 +72,12 @@ const providers: Provider[] = [
     useFactory: (options: AgentPipelineOptions) => resolvePipelineOptions(options),
   },
   {
-    provide: RUN_STORE,
+    provide: KYSELY_RUN_STORE,
     inject: [PIPELINE_OPTIONS],
     useFactory: (options: ResolvedPipelineOptions) => openRunStore(options.databaseUrl),
   },
+  // What everything else (apps and tests too) reads and writes: the database behind the write buffer.
+  { provide: RUN_STORE, useClass: BufferedRunStore },
   { provide: NODE_ID, useFactory: makeNodeId },
   redisClientProvider,
   RedisLifecycle,

@@ -10,7 +10,6 @@ import { RunAdmission } from '../runs/run-admission.service';
 import { RunLifecycleHooks } from '../runs/run-lifecycle.hooks';
 import { RunLauncher } from '../runs/run.launcher';
 import { RunRegistry } from '../runs/run.registry';
-import { EventWriteBuffer } from '../store/event-write.buffer';
 import { RELEASED_LEASE, type OrphanEnding, type ResumableRun, type ResumeScope, type RunStore } from '../store/run-store.interface';
 
 /**
@@ -33,7 +32,6 @@ export class DurableRunResumer {
     private readonly admission: RunAdmission,
     private readonly launcher: RunLauncher,
     private readonly lifecycle: RunLifecycleHooks,
-    private readonly writer: EventWriteBuffer,
     private readonly announcer: EndedRunAnnouncer,
   ) {}
 
@@ -121,7 +119,6 @@ export class DurableRunResumer {
 
   /** Ends a claimed run in the store (it is this node's now) and tells its user. */
   private async end(run: ResumableRun, ending: OrphanEnding): Promise<void> {
-    await this.writer.flush();
     const ended = await this.store.endRun(run.runId, this.nodeId, ending);
     if (ended) this.announcer.announce(ended);
   }

@@ -3,7 +3,6 @@ import { PipelineError } from '../errors/pipeline.error';
 import type { AgentEventEnvelope, InterruptRequestedData, InterruptResolution, InterruptAnswer } from '@agent-pipeline/protocol';
 import { RUN_STORE } from '../pipeline.tokens';
 import { RunCommandBus } from '../runs/run-command.bus';
-import { EventWriteBuffer } from '../store/event-write.buffer';
 import type { RunRecord, RunStore } from '../store/run-store.interface';
 import { AgentRegistry } from '../agents/agent.registry';
 import { DurableRunResumer } from '../durable/durable-run.resumer';
@@ -22,7 +21,6 @@ const RESUME_ASK_TIMEOUT_MS = 10_000;
 export class InterruptAnswerRouter {
   constructor(
     private readonly commands: RunCommandBus,
-    private readonly writer: EventWriteBuffer,
     @Inject(RUN_STORE) private readonly store: RunStore,
     private readonly agents: AgentRegistry,
     private readonly resumer: DurableRunResumer,
@@ -41,7 +39,6 @@ export class InterruptAnswerRouter {
       if (orchestrator && (await orchestrator.whenAsking(RESUME_ASK_TIMEOUT_MS))) return orchestrator.answerInterrupt(interruptId, answer);
     }
     // No open question anywhere (answered, expired, the run ended or its node died): was it ever one of the run's?
-    await this.writer.flush();
     const asked = await this.store.getEventsOfType(run.runId, 'interrupt_requested');
     if (asked.some((e) => (e as AgentEventEnvelope<'interrupt_requested'>).data.interruptId === interruptId)) {
       throw new PipelineError(

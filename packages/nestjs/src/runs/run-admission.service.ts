@@ -273,9 +273,6 @@ export class RunAdmission {
   }
 
   private async decideOnThread(draft: RunDraft, policy: MultitaskPolicy): Promise<ThreadDecision> {
-    // Runs of fresh threads ride with the next batch: store them, or this start would not see one
-    // started a moment ago on the thread it created.
-    if (this.writer.hasPendingRuns) await this.writer.flush();
     const { userId, threadId } = draft;
     let reserved = false;
     try {

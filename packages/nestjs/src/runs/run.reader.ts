@@ -3,7 +3,6 @@ import type { AgentEventEnvelope } from '@agent-pipeline/protocol';
 import { PipelineError } from '../errors/pipeline.error';
 import { InterruptAnswerRouter } from '../interrupts/interrupt-answer.router';
 import { RUN_STORE } from '../pipeline.tokens';
-import { EventWriteBuffer } from '../store/event-write.buffer';
 import { decodeCursor, pageOf, type Page } from '../store/list-cursor';
 import type { ListRunsQuery, RunRecord, RunStore } from '../store/run-store.interface';
 import { ThreadPolicy } from '../threads/thread-policy.service';
@@ -15,7 +14,6 @@ import { RunRegistry } from './run.registry';
 export class RunReader {
   constructor(
     @Inject(RUN_STORE) private readonly store: RunStore,
-    private readonly writer: EventWriteBuffer,
     private readonly registry: RunRegistry,
     private readonly interrupts: InterruptAnswerRouter,
     private readonly threads: ThreadPolicy,
@@ -23,7 +21,6 @@ export class RunReader {
 
   /** See {@link AgentService.getRun}. */
   async getRun(userId: string, runId: string): Promise<RunRecord> {
-    if (this.writer.hasPendingRuns) await this.writer.flush();
     const run = typeof runId === 'string' && runId.length <= 64 ? await this.store.getRun(runId) : undefined;
     if (!run || run.userId !== userId) throw PipelineError.runNotFound(String(runId));
     return run;
@@ -42,7 +39,6 @@ export class RunReader {
 
   /** See {@link AgentService.listRuns}. */
   async listRuns(userId: string, query: ListRunsQuery): Promise<RunRecord[]> {
-    if (this.writer.hasPendingRuns) await this.writer.flush();
     return this.store.listRuns(userId, query);
   }
 
@@ -55,7 +51,6 @@ export class RunReader {
 
   /** See {@link AgentService.replay}. */
   async replay(userId: string, runId: string, afterSeq = 0, limit?: number): Promise<{ run: RunRecord; events: AgentEventEnvelope[] }> {
-    await this.writer.flush();
     const events = await this.store.getEvents(runId, afterSeq, limit);
     // The owner check comes after the read (one query fewer) but before anything is returned.
     const run = await this.getRun(userId, runId);

@@ -352,7 +352,7 @@ describe('EventWriteBuffer: runs and group commit', () => {
     buffer.appendRun(fresh);
     await endingStored;
     expect(writes.map((w) => w.runs.map((r) => r.runId))).toEqual([[ending.runId]]);
-    expect(buffer.hasPendingRuns).toBe(true);
+    expect(buffer.hasUnstoredRuns).toBe(true);
     expect(await store.getRun(fresh.runId)).toBeUndefined();
     // Its events arrive; the terminal one's group commit stores the row and them together.
     buffer.append(thinking(fresh, 1));
@@ -360,7 +360,7 @@ describe('EventWriteBuffer: runs and group commit', () => {
     await buffer.flushSoon();
     expect(writes[1].runs.map((r) => r.runId)).toEqual([fresh.runId]);
     expect(await store.getRun(fresh.runId)).toMatchObject({ status: 'completed', lastSeq: 2 });
-    expect(buffer.hasPendingRuns).toBe(false);
+    expect(buffer.hasUnstoredRuns).toBe(false);
     expect(writes).toHaveLength(2);
   });
 
@@ -381,7 +381,7 @@ describe('EventWriteBuffer: runs and group commit', () => {
     await buffer.flushSoon();
     expect(await store.getRun(timed.runId)).toBeUndefined();
     await waitFor(async () => (await store.getRun(timed.runId)) !== undefined);
-    expect(buffer.hasPendingRuns).toBe(false);
+    expect(buffer.hasUnstoredRuns).toBe(false);
   });
 
   it('withdraws a run that was refused before it was written', async () => {

@@ -1,15 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { AgentEventEnvelope } from '@agent-pipeline/protocol';
-import { PIPELINE_OPTIONS, RUN_STORE } from '../pipeline.tokens';
+import { type AgentEventEnvelope, isTerminalEventType } from '@agent-pipeline/protocol';
+import { KYSELY_RUN_STORE, PIPELINE_OPTIONS } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
-import type { NewRun, RunStore } from './run-store.interface';
+import type { NewRun, RunStore, WriteBatch } from './run-store.interface';
 import type { StepRecord } from '../durable/durable-step.types';
 
 /**
  * Batches event writes so that no event waits for the disk: events are appended in memory and
  * written in one transaction every `storeFlushIntervalMs`, and at once when a run ends (the
  * terminal event is only published after its run's events are stored) or the process stops.
- * Flushes never overlap, so events are written in the order they were emitted.
+ * Flushes never overlap, so events are written in the order they were emitted. It writes to the
+ * database's store; reads go through `BufferedRunStore` (`RUN_STORE`), which flushes what a read
+ * could see first.
  */
 @Injectable()
 export class EventWriteBuffer {
@@ -22,9 +24,11 @@ export class EventWriteBuffer {
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private soon?: Promise<void>;
+  /** The batch being written: stored only once its write resolves. */
+  private writing?: WriteBatch;
 
   constructor(
-    @Inject(RUN_STORE) private readonly store: RunStore,
+    @Inject(KYSELY_RUN_STORE) private readonly store: RunStore,
     @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
   ) {}
 
@@ -57,7 +61,11 @@ export class EventWriteBuffer {
     void this.flushSoon().catch(() => undefined);
   }
 
-  /** Queues a new run; it is written before any event, in the next flush (see {@link flushSoon}). */
+  /**
+   * Queues a new run; it is written before any event, in the next flush (see {@link flushSoon}).
+   * Only a `running` run without an idempotency key: queued and keyed runs are stored at once
+   * (`BufferedRunStore` reads those straight from the database).
+   */
   appendRun(run: NewRun): void {
     this.pendingRuns.push(run);
     this.schedule();
@@ -109,9 +117,23 @@ export class EventWriteBuffer {
     return this.soon;
   }
 
-  /** True while a queued run is not yet stored (reads of runs flush first). */
-  get hasPendingRuns(): boolean {
-    return this.pendingRuns.length > 0;
+  /** True while a run appended here is not yet stored (queued, or in a write still under way). */
+  get hasUnstoredRuns(): boolean {
+    return this.pendingRuns.length > 0 || (this.writing !== undefined && this.writing.runs.length > 0);
+  }
+
+  /** True while anything appended here (run, event or step) is not yet stored. */
+  get hasUnstored(): boolean {
+    return this.writing !== undefined || this.pending.length > 0 || this.pendingRuns.length > 0 || this.pendingSteps.length > 0;
+  }
+
+  /**
+   * True while a terminal event appended here is not yet stored: until it is, the store still
+   * holds its run in flight. A scan of what waits, for the few reads that need it (thread
+   * transactions), so that appending costs nothing more.
+   */
+  get hasUnstoredEnding(): boolean {
+    return this.pending.some(isTerminal) || (this.writing !== undefined && this.writing.events.some(isTerminal));
   }
 
   /** Events appended but not yet stored (for health and tests). */
@@ -124,7 +146,7 @@ export class EventWriteBuffer {
    * started in this turn gets its first events in the next one (it executes on the next
    * macrotask), so its row rides with them, inserted once (finished, for a short run) instead of
    * inserted running now and updated later. Nothing reads those rows before a plain
-   * {@link flush} (every read of runs flushes first) or the flush timer writes them. Nodes that
+   * {@link flush} (every read of runs through `RUN_STORE` flushes first) or the flush timer writes them. Nodes that
    * share a store count each other's runs from it, so there every run is written at once.
    */
   private holdBack(runs: NewRun[], events: AgentEventEnvelope[]): { now: NewRun[]; later: NewRun[] } {
@@ -149,8 +171,10 @@ export class EventWriteBuffer {
     this.pendingStored = [];
     if (later.length > 0) this.schedule();
     if (batch.length === 0 && runs.length === 0 && steps.length === 0) return;
+    const writing: WriteBatch = steps.length > 0 ? { runs, events: batch, steps } : { runs, events: batch };
+    this.writing = writing;
     try {
-      await this.store.write(steps.length > 0 ? { runs, events: batch, steps } : { runs, events: batch });
+      await this.store.write(writing);
     } catch (err) {
       // Keep the batch, in order, ahead of anything appended meanwhile; the next flush retries it.
       this.pending = batch.concat(this.pending);
@@ -164,7 +188,11 @@ export class EventWriteBuffer {
         this.timer.unref();
       }
       throw err;
+    } finally {
+      this.writing = undefined;
     }
     for (const callback of stored) callback();
   }
 }
+
+const isTerminal = (event: AgentEventEnvelope): boolean => isTerminalEventType(event.type);

@@ -1,9 +1,6 @@
-import { Kysely, type Transaction } from 'kysely';
 import type { RunStatus } from '@agent-pipeline/protocol';
 import type { IdempotentRun } from './run-store.interface';
-import type { PipelineDatabase } from './run-store.schema';
-
-type Db = Kysely<PipelineDatabase> | Transaction<PipelineDatabase>;
+import type { Db } from './run-store.queries';
 
 /**
  * The idempotency-key queries of the run store (a key is a column of its run, unique per user).

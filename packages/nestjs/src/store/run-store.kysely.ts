@@ -1,5 +1,5 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { Kysely, Migrator, Selectable, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, Selectable, sql } from 'kysely';
 import {
   type AgentEventEnvelope,
   type RunStatus,
@@ -13,7 +13,8 @@ import { outcomeColumns, runRow, stepFromRow, stepRow, waitingTransition } from 
 import type { StepRecord } from '../durable/durable-step.types';
 import type { PipelineDatabase, RunsTable } from './run-store.schema';
 import { SqliteBatchWriter } from './sqlite-batch.writer';
-import { KyselyThreadQueries, KyselyThreadTransaction, statusIn } from './run-store.threads';
+import { KyselyThreadQueries, KyselyThreadTransaction } from './run-store.threads';
+import { deleteRunChildren, eventRow, statusIn, storeEnding, writeTransaction, type Db } from './run-store.queries';
 import { KyselyIdempotencyQueries } from './run-store.idempotency';
 import { KyselyUsageQueries } from './run-store.usage';
 import {
@@ -85,7 +86,7 @@ export class KyselyRunStore implements RunStore {
     // Without an explicit schema, Kysely's migrator takes a `kysely_migration` table in *any*
     // schema of the database as its own: a store in a second schema would then skip its
     // migrations (or fail on the lock table) because another schema was migrated first.
-    const migrationTableSchema = this.options.dialect === 'postgres' ? await this.currentSchema() : undefined;
+    const migrationTableSchema = this.postgres ? await this.currentSchema() : undefined;
     const migrator = new Migrator({ db: this.db, provider: new InCodeMigrationProvider(), migrationTableSchema });
     const { error } = await migrator.migrateToLatest();
     if (error) throw new Error(`Run store migration failed: ${(error as Error).message ?? String(error)}`);
@@ -110,8 +111,7 @@ export class KyselyRunStore implements RunStore {
 
   async deleteRun(runId: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('events').where('run_id', '=', runId).execute();
-      await trx.deleteFrom('run_steps').where('run_id', '=', runId).execute();
+      await deleteRunChildren(trx, [runId]);
       await trx.deleteFrom('runs').where('run_id', '=', runId).execute();
     });
   }
@@ -153,7 +153,7 @@ export class KyselyRunStore implements RunStore {
         const chunk = events.slice(i, i + INSERT_CHUNK);
         await trx
           .insertInto('events')
-          .values(chunk.map((e) => ({ run_id: e.runId, seq: e.seq, type: e.type, envelope: JSON.stringify(e) })))
+          .values(chunk.map(eventRow))
           // A retried flush may carry events already written: (run_id, seq) makes it idempotent.
           .onConflict((oc) => oc.columns(['run_id', 'seq']).doNothing())
           .execute();
@@ -204,14 +204,12 @@ export class KyselyRunStore implements RunStore {
         eb
           .selectFrom('runs as c')
           .select((c) => c.fn.countAll<string | number>().as('n'))
-          .whereRef('c.thread_id', '=', 'r.thread_id')
-          .whereRef('c.user_id', '=', 'r.user_id')
+          .where(sameThreadAsR('c'))
           .as('runs'),
         eb
           .selectFrom('runs as f')
           .select('f.input')
-          .whereRef('f.thread_id', '=', 'r.thread_id')
-          .whereRef('f.user_id', '=', 'r.user_id')
+          .where(sameThreadAsR('f'))
           .orderBy('f.created_at', 'asc')
           .orderBy('f.run_id', 'asc')
           .limit(1)
@@ -224,8 +222,7 @@ export class KyselyRunStore implements RunStore {
         eb
           .selectFrom('runs as l')
           .select('l.run_id')
-          .whereRef('l.thread_id', '=', 'r.thread_id')
-          .whereRef('l.user_id', '=', 'r.user_id')
+          .where(sameThreadAsR('l'))
           .orderBy('l.created_at', 'desc')
           .orderBy('l.run_id', 'desc')
           .limit(1),
@@ -255,7 +252,7 @@ export class KyselyRunStore implements RunStore {
 
   async pruneFinishedRuns(finishedBefore: Date, limit: number): Promise<PruneBatch> {
     const cutoff = finishedBefore.toISOString();
-    const prune = async (db: Kysely<PipelineDatabase> | Transaction<PipelineDatabase>): Promise<number> => {
+    const prune = async (db: Db): Promise<number> => {
       const victims = await db
         .selectFrom('runs')
         .select('run_id')
@@ -267,32 +264,20 @@ export class KyselyRunStore implements RunStore {
         .execute();
       if (victims.length === 0) return 0;
       const ids = victims.map((v) => v.run_id);
-      await db.deleteFrom('events').where('run_id', 'in', ids).execute();
-      await db.deleteFrom('run_steps').where('run_id', 'in', ids).execute();
+      await deleteRunChildren(db, ids);
       await db.deleteFrom('runs').where('run_id', 'in', ids).execute();
       return ids.length;
     };
-    if (this.options.dialect !== 'postgres') {
-      // One writer per file: BEGIN IMMEDIATE takes the write lock before reading, so two processes
-      // pruning one file wait for each other (busy_timeout) instead of failing to upgrade a read.
-      return this.db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const deleted = await prune(conn);
-          await sql`commit`.execute(conn);
-          return { deleted };
-        } catch (err) {
-          await sql`rollback`.execute(conn).catch(() => undefined);
-          throw err;
-        }
-      });
-    }
-    return this.db.transaction().execute(async (trx) => {
-      // Per schema, so that stores sharing a server but not their tables never wait for each other.
-      const { rows } = await sql<{ locked: boolean }>`
-        select pg_try_advisory_xact_lock(hashtextextended('agent-pipeline:retention:' || current_schema(), 0)) as locked`.execute(trx);
-      if (!rows[0]?.locked) return { deleted: 0, lockedElsewhere: true };
-      return { deleted: await prune(trx) };
+    // One pruner at a time: SQLite's write lock (two processes on one file wait for each other),
+    // PostgreSQL's advisory lock, which a node that does not get it leaves to the one that has it.
+    return writeTransaction(this.db, this.postgres, async (db) => {
+      if (this.postgres) {
+        // Per schema, so that stores sharing a server but not their tables never wait for each other.
+        const { rows } = await sql<{ locked: boolean }>`
+          select pg_try_advisory_xact_lock(hashtextextended('agent-pipeline:retention:' || current_schema(), 0)) as locked`.execute(db);
+        if (!rows[0]?.locked) return { deleted: 0, lockedElsewhere: true };
+      }
+      return { deleted: await prune(db) };
     });
   }
 
@@ -310,36 +295,22 @@ export class KyselyRunStore implements RunStore {
   }
 
   async getEvents(runId: string, afterSeq: number, limit?: number): Promise<AgentEventEnvelope[]> {
-    let q = this.db.selectFrom('events').select('envelope').where('run_id', '=', runId).where('seq', '>', afterSeq).orderBy('seq', 'asc');
+    let q = this.selectEvents(runId).where('seq', '>', afterSeq).orderBy('seq', 'asc');
     if (limit !== undefined) q = q.limit(limit);
-    const rows = await q.execute();
-    return rows.map((r) => JSON.parse(r.envelope) as AgentEventEnvelope);
+    return toEnvelopes(await q.execute());
   }
 
   async getEventsOfType(runId: string, type: AgentEventEnvelope['type']): Promise<AgentEventEnvelope[]> {
-    const rows = await this.db
-      .selectFrom('events')
-      .select('envelope')
-      .where('run_id', '=', runId)
-      .where('type', '=', type)
-      .orderBy('seq', 'asc')
-      .execute();
-    return rows.map((r) => JSON.parse(r.envelope) as AgentEventEnvelope);
+    return toEnvelopes(await this.selectEvents(runId).where('type', '=', type).orderBy('seq', 'asc').execute());
   }
 
-  async countRunning(userId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('runs')
-      .select((eb) => eb.fn.countAll<string | number>().as('n'))
-      .where('user_id', '=', userId)
-      .where(executing())
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  countRunning(userId: string): Promise<number> {
+    return new KyselyThreadQueries(this.db).countExecuting(userId);
   }
 
   async renewLeases(nodeId: string, leaseUntil: Date): Promise<void> {
     const renew = this.db.updateTable('runs').set({ lease_until: leaseUntil.toISOString() });
-    if (this.options.dialect !== 'postgres') {
+    if (!this.postgres) {
       // SQLite runs one transaction at a time: nothing to lock around.
       await renew.where('node_id', '=', nodeId).where(executing()).execute();
       return;
@@ -448,15 +419,9 @@ export class KyselyRunStore implements RunStore {
         ts,
         data: ending.data,
       } as AgentEventEnvelope;
-      let update = trx.updateTable('runs').set(outcomeColumns(ending.type, envelope)).where('run_id', '=', row.run_id).where(executing());
-      if (nodeId !== undefined) update = update.where('node_id', '=', nodeId);
-      const updated = await update.executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0) return undefined;
-      await trx
-        .insertInto('events')
-        .values({ run_id: row.run_id, seq: envelope.seq, type: envelope.type, envelope: JSON.stringify(envelope) })
-        .execute();
-      return envelope;
+      let flip = trx.updateTable('runs').set(outcomeColumns(ending.type, envelope)).where('run_id', '=', row.run_id).where(executing());
+      if (nodeId !== undefined) flip = flip.where('node_id', '=', nodeId);
+      return (await storeEnding(trx, flip, envelope)) ? envelope : undefined;
     });
   }
 
@@ -468,33 +433,22 @@ export class KyselyRunStore implements RunStore {
    * Runs `work` in one transaction that no other of the same user overlaps, on any node (see
    * {@link withThread}): thread admissions and idempotency-key claims of a user come out in one order.
    */
-  private inUserTransaction<T>(
-    userId: string,
-    work: (db: Kysely<PipelineDatabase> | Transaction<PipelineDatabase>) => Promise<T>,
-  ): Promise<T> {
-    if (this.options.dialect !== 'postgres') {
-      // Kysely holds its one SQLite connection for the whole callback, so nothing else of this
-      // process (the batch writer included) runs in between; BEGIN IMMEDIATE takes the write lock
-      // first, so another process on the same file waits instead of both reading an empty thread.
-      return this.db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const result = await work(conn);
-          await sql`commit`.execute(conn);
-          return result;
-        } catch (err) {
-          await sql`rollback`.execute(conn).catch(() => undefined);
-          throw err;
-        }
-      });
-    }
-    return this.db.transaction().execute(async (trx) => {
-      // One lock per user, held to the end of the transaction: the admissions and starts of a
-      // user's threads are serialized across nodes (a per-user lock also keeps the user's
-      // concurrency count exact when two threads start runs at once).
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`agent-pipeline:user:${userId}`}, 0))`.execute(trx);
-      return work(trx);
+  private inUserTransaction<T>(userId: string, work: (db: Db) => Promise<T>): Promise<T> {
+    // SQLite: the write lock, so that another process on the same file waits instead of both
+    // reading an empty thread (see writeTransaction).
+    return writeTransaction(this.db, this.postgres, async (db) => {
+      if (this.postgres) {
+        // One lock per user, held to the end of the transaction: the admissions and starts of a
+        // user's threads are serialized across nodes (a per-user lock also keeps the user's
+        // concurrency count exact when two threads start runs at once).
+        await sql`select pg_advisory_xact_lock(hashtextextended(${`agent-pipeline:user:${userId}`}, 0))`.execute(db);
+      }
+      return work(db);
     });
+  }
+
+  private get postgres(): boolean {
+    return this.options.dialect === 'postgres';
   }
 
   cancelQueued(runId: string, reason: string): Promise<CancelledQueuedRun | undefined> {
@@ -543,6 +497,10 @@ export class KyselyRunStore implements RunStore {
     await this.db.destroy();
   }
 
+  private selectEvents(runId: string) {
+    return this.db.selectFrom('events').select('envelope').where('run_id', '=', runId);
+  }
+
   private selectRuns() {
     return this.db
       .selectFrom('runs')
@@ -557,9 +515,18 @@ export class KyselyRunStore implements RunStore {
   }
 }
 
+/** The runs `alias` of a listing's subquery are those of the thread of its row `r` (one index range). */
+function sameThreadAsR(alias: 'c' | 'f' | 'l') {
+  return sql<boolean>`${sql.ref(`${alias}.thread_id`)} = ${sql.ref('r.thread_id')} and ${sql.ref(`${alias}.user_id`)} = ${sql.ref('r.user_id')}`;
+}
+
 /** `(created_at, run_id) < (cursor)`: what a newest-first listing shows after the cursor. */
 function sortsBefore(table: string, cursor: ListCursor) {
   return sql<boolean>`(${sql.ref(`${table}.created_at`)}, ${sql.ref(`${table}.run_id`)}) < (${cursor.createdAt}, ${cursor.runId})`;
+}
+
+function toEnvelopes(rows: readonly { envelope: string }[]): AgentEventEnvelope[] {
+  return rows.map((r) => JSON.parse(r.envelope) as AgentEventEnvelope);
 }
 
 function toRecord(row: Selectable<RunsTable> & { last_seq: number | string | null }): RunRecord {

@@ -1,19 +1,9 @@
-import { Kysely, sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import { type AgentEventEnvelope, type RunStatus, EXECUTING_STATUSES, IN_FLIGHT_STATUSES } from '@agent-pipeline/protocol';
 import { runRow } from './run-store.rows';
 import type { CancelledQueuedRun, IdempotentRun, NewRun, ReadyThread, ThreadRun, ThreadTransaction } from './run-store.interface';
 import { KyselyIdempotencyQueries } from './run-store.idempotency';
-import type { PipelineDatabase } from './run-store.schema';
-
-type Db = Kysely<PipelineDatabase> | Transaction<PipelineDatabase>;
-
-/**
- * `status in (…)` with the statuses as literals, not bound parameters: only then can SQLite and
- * PostgreSQL match a partial index on the status (`runs_running`, `runs_queued`).
- */
-export function statusIn(statuses: readonly RunStatus[], column = 'status') {
-  return sql<boolean>`${sql.ref(column)} in (${sql.join(statuses.map((s) => sql.lit(s)))})`;
-}
+import { deleteRunChildren, statusIn, storeEnding, type Db } from './run-store.queries';
 
 /** The thread queries of {@link KyselyRunStore}, shared by its transactions and its plain reads. */
 export class KyselyThreadQueries {
@@ -39,6 +29,7 @@ export class KyselyThreadQueries {
     }));
   }
 
+  /** The user's runs executing on any node (`running` or `waiting`): a range of `runs_running`. */
   async countExecuting(userId: string): Promise<number> {
     const row = await this.db
       .selectFrom('runs')
@@ -83,13 +74,6 @@ export class KyselyThreadQueries {
       .executeTakeFirst();
     if (!row) return undefined;
     const ts = new Date().toISOString();
-    const updated = await this.db
-      .updateTable('runs')
-      .set({ status: 'cancelled', finished_at: ts })
-      .where('run_id', '=', runId)
-      .where('status', '=', sql.lit('queued'))
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) return undefined;
     const event: AgentEventEnvelope<'agent_cancelled'> = {
       runId,
       threadId: row.thread_id,
@@ -99,18 +83,20 @@ export class KyselyThreadQueries {
       ts,
       data: { reason },
     };
-    await this.db
-      .insertInto('events')
-      .values({ run_id: runId, seq: 1, type: event.type, envelope: JSON.stringify(event) })
-      .execute();
-    return { userId: row.user_id, event };
+    const flip = this.db
+      .updateTable('runs')
+      .set({ status: 'cancelled', finished_at: ts })
+      .where('run_id', '=', runId)
+      .where('status', '=', sql.lit('queued'));
+    return (await storeEnding(this.db, flip, event)) ? { userId: row.user_id, event } : undefined;
   }
 
   /** Call inside a transaction: the events and the runs go together. */
   async deleteThread(userId: string, threadId: string): Promise<number> {
-    const runs = this.db.selectFrom('runs').select('run_id').where('thread_id', '=', threadId).where('user_id', '=', userId);
-    await this.db.deleteFrom('events').where('run_id', 'in', runs).execute();
-    await this.db.deleteFrom('run_steps').where('run_id', 'in', runs).execute();
+    await deleteRunChildren(
+      this.db,
+      this.db.selectFrom('runs').select('run_id').where('thread_id', '=', threadId).where('user_id', '=', userId),
+    );
     const deleted = await this.db.deleteFrom('runs').where('thread_id', '=', threadId).where('user_id', '=', userId).executeTakeFirst();
     return Number(deleted.numDeletedRows);
   }

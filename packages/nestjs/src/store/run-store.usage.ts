@@ -1,9 +1,8 @@
-import { Kysely, sql, type Transaction } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import type { UsageDay } from '@agent-pipeline/protocol';
 import type { UsageEntry } from './run-store.interface';
+import type { Db } from './run-store.queries';
 import type { PipelineDatabase } from './run-store.schema';
-
-type Db = Kysely<PipelineDatabase> | Transaction<PipelineDatabase>;
 
 /**
  * The usage queries of {@link KyselyRunStore}: each model call adds its tokens to its run's row

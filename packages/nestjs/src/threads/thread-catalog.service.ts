@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PipelineError } from '../errors/pipeline.error';
 import { RUN_STORE } from '../pipeline.tokens';
 import { RunRegistry } from '../runs/run.registry';
-import { EventWriteBuffer } from '../store/event-write.buffer';
 import { decodeCursor, pageOf, type Page } from '../store/list-cursor';
 import { RunDeletionHooks } from '../store/run-deletion.hooks';
 import type { RunRecord, RunStore } from '../store/run-store.interface';
@@ -29,7 +28,6 @@ const MAX_THREAD_ID_LENGTH = 256;
 export class ThreadCatalog {
   constructor(
     @Inject(RUN_STORE) private readonly store: RunStore,
-    private readonly writer: EventWriteBuffer,
     private readonly registry: RunRegistry,
     private readonly deletions: RunDeletionHooks,
   ) {}
@@ -37,7 +35,6 @@ export class ThreadCatalog {
   /** A page of the user's threads, the most recently active first; `before` is a previous page's `next`. */
   async listThreads(userId: string, query: { limit: number; before?: string }): Promise<Page<ThreadInfo>> {
     const before = query.before === undefined ? undefined : decodeCursor(query.before);
-    if (this.writer.hasPendingRuns) await this.writer.flush();
     const rows = await this.store.listThreads(userId, { limit: query.limit + 1, before });
     const page = pageOf(rows, query.limit, (t) => ({ createdAt: t.lastRunAt, runId: t.lastRunId }));
     return {
@@ -56,7 +53,6 @@ export class ThreadCatalog {
   /** The user's thread with its runs, oldest first; `THREAD_NOT_FOUND` when the user has no run on it. */
   async getThread(userId: string, threadId: string): Promise<ThreadDetail> {
     if (!isThreadId(threadId)) throw PipelineError.threadNotFound(String(threadId));
-    if (this.writer.hasPendingRuns) await this.writer.flush();
     const runs = await this.store.threadRuns(userId, threadId);
     if (runs.length === 0) throw PipelineError.threadNotFound(threadId);
     return { threadId, runs };
@@ -70,11 +66,9 @@ export class ThreadCatalog {
    */
   async deleteThread(userId: string, threadId: string): Promise<void> {
     if (!isThreadId(threadId)) throw PipelineError.threadNotFound(String(threadId));
-    // Events still buffered belong to runs that are in flight in the store until their terminal
-    // event is written: flushing first lets a run that has just ended count as ended.
-    await this.writer.flush();
     // The per-user thread transaction: a start on this thread (which takes the same one) comes
-    // wholly before the delete, and makes it THREAD_BUSY, or wholly after, on an empty thread.
+    // wholly before the delete, and makes it THREAD_BUSY, or wholly after, on an empty thread. A run
+    // that has just ended counts as ended: the store writes its buffered terminal event first.
     const deleted = await this.store.withThread(userId, threadId, async (tx) => {
       const inFlight = (await tx.inFlight()).map((r) => r.runId);
       // Runs of this node not stored yet (being created) are in flight too.

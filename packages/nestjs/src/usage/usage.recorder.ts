@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { RunUsage } from '@agent-pipeline/protocol';
 import { AgentPipelineMetrics } from '../observability/metrics/agent-pipeline.metrics';
 import { RUN_STORE } from '../pipeline.tokens';
-import { EventWriteBuffer } from '../store/event-write.buffer';
 import type { RunStore } from '../store/run-store.interface';
 import { utcDay } from './utc-day';
 
@@ -36,7 +35,6 @@ export class UsageRecorder implements ModelUsageSink {
 
   constructor(
     @Inject(RUN_STORE) private readonly store: RunStore,
-    private readonly writer: EventWriteBuffer,
     private readonly metrics: AgentPipelineMetrics,
   ) {}
 
@@ -49,8 +47,6 @@ export class UsageRecorder implements ModelUsageSink {
     const newRun = !seen.has(key);
     seen.add(key);
     try {
-      // A fresh run's row may still wait in the write buffer: its usage is added to the stored row.
-      if (this.writer.hasPendingRuns) await this.writer.flush();
       await this.store.recordUsage({ ...tokens, runId: run.runId, userId: run.userId, agent: run.agent, model, day, newRun });
     } catch (err) {
       this.logger.warn({
