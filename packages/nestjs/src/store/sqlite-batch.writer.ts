@@ -1,7 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { isTerminalEventType } from '@agent-pipeline/protocol';
 import type { WriteBatch } from './run-store.interface';
-import type { RunsTable } from './run-store.schema';
 import { outcomeColumns, runRow, stepRow, waitingTransition, type RunOutcomeColumns } from './run-store.rows';
 
 /**
@@ -26,10 +25,9 @@ export class SqliteBatchWriter {
 
   constructor(database: Database) {
     // `do nothing` on conflict: a retried batch may carry rows already written (RunStore.write).
-    // Positional parameters: better-sqlite3 looks each named one up on the object by its name.
     this.insertRun = database.prepare(
       `insert into runs (run_id, thread_id, user_id, agent, status, input, result, error, created_at, finished_at, node_id, lease_until, thread_seq, durable, traceparent)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       values (@run_id, @thread_id, @user_id, @agent, @status, @input, @result, @error, @created_at, @finished_at, @node_id, @lease_until, @thread_seq, @durable, @traceparent)
        on conflict (run_id) do nothing`,
     );
     this.insertEvent = database.prepare(
@@ -52,27 +50,6 @@ export class SqliteBatchWriter {
     this.writeAll(batch);
   }
 
-  /** Inserts a run's row unless it is there; the number of rows inserted. */
-  private insertRunRow(r: RunsTable): number {
-    return this.insertRun.run(
-      r.run_id,
-      r.thread_id,
-      r.user_id,
-      r.agent,
-      r.status,
-      r.input,
-      r.result,
-      r.error,
-      r.created_at,
-      r.finished_at,
-      r.node_id,
-      r.lease_until,
-      r.thread_seq,
-      r.durable,
-      r.traceparent,
-    ).changes;
-  }
-
   private writeBatch({ runs, events, steps }: WriteBatch): void {
     if (steps) for (const step of steps) this.insertStep.run(stepRow(step));
     // The first terminal event of each run of this batch: that run is inserted finished.
@@ -87,7 +64,7 @@ export class SqliteBatchWriter {
     for (const run of runs) {
       const outcome = endings?.get(run.runId);
       // Already stored (a batch written again): its row is finished by the UPDATE below instead.
-      if (this.insertRunRow(runRow(run, outcome)) === 0 && outcome) endings?.delete(run.runId);
+      if (this.insertRun.run(runRow(run, outcome)).changes === 0 && outcome) endings?.delete(run.runId);
     }
     for (const e of events) {
       this.insertEvent.run(e.runId, e.seq, e.type, JSON.stringify(e));
