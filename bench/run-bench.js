@@ -541,8 +541,12 @@ function storePhase(appDir, results) {
 async function profileOne(kind, appDir, dir) {
   const workload = WORKLOADS[cfg.profileWorkload];
   if (!workload) throw new Error(`--profile-workload: no workload '${cfg.profileWorkload}'`);
-  const name = `${kind}-${cfg.profileWorkload}.cpuprofile`;
-  const server = await ServerProc.start(kind, { appDir, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name] });
+  // One directory per server and Node's default names (`CPU.<date>.<time>.<pid>.<tid>.<seq>`): a
+  // fixed --cpu-prof-name is shared by every thread, so a worker's (the checkpointer's) profile
+  // overwrote the main thread's. The main thread is tid 0.
+  const kindDir = path.join(dir, `${kind}-${cfg.profileWorkload}`);
+  fs.mkdirSync(kindDir, { recursive: true });
+  const server = await ServerProc.start(kind, { appDir, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', kindDir] });
   const load = LoadProc.start();
   let window;
   try {
@@ -557,8 +561,9 @@ async function profileOne(kind, appDir, dir) {
   } finally {
     await server.stop();
   }
-  const file = path.join(dir, name);
-  if (!fs.existsSync(file)) throw new Error(`no profile was written for ${kind}`);
+  const main = fs.readdirSync(kindDir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+  if (!main) throw new Error(`no profile of the main thread was written for ${kind}`);
+  const file = path.join(kindDir, main);
   const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
   // Only the measured window (no start-up, no warm-up); the whole profile if the clocks disagree.
   let summary = summarize(profile, window);

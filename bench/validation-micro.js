@@ -12,6 +12,13 @@ const dist = require('./common').pipelineDistOf(appDir);
 const { validatePayload, validateSanitized } = require(path.join(dist, 'validation/validate-payload.js'));
 const { sanitizeJson, jsonByteLength } = require(path.join(dist, 'validation/json-payload.js'));
 const { RunStartDto } = require(path.join(dist, 'transport/socket/dto/run-start.dto.js'));
+// The gateway's hand check of an ordinary start (builds from before it have none).
+let checkedRunStart;
+try {
+  ({ checkedRunStart } = require(path.join(dist, 'transport/socket/dto/run-start.check.js')));
+} catch {
+  checkedRunStart = undefined;
+}
 const { EchoInput } = require(path.join(appDir, 'demo-agents/echo.agent.js'));
 const pass = new Set(['input']);
 const size = process.argv.includes('big') ? 'big' : 'small';
@@ -74,5 +81,8 @@ const parts = {
     return () => validateSync(i, { whitelist: true, forbidUnknownValues: false });
   })(),
   newInstance: () => Object.assign(new RunStartDto(), { agent: 'echo' }),
+  // The start payload alone: class-validator (validatePayload) against the hand check the gateway tries first.
+  startPayloadClassValidator: (p) => validatePayload(RunStartDto, p, 'run:start payload', undefined, pass),
+  ...(checkedRunStart && { startPayloadHandCheck: (p) => checkedRunStart(p) }),
 };
 for (const [k, f] of Object.entries(parts)) console.log(k, time(f, 500).toFixed(2), 'µs');

@@ -15,6 +15,7 @@ import { RunEventBus } from './emitter/run-event.bus';
 import { SocketRoomPublisher } from './emitter/socket-room.publisher';
 import { UserEmitterFactory } from './emitter/user-emitter.factory';
 import { RequestScopedOrchestrator } from './execution/request-scoped.orchestrator';
+import { RunServices } from './execution/run-services';
 import { WebSocketNotifier } from './execution/websocket.notifier';
 import {
   AgentPipelineConfigurableModule,
@@ -90,6 +91,7 @@ const providers: Provider[] = [
   AgentRegistry,
   AgentWebSocketBridge,
   RequestScopedOrchestrator,
+  RunServices,
   WebSocketNotifier,
   RunRegistry,
   RunRateLimiter,

@@ -5,16 +5,15 @@ import { PipelineError } from '../errors/pipeline.error';
 import type { AgentHandler, AgentRunContext } from '../agents/agent.interface';
 import type { AgentResumedData, InterruptResolution, InterruptRequestedData, InterruptAnswer } from '@agent-pipeline/protocol';
 import { RunSteps } from '../durable/run-steps';
-import { EventWriteBuffer } from '../store/event-write.buffer';
+import type { EventWriteBuffer } from '../store/event-write.buffer';
 import { RunInterruptGate } from '../interrupts/run-interrupt.gate';
 import { GEN_AI, PIPELINE_ATTRIBUTES } from '../observability/tracing/gen-ai.attributes';
 import type { RunObservation, RunTraceIds } from '../observability/tracing/run-observation';
-import { RunTracer } from '../observability/tracing/run-tracer';
-import { PIPELINE_OPTIONS } from '../pipeline.tokens';
 import type { ResolvedPipelineOptions } from '../pipeline.options';
 import type { RunExecutionContext } from './run-execution.context';
 import type { RunOutcome } from './run-outcome';
 import type { UserExecutionContext } from './user-execution.context';
+import { RunServices } from './run-services';
 import { WebSocketNotifier } from './websocket.notifier';
 
 /** The outcome of a finished run as its orchestrator saw it. */
@@ -52,15 +51,17 @@ export class RequestScopedOrchestrator {
   /** Settles once the terminal event is stored and published. */
   readonly done: Promise<RunEnding> = new Promise((resolve) => (this.resolveDone = resolve));
 
+  private readonly options: ResolvedPipelineOptions;
+  private readonly writer: EventWriteBuffer;
+
   constructor(
     @Inject(REQUEST) private readonly context: RunExecutionContext,
     private readonly notifier: WebSocketNotifier,
-    @Inject(PIPELINE_OPTIONS) private readonly options: ResolvedPipelineOptions,
-    private readonly writer: EventWriteBuffer,
-
-    tracer: RunTracer,
+    services: RunServices,
   ) {
-    this.observation = tracer.observe(context);
+    this.options = services.options;
+    this.writer = services.writer;
+    this.observation = services.tracer.observe(context);
   }
 
   /** The run's context and the notifier that reports its events. */

@@ -17,6 +17,7 @@ import { RunCancelDto } from './dto/run-cancel.dto';
 import { RunReplayDto } from './dto/run-replay.dto';
 import { RunResumeDto } from './dto/run-resume.dto';
 import { RunStartDto } from './dto/run-start.dto';
+import { checkedRunStart } from './dto/run-start.check';
 import { AckResponse, toAck } from './socket-ack';
 import { SocketAckFilter } from './socket-ack.filter';
 
@@ -62,7 +63,7 @@ export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
   start(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<AckResponse> {
     return toAck('run:start', async () => {
       // The input is sanitized and validated once, by the agent service: not walked here.
-      const dto = validatePayload(RunStartDto, payload, 'run:start payload', undefined, START_PASS_THROUGH);
+      const dto = checkedRunStart(payload) ?? validatePayload(RunStartDto, payload, 'run:start payload', undefined, START_PASS_THROUGH);
       const run = await this.agents.start(userOf(socket), dto);
       return { runId: run.runId, threadId: run.threadId, status: run.status, ...(run.replayed ? { replayed: true } : {}) };
     });
