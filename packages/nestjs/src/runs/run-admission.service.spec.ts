@@ -112,9 +112,6 @@ class FakeWriter {
   /** Rows the last flush wrote (a flush empties the buffer). */
   written: NewRun[] = [];
 
-  get hasPendingRuns(): boolean {
-    return this.pendingRuns.length > 0;
-  }
   appendRun(run: NewRun): void {
     this.pendingRuns.push(run);
   }
@@ -316,15 +313,6 @@ describe('RunAdmission', () => {
       expect(s.registry.get(run.runId)).toBeDefined();
       expect(s.store.threads.get('free')?.map((r) => [r.runId, r.status])).toEqual([[run.runId, 'running']]);
       expect(s.rate.consumed).toEqual(['ann']);
-    });
-
-    it('runs of fresh threads still buffered are stored before the thread is read', async () => {
-      const s = setup();
-      const fresh = draft();
-      await s.sut.reserve(fresh);
-      await s.sut.storeNew(fresh);
-      await onThread(s, 'named', 'reject');
-      expect(s.writer.written.map((r) => r.runId)).toEqual([fresh.runId]);
     });
 
     it('RATE_LIMITED comes first: the thread is not read, nothing is stored', async () => {
