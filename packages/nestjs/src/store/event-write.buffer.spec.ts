@@ -205,6 +205,7 @@ describe('EventWriteBuffer', () => {
     await tick();
     expect(resolved).toBe(false);
     expect(await storedSeqs()).toEqual([]);
+    expect(buffer.pendingCount).toBe(2);
 
     gate.resolve();
     await flushed;
@@ -219,7 +220,8 @@ describe('EventWriteBuffer', () => {
     await waitFor(() => store.batches.length === 1);
 
     append(4, 5, 6);
-    expect(buffer.pendingCount).toBe(3);
+    // Unstored: the three being written and the three appended meanwhile.
+    expect(buffer.pendingCount).toBe(6);
     const second = buffer.flush();
     append(7, 8);
     await tick();

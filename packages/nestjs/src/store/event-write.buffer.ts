@@ -136,9 +136,11 @@ export class EventWriteBuffer {
     return this.pending.some(isTerminal) || (this.writing !== undefined && this.writing.events.some(isTerminal));
   }
 
-  /** Events appended but not yet stored (for health and tests). */
+  /** Events appended but not yet stored, with those being written (the backlog limit, health, metrics). */
   get pendingCount(): number {
-    return this.pending.length;
+    // A batch under way counts until it is stored: a write that hangs on a dead store must not
+    // let the backlog limit (STORE_BACKLOG_MAX_EVENTS) see an empty buffer meanwhile.
+    return this.pending.length + (this.writing?.events.length ?? 0);
   }
 
   /**
