@@ -1,14 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
 import type { AgentEventDataMap, AgentEventEnvelope, AgentEventType } from '@agent-pipeline/protocol';
 import { resolvePipelineOptions } from '../pipeline.options';
 import { EventWriteBuffer } from './event-write.buffer';
 import { BufferedRunStore } from './run-store.buffered';
 import { openRunStore } from './run-store.factory';
 import type { NewRun, RunStore, WriteBatch } from './run-store.interface';
+import { newTestRun, storeBackends, T0 } from './store-backends.spec-support';
 
 /**
  * Reads through `RUN_STORE` see what the write buffer holds and has not written yet, for every
@@ -16,67 +12,9 @@ import type { NewRun, RunStore, WriteBatch } from './run-store.interface';
  * first checks that the database alone does not see the buffered write, so it shows the store
  * writing it, not the buffer having flushed by itself (its interval is a minute here).
  */
-const postgresUrl =
-  process.env.TEST_DATABASE_URL ?? (process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : undefined);
-if (!postgresUrl) console.warn('run-store.buffered.spec: PostgreSQL not run (set TEST_DATABASE_URL=postgres://… to run it)');
+const backends = storeBackends('run-store.buffered.spec', 'buffered');
 
-/** Names a fresh database per `url()`. (Package specs cannot share test/support: see package-boundaries.spec.ts.) */
-interface Backend {
-  name: string;
-  url(): Promise<string>;
-  cleanup(): Promise<void>;
-}
-
-function sqliteFiles(): Backend {
-  const dir = mkdtempSync(join(tmpdir(), 'buffered-store-spec-'));
-  let n = 0;
-  return {
-    name: 'SQLite (file)',
-    url: async () => `sqlite:${join(dir, `runs-${++n}.db`)}`,
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-/** A schema per test; those of a Jest run (TEST_SCHEMA_RUN) are dropped by its global teardown. */
-function postgresSchemas(baseUrl: string): Backend {
-  const schemas: string[] = [];
-  const run = process.env.TEST_SCHEMA_RUN;
-  const admin = async (statements: string[]) => {
-    const client = new Client({ connectionString: baseUrl });
-    await client.connect();
-    for (const statement of statements) await client.query(statement);
-    await client.end();
-  };
-  return {
-    name: 'PostgreSQL',
-    async url() {
-      const schema = `buffered_${run ? `${run}_` : ''}${randomBytes(5).toString('hex')}`;
-      await admin([`CREATE SCHEMA ${schema}`]);
-      schemas.push(schema);
-      return `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    },
-    cleanup: async () => (run ? undefined : admin(schemas.map((s) => `DROP SCHEMA IF EXISTS ${s} CASCADE`))),
-  };
-}
-
-const backends: Backend[] = [sqliteFiles(), ...(postgresUrl ? [postgresSchemas(postgresUrl)] : [])];
-
-const T0 = Date.UTC(2026, 0, 1);
-
-/** A `running` run of alice's on a thread of its own. */
-function newRun(overrides: Partial<NewRun> = {}): NewRun {
-  return {
-    runId: randomUUID(),
-    threadId: `thread-${randomUUID()}`,
-    userId: 'alice',
-    agent: 'echo',
-    input: { text: 'hi' },
-    createdAt: new Date(T0),
-    nodeId: 'node-a',
-    leaseUntil: new Date(T0 + 3_600_000),
-    ...overrides,
-  };
-}
+const newRun = newTestRun;
 
 function event<T extends AgentEventType>(run: NewRun, seq: number, type: T, data: AgentEventDataMap[T]): AgentEventEnvelope<T> {
   return { runId: run.runId, threadId: run.threadId, seq, type, agent: run.agent, ts: new Date(T0 + seq).toISOString(), data };

@@ -1,82 +1,17 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
+import { randomUUID } from 'node:crypto';
 import { openRunStore } from './run-store.factory';
 import type { IdempotencyClaim, NewRun, RunStore } from './run-store.interface';
+import { newTestRun, storeBackends, T0 } from './store-backends.spec-support';
 
 /**
  * Idempotency keys in the run store, on a SQLite file and (with TEST_DATABASE_URL) PostgreSQL:
  * a key names one run per user, an expired key is given up to the next run that claims it, and
  * deleting a run frees its key.
  */
-const postgresUrl =
-  process.env.TEST_DATABASE_URL ?? (process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : undefined);
+const backends = storeBackends('run-store.idempotency.spec', 'idem');
 
-interface Backend {
-  name: string;
-  url(): Promise<string>;
-  cleanup(): Promise<void>;
-}
-
-function sqliteFile(): Backend {
-  const dir = mkdtempSync(join(tmpdir(), 'idempotency-spec-'));
-  let n = 0;
-  return {
-    name: 'SQLite (file)',
-    url: async () => `sqlite:${join(dir, `runs-${++n}.db`)}`,
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-/**
- * Schemas named after the Jest run (TEST_SCHEMA_RUN, set by the global setup) are dropped by the
- * global teardown, once no other file's store may be listing the schemas of the database.
- */
-function postgres(baseUrl: string): Backend {
-  const schemas: string[] = [];
-  const run = process.env.TEST_SCHEMA_RUN;
-  return {
-    name: 'PostgreSQL',
-    async url() {
-      const schema = `idem_${run ? `${run}_` : ''}${randomBytes(5).toString('hex')}`;
-      const admin = new Client({ connectionString: baseUrl });
-      await admin.connect();
-      await admin.query(`CREATE SCHEMA ${schema}`);
-      await admin.end();
-      schemas.push(schema);
-      return `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    },
-    async cleanup() {
-      if (run) return;
-      const admin = new Client({ connectionString: baseUrl });
-      await admin.connect();
-      for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.end();
-    },
-  };
-}
-
-const backends: Backend[] = [sqliteFile(), ...(postgresUrl ? [postgres(postgresUrl)] : [])];
-if (!postgresUrl) console.warn('run-store.idempotency.spec: PostgreSQL skipped (set TEST_DATABASE_URL=postgres://… to run it)');
-
-const T0 = Date.UTC(2026, 0, 1);
 const claim = (key: string, fingerprint = 'f'): IdempotencyClaim => ({ key, fingerprint });
-
-function newRun(overrides: Partial<NewRun> = {}): NewRun {
-  return {
-    runId: randomUUID(),
-    threadId: `thread-${randomUUID()}`,
-    userId: 'alice',
-    agent: 'echo',
-    input: { text: 'hi' },
-    createdAt: new Date(T0),
-    nodeId: 'node-a',
-    leaseUntil: new Date(T0 + 60_000),
-    ...overrides,
-  };
-}
+const newRun = (overrides: Partial<NewRun> = {}): NewRun => newTestRun({ leaseUntil: new Date(T0 + 60_000), ...overrides });
 
 describe.each(backends)('$name: idempotency keys', (backend) => {
   let stores: RunStore[] = [];
