@@ -1,7 +1,6 @@
 import { isIdempotencyKey, MULTITASK_POLICIES } from '@agent-pipeline/protocol';
-import { RunStartDto } from './run-start.dto';
+import { RUN_START_LIMITS as LIMITS, RunStartDto } from './run-start.dto';
 
-const THREAD_ID = /^[\w.:-]+$/;
 const KEYS: ReadonlySet<string> = new Set(['agent', 'input', 'threadId', 'multitask', 'idempotencyKey', 'traceparent']);
 
 /**
@@ -18,11 +17,15 @@ export function checkedRunStart(payload: unknown): RunStartDto | undefined {
   const p = payload as Record<string, unknown>;
   for (const key of Object.keys(p)) if (!KEYS.has(key)) return undefined;
   const { agent, input, threadId, multitask, idempotencyKey, traceparent } = p;
-  if (typeof agent !== 'string' || agent.length < 1 || agent.length > 64) return undefined;
-  if (threadId !== undefined && (typeof threadId !== 'string' || threadId.length > 128 || !THREAD_ID.test(threadId))) return undefined;
+  if (typeof agent !== 'string' || agent.length < 1 || agent.length > LIMITS.agentMaxLength) return undefined;
+  if (
+    threadId !== undefined &&
+    (typeof threadId !== 'string' || threadId.length > LIMITS.threadIdMaxLength || !LIMITS.threadIdPattern.test(threadId))
+  )
+    return undefined;
   if (multitask !== undefined && !(MULTITASK_POLICIES as readonly unknown[]).includes(multitask)) return undefined;
   if (idempotencyKey !== undefined && !isIdempotencyKey(idempotencyKey)) return undefined;
-  if (traceparent !== undefined && (typeof traceparent !== 'string' || traceparent.length > 256)) return undefined;
+  if (traceparent !== undefined && (typeof traceparent !== 'string' || traceparent.length > LIMITS.traceparentMaxLength)) return undefined;
   const dto = new RunStartDto();
   dto.agent = agent;
   if ('input' in p) dto.input = input;
