@@ -159,8 +159,9 @@ export class RunAdmission {
       } else {
         // Before any of its events: a disk round trip per start would cost more than the run.
         this.writer.appendRun(row);
-        // Alone, this node answers every read of its runs and flushes before reading, so the row can
-        // ride along with the run's first batch. Shared, other nodes count and read it: store it now.
+        // Alone, this node answers every read of its runs (RUN_STORE writes the buffer before it
+        // reads), so the row can ride along with the run's first batch. Shared, other nodes count
+        // and read it from the database: store it now.
         if (this.countsAcrossNodes) await this.writer.flushSoon();
       }
       stored = true;
