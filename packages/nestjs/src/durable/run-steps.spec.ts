@@ -29,7 +29,7 @@ describe('RunSteps (context.step)', () => {
   it('records a durable step once with its JSON result, the run seq and step counter', async () => {
     const { notifier } = notifierDouble(4);
     const { writer, steps } = writerDouble();
-    const sut = new RunSteps('run-1', new RunJournal(true), notifier, writer, signal);
+    const sut = new RunSteps('run-1', new RunJournal(true), notifier, writer, { signal });
     await expect(sut.run('fetch', async () => ({ temp: 21, tags: ['a'] }))).resolves.toEqual({ temp: 21, tags: ['a'] });
     await expect(sut.run('nothing', () => undefined)).resolves.toBeUndefined();
     expect(steps).toEqual([
@@ -40,7 +40,7 @@ describe('RunSteps (context.step)', () => {
 
   it('retries a throwing fn `retries` times with doubling backoff, then records and throws its last error', async () => {
     const { writer, steps } = writerDouble();
-    const sut = new RunSteps('run-1', new RunJournal(true), notifierDouble().notifier, writer, signal);
+    const sut = new RunSteps('run-1', new RunJournal(true), notifierDouble().notifier, writer, { signal });
     const at: number[] = [];
     const started = Date.now();
     let n = 0;
@@ -65,7 +65,7 @@ describe('RunSteps (context.step)', () => {
 
   it('fails a result that is not JSON at record time, naming the step and where in the result', async () => {
     const { writer, steps } = writerDouble();
-    const sut = new RunSteps('run-1', new RunJournal(true), notifierDouble().notifier, writer, signal);
+    const sut = new RunSteps('run-1', new RunJournal(true), notifierDouble().notifier, writer, { signal });
     await expect(sut.run('load-user', () => ({ user: { born: new Date(0) } }))).rejects.toThrow(
       /Step 'load-user' returned a value that cannot be recorded: result\.user\.born must be JSON/,
     );
@@ -73,7 +73,7 @@ describe('RunSteps (context.step)', () => {
   });
 
   it('refuses a step name used twice in one run, and bad arguments, with messages that say how to fix them', async () => {
-    const sut = new RunSteps('run-1', new RunJournal(false), notifierDouble().notifier, writerDouble().writer, signal);
+    const sut = new RunSteps('run-1', new RunJournal(false), notifierDouble().notifier, writerDouble().writer, { signal });
     await sut.run('once', () => 1);
     await expect(sut.run('once', () => 2)).rejects.toThrow(/Step 'once' ran twice in run run-1: step names must be unique/);
     await expect(sut.run('', () => 1)).rejects.toThrow(/name must be a string of 1–256 characters/);
@@ -82,7 +82,7 @@ describe('RunSteps (context.step)', () => {
 
   it('records nothing for an agent that is not durable', async () => {
     const { writer, steps } = writerDouble();
-    const sut = new RunSteps('run-1', new RunJournal(false), notifierDouble().notifier, writer, signal);
+    const sut = new RunSteps('run-1', new RunJournal(false), notifierDouble().notifier, writer, { signal });
     await expect(sut.run('x', () => new Date(0))).resolves.toEqual(new Date(0));
     expect(steps).toEqual([]);
   });
@@ -95,7 +95,7 @@ describe('RunSteps (context.step)', () => {
     const journal = new RunJournal(true, { attempt: 2, reason: 'restart', events: [], steps: recorded });
     const { notifier, calls } = notifierDouble();
     const { writer, steps } = writerDouble();
-    const sut = new RunSteps('run-1', journal, notifier, writer, signal);
+    const sut = new RunSteps('run-1', journal, notifier, writer, { signal });
     const fn = jest.fn(() => 'again');
     await expect(sut.run('a', fn)).resolves.toBe('A');
     await expect(sut.run('b', fn)).rejects.toThrow(expect.objectContaining({ name: 'RangeError', message: 'too far' }));

@@ -22,8 +22,13 @@ export class RunSteps {
     private readonly journal: RunJournal,
     private readonly notifier: WebSocketNotifier,
     private readonly writer: EventWriteBuffer,
-    private readonly signal: AbortSignal,
+    /** The run's context; its signal is read only when a step runs (see `RunExecutionContext.signal`). */
+    private readonly context: { readonly signal: AbortSignal },
   ) {}
+
+  private get signal(): AbortSignal {
+    return this.context.signal;
+  }
 
   /** `context.step(name, fn, options)`; see `AgentRunContext.step`. */
   async run<T>(name: string, fn: () => Promise<T> | T, options: StepOptions = {}): Promise<T> {

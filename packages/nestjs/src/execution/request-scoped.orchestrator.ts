@@ -107,10 +107,13 @@ export class RequestScopedOrchestrator {
     notifier.sendAgentStarted(context.input);
     // RUN_TIMEOUT_MS counts the running time of every attempt.
     this.startClock(Math.max(1, this.options.runTimeoutMs - (journal.resume ? journal.usedRunningMs() : 0)));
-    const steps = new RunSteps(context.runId, journal, notifier, this.writer, context.signal);
+    const steps = new RunSteps(context.runId, journal, notifier, this.writer, context);
     const runContext: AgentRunContext = {
       input: context.input,
-      signal: context.signal,
+      // Read through: the signal is made only for an agent that looks at it.
+      get signal() {
+        return context.signal;
+      },
       userId: context.userId,
       runId: context.runId,
       threadId: context.threadId,

@@ -7,7 +7,6 @@ import type { UserExecutionContext } from './user-execution.context';
  */
 export class RunExecutionContext implements UserExecutionContext {
   private readonly controller = new AbortController();
-  readonly signal: AbortSignal = this.controller.signal;
   readonly startedAt: number;
 
   constructor(
@@ -24,6 +23,14 @@ export class RunExecutionContext implements UserExecutionContext {
     readonly traceparent?: string,
   ) {
     this.startedAt = startedAt;
+  }
+
+  /**
+   * Aborted on cancel, timeout and shutdown. Node makes a controller's signal at its first read (about
+   * 5 µs: it is an EventTarget), and most runs end without anybody reading it.
+   */
+  get signal(): AbortSignal {
+    return this.controller.signal;
   }
 
   /** @internal Aborts the run's signal; used by the orchestrator on cancel, timeout and shutdown. */

@@ -3,6 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { PipelineError } from '../errors/pipeline.error';
 import { sanitizeJson } from './json-payload';
+import { ValidationPlan } from './validation-plan';
 
 /** One invalid field, as reported in `error.details.fields`. */
 export interface FieldError {
@@ -53,11 +54,24 @@ export function validatePayload<T extends object>(
  * @param kept Values set on the instance as they are (not transformed) before it is validated.
  */
 export function validateSanitized<T extends object>(cls: Type<T>, clean: unknown, what: string, kept?: Record<string, unknown>): T {
+  if (!kept) {
+    const accepted = planOf(cls)?.accept(clean as Record<string, unknown>);
+    if (accepted) return accepted;
+  }
   const instance = plainToInstance(cls, clean as Record<string, unknown>);
   if (kept) Object.assign(instance, kept);
   const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: false });
   if (errors.length > 0) throw validationFailed(errors, what);
   return instance;
+}
+
+/** Each class's plan, made at its first payload (its decorators have all run by then); null: none. */
+const plans = new WeakMap<Type<object>, ValidationPlan<object> | null>();
+
+function planOf<T extends object>(cls: Type<T>): ValidationPlan<T> | undefined {
+  let plan = plans.get(cls);
+  if (plan === undefined) plans.set(cls, (plan = ValidationPlan.of(cls) ?? null));
+  return (plan ?? undefined) as ValidationPlan<T> | undefined;
 }
 
 /** class-validator errors as one `VALIDATION_FAILED` error that names every field. */
