@@ -55,7 +55,7 @@ export function validatePayload<T extends object>(
  */
 export function validateSanitized<T extends object>(cls: Type<T>, clean: unknown, what: string, kept?: Record<string, unknown>): T {
   if (!kept) {
-    const accepted = planOf(cls)?.accept(clean as Record<string, unknown>);
+    const accepted = ValidationPlan.for(cls)?.accept(clean as Record<string, unknown>);
     if (accepted) return accepted;
   }
   const instance = plainToInstance(cls, clean as Record<string, unknown>);
@@ -63,15 +63,6 @@ export function validateSanitized<T extends object>(cls: Type<T>, clean: unknown
   const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: false });
   if (errors.length > 0) throw validationFailed(errors, what);
   return instance;
-}
-
-/** Each class's plan, made at its first payload (its decorators have all run by then); null: none. */
-const plans = new WeakMap<Type<object>, ValidationPlan<object> | null>();
-
-function planOf<T extends object>(cls: Type<T>): ValidationPlan<T> | undefined {
-  let plan = plans.get(cls);
-  if (plan === undefined) plans.set(cls, (plan = ValidationPlan.of(cls) ?? null));
-  return (plan ?? undefined) as ValidationPlan<T> | undefined;
 }
 
 /** class-validator errors as one `VALIDATION_FAILED` error that names every field. */

@@ -1,4 +1,5 @@
 import { plainToInstance, Type as TransformType } from 'class-transformer';
+import * as classValidator from 'class-validator';
 import {
   Allow,
   IsDefined,
@@ -151,7 +152,7 @@ const CASES: [new () => object, Record<string, unknown>[]][] = [
 
 describe('ValidationPlan', () => {
   describe.each(CASES)('%p', (cls, payloads) => {
-    const plan = ValidationPlan.of(cls as new () => object)!;
+    const plan = ValidationPlan.for(cls as new () => object)!;
 
     it('has a plan', () => expect(plan).toBeDefined());
 
@@ -178,7 +179,7 @@ describe('ValidationPlan', () => {
   });
 
   it('takes the plan for an ordinary payload, so validation does not regroup metadata', () => {
-    expect(ValidationPlan.of(Flat)!.accept({ text: 'hi', count: 2 })).toEqual(Object.assign(new Flat(), { text: 'hi', count: 2 }));
+    expect(ValidationPlan.for(Flat)!.accept({ text: 'hi', count: 2 })).toEqual(Object.assign(new Flat(), { text: 'hi', count: 2 }));
   });
 
   it.each([
@@ -187,7 +188,19 @@ describe('ValidationPlan', () => {
     ['a class-transformer decorator', Transformed],
     ['an accessor named like a property', Accessor],
   ])('has no plan for a class with %s', (_, cls) => {
-    expect(ValidationPlan.of(cls as new () => object)).toBeUndefined();
+    expect(ValidationPlan.for(cls as new () => object)).toBeUndefined();
+  });
+
+  it('validateSanitized takes the plan for an ordinary payload and class-validator for the rest', () => {
+    const full = jest.spyOn(classValidator, 'validateSync');
+    try {
+      expect({ ...validateSanitized(Flat, { text: 'hi' }, 'input') }).toEqual({ text: 'hi', count: undefined });
+      expect(full).not.toHaveBeenCalled();
+      expect(() => validateSanitized(Flat, { text: 'toolong' }, 'input')).toThrow('text must be shorter');
+      expect(full).toHaveBeenCalledTimes(1);
+    } finally {
+      full.mockRestore();
+    }
   });
 
   it('validateSanitized: the same results and messages with or without a plan', () => {

@@ -33,9 +33,6 @@ interface PropertyPlan {
   checks: { metadata: ValidationMetadata; constraint: ConstraintMetadata }[];
 }
 
-/** What an accepted payload became, or `undefined`: the payload must take class-validator's full way. */
-export type PlanResult<T> = T | undefined;
-
 /**
  * A class's class-validator and class-transformer metadata, read once, as a plan that accepts an
  * ordinary valid payload without their per-call work: class-validator looks every class with
@@ -52,14 +49,23 @@ export type PlanResult<T> = T | undefined;
  * decorators, accessors or methods named like a property, a property initialised to a function).
  */
 export class ValidationPlan<T extends object> {
+  /** Each class's plan, made at its first payload (its decorators have all run by then); null: none. */
+  private static readonly plans = new WeakMap<Function, ValidationPlan<object> | null>();
+
   private constructor(
     private readonly cls: Type<T>,
     private readonly properties: PropertyPlan[],
     private readonly known: ReadonlySet<string>,
   ) {}
 
-  /** The plan of `cls`, or `undefined` when the class uses something the plan does not do. */
-  static of<T extends object>(cls: Type<T>): ValidationPlan<T> | undefined {
+  /** The plan of `cls`, made once, or `undefined` when the class uses something the plan does not do. */
+  static for<T extends object>(cls: Type<T>): ValidationPlan<T> | undefined {
+    let plan = ValidationPlan.plans.get(cls);
+    if (plan === undefined) ValidationPlan.plans.set(cls, (plan = ValidationPlan.make(cls) ?? null));
+    return (plan ?? undefined) as ValidationPlan<T> | undefined;
+  }
+
+  private static make<T extends object>(cls: Type<T>): ValidationPlan<T> | undefined {
     if (!transformerStorage) return undefined;
     if (transformerStorage.getExposedMetadatas(cls).length > 0 || transformerStorage.getExcludedMetadatas(cls).length > 0) return undefined;
     const storage = getMetadataStorage();
@@ -97,8 +103,11 @@ export class ValidationPlan<T extends object> {
     return new ValidationPlan(cls, properties, new Set(Object.keys(grouped)));
   }
 
-  /** The instance class-validator would accept `clean` (a sanitized JSON object) as, or `undefined`. */
-  accept(clean: Record<string, unknown>): PlanResult<T> {
+  /**
+   * The instance class-validator would accept `clean` (a sanitized JSON object) as, or `undefined`:
+   * then the payload takes class-validator's full pass.
+   */
+  accept(clean: Record<string, unknown>): T | undefined {
     const instance = new this.cls() as Record<string, unknown>;
     for (const key of Object.keys(instance)) if (!this.known.has(key)) delete instance[key];
     for (const key of Object.keys(clean)) {
@@ -124,7 +133,8 @@ export class ValidationPlan<T extends object> {
           constraints: metadata.constraints,
         };
         const valid: unknown = constraint.instance.validate(value, args);
-        if (valid !== true && (typeof valid === 'object' || !valid)) return undefined;
+        // A promise (an object) is the full pass's to await.
+        if (typeof valid === 'object' || !valid) return undefined;
       }
     }
     return instance as T;
